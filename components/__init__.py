@@ -1,0 +1,26 @@
+"""aion_factory: declare AI factory GPU clusters as code, checked against their power budget.
+
+This top level is pure (spec, catalog, planner): it never imports Pulumi. The
+Pulumi components live in `aion_factory.scaleway`, `aion_factory.platform` and
+`aion_factory.local`.
+"""
+
+from .catalog import Catalog, load_catalog
+from .config import load_stack_file, spec_from_config
+from .errors import AionError, ConfigError, Problem
+from .planner import Plan, make_plan, split_fleet
+from .spec import FactorySpec
+
+__all__ = [
+    "AionError",
+    "Catalog",
+    "ConfigError",
+    "FactorySpec",
+    "Plan",
+    "Problem",
+    "load_catalog",
+    "load_stack_file",
+    "make_plan",
+    "spec_from_config",
+    "split_fleet",
+]

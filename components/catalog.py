@@ -1,0 +1,111 @@
+"""The hardware catalog: Scaleway node types, GPU models, control planes.
+
+Loaded from data/catalog.yaml and validated by the models below, so a typo in
+the catalog fails as loudly as a typo in a stack config.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GpuModel(_Entry):
+    flavor: str = Field(pattern=r"^[a-z0-9-]+$")
+    max_power_w: PositiveFloat
+    # None where the GPU has no tensor support for that precision.
+    dense_bf16_tflops: PositiveFloat | None
+    dense_fp8_tflops: PositiveFloat | None
+    source: str
+
+
+class GpuNodeType(_Entry):
+    gpu_model: str
+    gpus: PositiveInt
+    gpu_memory_gb: PositiveInt
+    vcpus: PositiveInt
+    ram_gib: PositiveInt
+    zones: tuple[str, ...]
+    price_eur_per_hour: PositiveFloat
+    node_max_power_w: PositiveFloat
+    source: str
+    power_source: str
+
+
+class CpuNodeType(_Entry):
+    vcpus: PositiveInt
+    ram_gib: PositiveInt
+    zones: tuple[str, ...]
+    node_max_power_w: PositiveFloat
+    source: str
+    power_source: str
+
+
+class ControlPlane(_Entry):
+    max_nodes: PositiveInt
+    targets: tuple[Literal["scaleway", "local"], ...]
+    source: str
+
+
+class Catalog(_Entry):
+    sources: dict[str, str]
+    gpu_models: dict[str, GpuModel]
+    h100_reference: str
+    gpu_node_types: dict[str, GpuNodeType]
+    cpu_node_types: dict[str, CpuNodeType]
+    control_planes: dict[str, ControlPlane]
+    kubernetes_versions: tuple[str, ...]
+    cnis: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalog:
+        cited = [m.source for m in self.gpu_models.values()]
+        cited += [c.source for c in self.control_planes.values()]
+        nodes: list[GpuNodeType | CpuNodeType] = [*self.gpu_node_types.values(), *self.cpu_node_types.values()]
+        for node in nodes:
+            cited += [node.source, node.power_source]
+        missing = sorted(set(cited) - set(self.sources))
+        if missing:
+            raise ValueError(f"sources cited but not defined: {missing}")
+        unknown_models = {n.gpu_model for n in self.gpu_node_types.values()} - set(self.gpu_models)
+        if unknown_models or self.h100_reference not in self.gpu_models:
+            raise ValueError(f"unknown GPU models: {sorted(unknown_models) or self.h100_reference}")
+        return self
+
+    @property
+    def reference_gpu(self) -> GpuModel:
+        return self.gpu_models[self.h100_reference]
+
+    def is_estimate(self, source: str) -> bool:
+        return self.sources[source].startswith("estimate")
+
+    def gpu_model_of(self, node_type: str) -> GpuModel:
+        return self.gpu_models[self.gpu_node_types[node_type].gpu_model]
+
+    def node_max_power_w(self, node_type: str) -> float:
+        if node_type in self.gpu_node_types:
+            return self.gpu_node_types[node_type].node_max_power_w
+        return self.cpu_node_types[node_type].node_max_power_w
+
+    def zones_of(self, node_type: str) -> tuple[str, ...]:
+        if node_type in self.gpu_node_types:
+            return self.gpu_node_types[node_type].zones
+        return self.cpu_node_types[node_type].zones
+
+    def control_planes_for(self, target: str) -> list[tuple[str, ControlPlane]]:
+        """Control planes a target may use, in catalog order (smallest first)."""
+        return [(name, cp) for name, cp in self.control_planes.items() if target in cp.targets]
+
+
+@cache
+def load_catalog() -> Catalog:
+    text = resources.files("aion_factory").joinpath("data/catalog.yaml").read_text()
+    return Catalog.model_validate(yaml.safe_load(text))

@@ -1,0 +1,120 @@
+"""Rules that need the catalog or span the spec. Each failure names its key path."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from .catalog import Catalog
+from .errors import Problem
+from .keys import key_path
+from .spec import Cluster, FactorySpec, GpuPool, Hall
+
+MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
+
+
+def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
+    problems = list(_duplicates(["site", "halls"], [h.name for h in spec.site.halls]))
+    for h, hall in enumerate(spec.site.halls):
+        problems += _duplicates(["site", "halls", h, "rows"], [r.name for r in hall.rows])
+    problems += _duplicates(["clusters"], [c.name for c in spec.clusters])
+    problems += _duplicates(["tenants"], [t.name for t in spec.tenants])
+    halls = {hall.name: hall for hall in spec.site.halls}
+    for c, cluster in enumerate(spec.clusters):
+        problems += _check_cluster(["clusters", c], cluster, halls, catalog)
+    cluster_names = [c.name for c in spec.clusters]
+    for t, tenant in enumerate(spec.tenants):
+        for k, name in enumerate(tenant.clusters):
+            if name not in cluster_names:
+                problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of this stack", cluster_names))
+    return problems
+
+
+def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall], catalog: Catalog) -> list[Problem]:
+    problems: list[Problem] = []
+    hall = halls.get(cluster.hall)
+    if hall is None:
+        problems.append(_bad([*at, "hall"], cluster.hall, "is not a hall of the site", halls))
+    rows = [r.name for r in hall.rows] if hall else []
+    if hall and cluster.row is not None and cluster.row not in rows:
+        problems.append(_bad([*at, "row"], cluster.row, f"is not a row of hall {hall.name!r}", rows))
+    if cluster.kubernetes_version not in catalog.kubernetes_versions:
+        problems.append(_bad([*at, "kubernetes_version"], cluster.kubernetes_version, "is not offered", catalog.kubernetes_versions))
+    if cluster.cni not in catalog.cnis:
+        problems.append(_bad([*at, "cni"], cluster.cni, "is not a known CNI", catalog.cnis))
+    planes = [name for name, _ in catalog.control_planes_for(cluster.target)]
+    if cluster.control_plane != "auto" and cluster.control_plane not in planes:
+        problems.append(
+            _bad([*at, "control_plane"], cluster.control_plane, f"is not a control plane for target {cluster.target}", ["auto", *planes])
+        )
+    try:
+        ipaddress.ip_network(cluster.subnet)
+    except ValueError as error:
+        problems.append(Problem(key_path([*at, "subnet"]), f"{cluster.subnet!r} is not a network: {error}"))
+    zones = sorted(
+        {z for n in catalog.gpu_node_types.values() for z in n.zones} | {z for n in catalog.cpu_node_types.values() for z in n.zones}
+    )
+    scaleway = cluster.target == "scaleway"
+    if scaleway and cluster.zone not in zones:
+        problems.append(_bad([*at, "zone"], cluster.zone, "is not a known zone", zones))
+        scaleway = False  # the zone is already wrong: do not blame every pool for it
+    system = cluster.system_pool.node_type
+    if system not in catalog.cpu_node_types:
+        problems.append(_bad([*at, "system_pool", "node_type"], system, "is not a known CPU node type", catalog.cpu_node_types))
+    elif scaleway and cluster.zone not in catalog.zones_of(system):
+        problems.append(
+            _bad(
+                [*at, "system_pool", "node_type"],
+                system,
+                f"is not offered in zone {cluster.zone}",
+                catalog.zones_of(system),
+                "zones that offer it",
+            )
+        )
+    problems += _duplicates([*at, "pools"], [p.name for p in cluster.pools])
+    for p, pool in enumerate(cluster.pools):
+        problems += _check_pool([*at, "pools", p], pool, cluster, rows, scaleway, catalog)
+    return problems
+
+
+def _check_pool(
+    at: list[str | int], pool: GpuPool, cluster: Cluster, rows: list[str], scaleway: bool, catalog: Catalog
+) -> Iterator[Problem]:
+    node_type = catalog.gpu_node_types.get(pool.node_type)
+    if node_type is None:
+        yield _bad([*at, "node_type"], pool.node_type, "is not a known GPU node type", catalog.gpu_node_types)
+    elif scaleway and cluster.zone not in node_type.zones:
+        yield _bad([*at, "node_type"], pool.node_type, f"is not offered in zone {cluster.zone}", node_type.zones, "zones that offer it")
+    if pool.row is not None and rows and pool.row not in rows:
+        yield _bad([*at, "row"], pool.row, f"is not a row of hall {cluster.hall!r}", rows)
+    if pool.min_size > pool.size:
+        yield Problem(key_path([*at, "min_size"]), f"{pool.min_size} is above size {pool.size}; allowed: 0 to {pool.size}")
+    if pool.max_size is not None and pool.max_size < pool.size:
+        yield Problem(key_path([*at, "max_size"]), f"{pool.max_size} is below size {pool.size}; allowed: {pool.size} or more")
+    if node_type is None:
+        return
+    model = catalog.gpu_models[node_type.gpu_model]
+    if pool.gpu_power_cap_w is not None and pool.gpu_power_cap_w > model.max_power_w:
+        yield Problem(
+            key_path([*at, "gpu_power_cap_w"]),
+            f"{pool.gpu_power_cap_w} W is above the {node_type.gpu_model} maximum; allowed: 1 to {model.max_power_w:g} W",
+        )
+    if pool.sharing.mig_profile is not None and node_type.gpu_model not in MIG_CAPABLE_MODELS:
+        yield _bad(
+            [*at, "sharing", "mig_profile"],
+            pool.sharing.mig_profile,
+            f"needs a MIG-capable GPU, not {node_type.gpu_model}",
+            MIG_CAPABLE_MODELS,
+            "GPU models with MIG",
+        )
+
+
+def _duplicates(at: list[str | int], names: list[str]) -> Iterator[Problem]:
+    for name, count in Counter(names).items():
+        if count > 1:
+            yield Problem(key_path(at), f"name {name!r} is used {count} times; names must be unique")
+
+
+def _bad(at: list[str | int], value: object, why: str, allowed: Iterable[str], label: str = "allowed") -> Problem:
+    return Problem(key_path(at), f"{value!r} {why}; {label}: {', '.join(allowed) or 'none'}")

@@ -1,0 +1,120 @@
+"""The power planner: pure functions from a validated spec to a plan.
+
+No Pulumi and no I/O here (an import-linter contract keeps it so): the same
+spec gives the same plan on every machine.
+"""
+
+from __future__ import annotations
+
+from ..catalog import Catalog, load_catalog
+from ..spec import Cluster, FactorySpec, Site, SystemPool
+from . import equivalence
+from .capacity import choose_control_plane, split_fleet
+from .model import (
+    ClusterPlan,
+    H100Equivalents,
+    HeadroomBuys,
+    LevelPlan,
+    Plan,
+    PoolPlan,
+    SitePlan,
+    TenantPlan,
+    Violation,
+)
+from .power import budget_violations, gpu_pool_plan, level_of, node_power_w, roll_up, site_it_budget_kw, system_pool_plan
+from .quotas import tenant_quotas
+
+__all__ = [
+    "ClusterPlan",
+    "H100Equivalents",
+    "HeadroomBuys",
+    "LevelPlan",
+    "Plan",
+    "PoolPlan",
+    "SitePlan",
+    "TenantPlan",
+    "Violation",
+    "make_plan",
+    "node_power_w",
+    "split_fleet",
+]
+
+
+def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
+    catalog = catalog or load_catalog()
+    site = spec.site
+    gpu_pools = [gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools]
+    system_pools = [system_pool_plan(site, c, catalog) for c in spec.clusters]
+    levels = roll_up(site, gpu_pools + system_pools)
+    violations = budget_violations(levels)
+
+    clusters = []
+    for index, cluster in enumerate(spec.clusters):
+        pools = [p for p in gpu_pools + system_pools if p.cluster == cluster.name]
+        plan, problem = _cluster_plan(site, cluster, index, pools, catalog)
+        clusters.append(plan)
+        violations += problem
+
+    tenants = tenant_quotas(spec.tenants, gpu_pools)
+    allotted_kw = sum(t.power_kw for t in spec.tenants)
+    if allotted_kw > levels[0].limit_kw + 1e-9:
+        violations.append(
+            Violation(
+                "aion:tenants",
+                f"tenants are allotted {allotted_kw:,.1f} kW in all, over the site's IT limit of {levels[0].limit_kw:,.1f} kW",
+            )
+        )
+
+    gpus_by_model: dict[str, int] = {}
+    for pool in gpu_pools:
+        assert pool.gpu_model is not None
+        gpus_by_model[pool.gpu_model] = gpus_by_model.get(pool.gpu_model, 0) + pool.gpus
+    it_budget_kw = site_it_budget_kw(site)
+    rated_it_kw = levels[0].rated_kw
+    site_plan = SitePlan(
+        name=site.name,
+        pue=site.pue,
+        facility_budget_kw=site.facility_power_mw * 1000,
+        it_budget_kw=it_budget_kw,
+        rated_it_kw=rated_it_kw,
+        gpus_by_model=dict(sorted(gpus_by_model.items())),
+        h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
+        headroom_buys=equivalence.headroom_buys(catalog, _placeable_headroom_kw(levels), SystemPool().size),
+    )
+    return Plan(site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations))
+
+
+def _placeable_headroom_kw(levels: list[LevelPlan]) -> float:
+    """Unused IT budget that a hall can actually host: the site's headroom, but no
+    more than the halls' own unused budgets (oversubscription not counted)."""
+    site, halls = levels[0], [lv for lv in levels if lv.kind == "hall"]
+    in_halls = sum(max(0.0, hall.budget_kw - hall.rated_kw) for hall in halls)
+    return min(site.budget_kw - site.rated_kw, in_halls)
+
+
+def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Violation]]:
+    max_nodes = sum(p.nodes for p in pools)
+    plane, limit = choose_control_plane(catalog, cluster, max_nodes)
+    gpus_by_flavor: dict[str, int] = {}
+    for pool in pools:
+        if pool.flavor:
+            gpus_by_flavor[pool.flavor] = gpus_by_flavor.get(pool.flavor, 0) + pool.gpus
+    plan = ClusterPlan(
+        name=cluster.name,
+        target=cluster.target,
+        level=level_of(site, cluster),
+        control_plane=plane,
+        node_limit=limit,
+        max_nodes=max_nodes,
+        gpus_by_flavor=dict(sorted(gpus_by_flavor.items())),
+        rated_kw=sum(p.rated_kw for p in pools),
+    )
+    if max_nodes <= limit:
+        return plan, []
+    needed = len(split_fleet(max_nodes - cluster.system_pool.size, limit, cluster.system_pool.size))
+    where = plane or f"the largest control plane for target {cluster.target}"
+    message = (
+        f"cluster {cluster.name} needs {max_nodes} nodes at rated size, over the {limit}-node limit of {where}; "
+        f"split it into {needed} clusters"
+    )
+    return plan, [Violation(f"aion:clusters[{index}].control_plane", message)]

@@ -1,0 +1,142 @@
+"""What a plan says, as plain frozen dataclasses: no Pulumi, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    cluster: str
+    name: str
+    node_type: str
+    gpu_model: str | None  # None for the CPU system pool
+    flavor: str | None
+    nodes: int  # rated nodes: max_size when autoscaling, else size
+    gpus_per_node: int
+    node_power_w: float  # after the per-GPU cap, if any
+    level: str  # the power-tree level it draws from
+    gpu_power_cap_w: int | None = None
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.gpus_per_node
+
+    @property
+    def rated_kw(self) -> float:
+        return self.nodes * self.node_power_w / 1000
+
+
+@dataclass(frozen=True)
+class LevelPlan:
+    path: str  # site/hall/row
+    kind: str  # site, hall or row
+    budget_kw: float
+    oversubscription: float
+    rated_kw: float
+
+    @property
+    def limit_kw(self) -> float:
+        return self.budget_kw * self.oversubscription
+
+    @property
+    def fits(self) -> bool:
+        return self.rated_kw <= self.limit_kw + 1e-9
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    name: str
+    target: str
+    level: str
+    control_plane: str | None  # None when no control plane holds its nodes
+    node_limit: int
+    max_nodes: int
+    gpus_by_flavor: dict[str, int]
+    rated_kw: float
+
+    @property
+    def gpus(self) -> int:
+        return sum(self.gpus_by_flavor.values())
+
+
+@dataclass(frozen=True)
+class TenantPlan:
+    name: str
+    allotted_kw: float
+    quotas_by_cluster: dict[str, dict[str, int]]  # cluster -> flavor -> GPUs
+
+    @property
+    def quotas(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for per_flavor in self.quotas_by_cluster.values():
+            for flavor, gpus in per_flavor.items():
+                total[flavor] = total.get(flavor, 0) + gpus
+        return total
+
+
+@dataclass(frozen=True)
+class H100Equivalents:
+    fp8: float
+    bf16: float
+
+
+@dataclass(frozen=True)
+class HeadroomBuys:
+    """What the site's unused IT budget buys in its most efficient node type."""
+
+    node_type: str
+    nodes: int
+    gpus: int
+    h100_equivalents_fp8: float
+    h100_equivalents_bf16: float
+    clusters_needed: int
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    name: str
+    pue: float
+    facility_budget_kw: float
+    it_budget_kw: float
+    rated_it_kw: float
+    gpus_by_model: dict[str, int]
+    h100_equivalents: H100Equivalents
+    headroom_buys: HeadroomBuys
+
+    @property
+    def rated_facility_kw(self) -> float:
+        return self.rated_it_kw * self.pue
+
+    @property
+    def headroom_kw(self) -> float:
+        return self.it_budget_kw - self.rated_it_kw
+
+
+@dataclass(frozen=True)
+class Violation:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    site: SitePlan
+    levels: tuple[LevelPlan, ...]
+    clusters: tuple[ClusterPlan, ...]
+    pools: tuple[PoolPlan, ...]
+    tenants: tuple[TenantPlan, ...]
+    violations: tuple[Violation, ...] = field(default=())
+
+    @property
+    def fits(self) -> bool:
+        return not self.violations
+
+    def cluster(self, name: str) -> ClusterPlan:
+        return next(c for c in self.clusters if c.name == name)
+
+    def pools_of(self, cluster: str) -> list[PoolPlan]:
+        return [p for p in self.pools if p.cluster == cluster]
+
+    def tenant(self, name: str) -> TenantPlan:
+        return next(t for t in self.tenants if t.name == name)

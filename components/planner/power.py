@@ -1,0 +1,89 @@
+"""Power: what each node and pool draws, rolled up the power tree."""
+
+from __future__ import annotations
+
+from ..catalog import Catalog
+from ..spec import Cluster, GpuPool, Site
+from .model import LevelPlan, PoolPlan, Violation
+
+
+def node_power_w(catalog: Catalog, node_type: str, gpu_power_cap_w: int | None = None) -> float:
+    """The node's max power; a per-GPU cap takes GPUs x (GPU max - cap) off it."""
+    power = catalog.node_max_power_w(node_type)
+    if gpu_power_cap_w is None or node_type not in catalog.gpu_node_types:
+        return power
+    node = catalog.gpu_node_types[node_type]
+    model = catalog.gpu_models[node.gpu_model]
+    return power - node.gpus * (model.max_power_w - gpu_power_cap_w)
+
+
+def level_of(site: Site, cluster: Cluster, row: str | None = None) -> str:
+    """The power-tree path a pool draws from: its row, else the cluster's, else the hall."""
+    row = row or cluster.row
+    return "/".join(p for p in (site.name, cluster.hall, row) if p)
+
+
+def gpu_pool_plan(site: Site, cluster: Cluster, pool: GpuPool, catalog: Catalog) -> PoolPlan:
+    node = catalog.gpu_node_types[pool.node_type]
+    return PoolPlan(
+        cluster=cluster.name,
+        name=pool.name,
+        node_type=pool.node_type,
+        gpu_model=node.gpu_model,
+        flavor=catalog.gpu_models[node.gpu_model].flavor,
+        nodes=pool.rated_nodes,
+        gpus_per_node=node.gpus,
+        node_power_w=node_power_w(catalog, pool.node_type, pool.gpu_power_cap_w),
+        level=level_of(site, cluster, pool.row),
+        gpu_power_cap_w=pool.gpu_power_cap_w,
+    )
+
+
+def system_pool_plan(site: Site, cluster: Cluster, catalog: Catalog) -> PoolPlan:
+    system = cluster.system_pool
+    return PoolPlan(
+        cluster=cluster.name,
+        name="system",
+        node_type=system.node_type,
+        gpu_model=None,
+        flavor=None,
+        nodes=system.size,
+        gpus_per_node=0,
+        node_power_w=node_power_w(catalog, system.node_type),
+        level=level_of(site, cluster),
+    )
+
+
+def roll_up(site: Site, pools: list[PoolPlan]) -> list[LevelPlan]:
+    """Budget and rated power of every level, parents first; a pool counts in all its ancestors."""
+    rated: dict[str, float] = {}
+    for pool in pools:
+        parts = pool.level.split("/")
+        for depth in range(1, len(parts) + 1):
+            path = "/".join(parts[:depth])
+            rated[path] = rated.get(path, 0.0) + pool.rated_kw
+    levels = [LevelPlan(site.name, "site", site_it_budget_kw(site), site.oversubscription, rated.get(site.name, 0.0))]
+    for hall in site.halls:
+        hall_path = f"{site.name}/{hall.name}"
+        levels.append(LevelPlan(hall_path, "hall", hall.it_power_kw, hall.oversubscription, rated.get(hall_path, 0.0)))
+        for row in hall.rows:
+            row_path = f"{hall_path}/{row.name}"
+            levels.append(LevelPlan(row_path, "row", row.it_power_kw, row.oversubscription, rated.get(row_path, 0.0)))
+    return levels
+
+
+def site_it_budget_kw(site: Site) -> float:
+    return site.facility_power_mw * 1000 / site.pue
+
+
+def budget_violations(levels: list[LevelPlan]) -> list[Violation]:
+    return [
+        Violation(
+            level.path,
+            f"{level.kind} {level.path} draws {level.rated_kw:,.1f} kW rated, over its limit of "
+            f"{level.limit_kw:,.1f} kW (budget {level.budget_kw:,.1f} kW x oversubscription "
+            f"{level.oversubscription:g}) by {level.rated_kw - level.limit_kw:,.1f} kW",
+        )
+        for level in levels
+        if not level.fits
+    ]

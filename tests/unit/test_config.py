@@ -1,0 +1,118 @@
+"""Bad input: every problem on its own line, naming the key, the value and what is allowed."""
+
+import pytest
+from pydantic import ValidationError
+
+from aion_factory import ConfigError, load_stack_file, spec_from_config
+from conftest import ROOT
+
+
+def problems(config) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        spec_from_config(config)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_minimal_config_is_valid(config):
+    spec = spec_from_config(config)
+    assert spec.cluster("c").pools[0].effective_taints[0].key == "nvidia.com/gpu"
+
+
+def test_unknown_node_type_names_key_and_known_types(config):
+    config["clusters"][0]["pools"][1]["node_type"] = "H100-SXM-9-80G"
+    [line] = problems(config)
+    assert line.startswith("aion:clusters[0].pools[1].node_type: 'H100-SXM-9-80G' is not a known GPU node type; allowed: ")
+    assert "B300-SXM-8-288G" in line and "RENDER-S" in line
+
+
+def test_node_type_not_offered_in_zone_names_the_zones_that_offer_it(config):
+    config["clusters"][0]["zone"] = "pl-waw-2"
+    [line] = problems(config)
+    assert line == "aion:clusters[0].pools[0].node_type: 'H100-SXM-8-80G' is not offered in zone pl-waw-2; zones that offer it: fr-par-2"
+
+
+def test_negative_budget(config):
+    config["site"]["halls"][0]["it_power_kw"] = -5
+    [line] = problems(config)
+    assert line == "aion:site.halls[0].it_power_kw: -5 is not allowed: Input should be greater than 0"
+
+
+def test_missing_required_key(config):
+    del config["clusters"][0]["hall"]
+    assert problems(config) == ["aion:clusters[0].hall: required key is missing"]
+
+
+def test_wrong_type(config):
+    config["clusters"][0]["pools"][0]["size"] = "four"
+    [line] = problems(config)
+    assert line.startswith("aion:clusters[0].pools[0].size: 'four' is not allowed: Input should be a valid integer")
+
+
+def test_unknown_key_lists_allowed_keys(config):
+    config["clusters"][0]["pools"][0]["gpu_count"] = 8
+    [line] = problems(config)
+    assert line.startswith("aion:clusters[0].pools[0].gpu_count: unknown key; allowed: name, node_type, size,")
+
+
+def test_bad_target_lists_allowed_values(config):
+    config["clusters"][0]["target"] = "aws"
+    [line] = problems(config)
+    assert line == "aion:clusters[0].target: 'aws' is not allowed: Input should be 'scaleway' or 'local'"
+
+
+def test_every_problem_is_reported_at_once(config):
+    config["clusters"][0]["hall"] = "nowhere"
+    config["clusters"][0]["pools"][0]["gpu_power_cap_w"] = 900
+    config["tenants"][0]["clusters"] = ["ghost"]
+    assert problems(config) == [
+        "aion:clusters[0].hall: 'nowhere' is not a hall of the site; allowed: h",
+        "aion:clusters[0].pools[0].gpu_power_cap_w: 900 W is above the H100-SXM maximum; allowed: 1 to 700 W",
+        "aion:tenants[0].clusters[0]: 'ghost' is not a cluster of this stack; allowed: c",
+    ]
+
+
+def test_cross_field_rules(config):
+    pool = config["clusters"][0]["pools"][1]
+    pool.update(min_size=3, max_size=1, sharing={"mig_profile": "1g.10gb"})
+    config["clusters"][0]["pools"].append({"name": "h100", "node_type": "L4-1-24G", "size": 1})
+    config["clusters"][0]["kubernetes_version"] = "1.30"
+    assert problems(config) == [
+        "aion:clusters[0].kubernetes_version: '1.30' is not offered; allowed: 1.35, 1.34, 1.33",
+        "aion:clusters[0].pools: name 'h100' is used 2 times; names must be unique",
+        "aion:clusters[0].pools[1].min_size: 3 is above size 2; allowed: 0 to 2",
+        "aion:clusters[0].pools[1].max_size: 1 is below size 2; allowed: 2 or more",
+        "aion:clusters[0].pools[1].sharing.mig_profile: '1g.10gb' needs a MIG-capable GPU, not L4; "
+        "GPU models with MIG: H100-SXM, H100-PCIe",
+    ]
+
+
+def test_local_clusters_are_not_bound_to_zones(config):
+    config["clusters"][0].update(target="local", zone="my-laptop")
+    assert spec_from_config(config).clusters[0].zone == "my-laptop"
+
+
+def test_name_must_be_a_dns_label(config):
+    config["tenants"][0]["name"] = "Team_A"
+    assert problems(config) == [
+        "aion:tenants[0].name: 'Team_A' is not allowed: allowed: a DNS label: lowercase letters, digits and '-', at most 40 characters"
+    ]
+
+
+def test_spec_is_frozen(config):
+    spec = spec_from_config(config)
+    with pytest.raises(ValidationError, match="frozen"):
+        spec.site.pue = 2.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "path", sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*.yaml")])
+)
+def test_shipped_stack_files_are_valid(path):
+    load_stack_file(ROOT / path)
+
+
+def test_stack_file_without_config_mapping(tmp_path):
+    stack = tmp_path / "Pulumi.x.yaml"
+    stack.write_text("encryptionsalt: abc\n")
+    with pytest.raises(ConfigError, match="has no `config:` mapping"):
+        load_stack_file(stack)

@@ -1,0 +1,114 @@
+"""Planner figures, each recomputed by hand from the catalog."""
+
+import pytest
+
+from aion_factory import load_catalog, load_stack_file, make_plan, spec_from_config, split_fleet
+from aion_factory.planner import node_power_w
+from conftest import ROOT
+
+
+def test_node_power_with_a_gpu_cap():
+    catalog = load_catalog()
+    # DGX B300 14.5 kW, 8 GPUs capped from 1,100 W to 1,000 W: 14,500 - 8 x 100
+    assert node_power_w(catalog, "B300-SXM-8-288G", 1000) == 13_700
+    assert node_power_w(catalog, "H100-SXM-8-80G") == 10_200
+
+
+def test_dc5_example_matches_hand_computation():
+    plan = make_plan(load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
+    levels = {lv.path: lv for lv in plan.levels}
+    # h100: autoscaling, max 88 nodes x 10.2 kW; b300: 48 x 13.7 kW; system: 3 x POP2-8C-32G 36.8 W
+    assert levels["dc5/hall-1/row-a"].rated_kw == pytest.approx(88 * 10.2)
+    assert levels["dc5/hall-1/row-b"].rated_kw == pytest.approx(48 * 13.7)
+    assert levels["dc5/hall-1"].rated_kw == pytest.approx(897.6 + 657.6 + 3 * 0.0368)
+    assert levels["dc5"].budget_kw == pytest.approx(16_000 / 1.15)
+    assert levels["dc5/hall-1"].limit_kw == pytest.approx(4000 * 1.1)
+    assert plan.site.rated_facility_kw == pytest.approx(1555.3104 * 1.15)
+    cluster = plan.cluster("train-1")
+    assert (cluster.max_nodes, cluster.control_plane, cluster.node_limit) == (88 + 48 + 3, "kapsule", 150)
+    assert cluster.gpus_by_flavor == {"b300": 384, "h100-sxm": 704}
+    # FP8: 704 x 1 + 384 x 4500 / 1979; BF16: 704 + 384 x 2250 / 989.5
+    assert plan.site.h100_equivalents.fp8 == pytest.approx(704 + 384 * 4500 / 1979)
+    assert plan.site.h100_equivalents.bf16 == pytest.approx(704 + 384 * 2250 / 989.5)
+    assert plan.fits
+
+
+def test_dc5_tenant_quotas_scale_down_to_capacity():
+    plan = make_plan(load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
+    # GPU pools rate 1,555.2 kW. kyutai 1,200 kW -> floor(1200 x 704 / 1555.2) = 543 H100,
+    # hf-research 600 kW -> 271: 814 > 704, so both scale by 704 / 814 (rounded down).
+    assert plan.tenant("kyutai").quotas == {"b300": 256, "h100-sxm": 543 * 704 // 814}
+    assert plan.tenant("hf-research").quotas == {"b300": 128, "h100-sxm": 271 * 704 // 814}
+    assert 256 + 128 <= 384
+
+
+def test_auto_control_plane_picks_the_smallest_that_fits(config):
+    pools = config["clusters"][0]["pools"]
+    for nodes, expected in [(148, "kapsule"), (149, "kapsule-dedicated-4"), (498, "kapsule-dedicated-8")]:
+        pools[0]["size"], pools[1]["size"] = nodes - 1, 1  # plus 2 system nodes
+        config["site"]["facility_power_mw"], config["site"]["halls"][0]["it_power_kw"] = 10_000, 8_000_000
+        config["site"]["halls"][0]["rows"][0]["it_power_kw"] = 8_000_000
+        assert make_plan(spec_from_config(config)).clusters[0].control_plane == expected
+
+
+def test_cluster_over_every_control_plane_is_a_violation(config):
+    config["site"].update(facility_power_mw=100)
+    config["site"]["halls"][0].update(it_power_kw=80_000, rows=[])
+    config["clusters"][0].pop("row")
+    config["clusters"][0]["pools"] = [{"name": "l4", "node_type": "L4-1-24G", "size": 600}]
+    plan = make_plan(spec_from_config(config))
+    [violation] = plan.violations
+    assert violation.path == "aion:clusters[0].control_plane"
+    assert "needs 602 nodes" in violation.message and "split it into 2 clusters" in violation.message
+    assert plan.clusters[0].control_plane is None
+
+
+def test_explicit_control_plane_too_small(config):
+    config["clusters"][0]["control_plane"] = "kapsule"
+    config["clusters"][0]["pools"][1]["size"] = 200
+    config["site"]["halls"][0]["rows"][0]["it_power_kw"] = 900
+    plan = make_plan(spec_from_config(config))
+    assert [v.path for v in plan.violations] == ["aion:clusters[0].control_plane"]
+    assert "over the 150-node limit of kapsule" in plan.violations[0].message
+
+
+def test_over_budget_row_names_the_level(config):
+    # 60 x 10.2 kW + 2 L4-8 x 918.4 W + 2 system x 18.4 W = 613.9 kW in a 500 kW row
+    config["clusters"][0]["pools"][0]["size"] = 60
+    plan = make_plan(spec_from_config(config))
+    assert [v.path for v in plan.violations] == ["s/h/r"]
+    assert plan.violations[0].message.startswith("row s/h/r draws 613.9 kW rated, over its limit of 500.0 kW")
+
+
+def test_oversubscription_raises_the_limit(config):
+    config["clusters"][0]["pools"][0]["size"] = 60
+    config["site"]["halls"][0]["rows"][0]["oversubscription"] = 1.3
+    assert make_plan(spec_from_config(config)).fits
+
+
+def test_tenants_allotted_more_than_the_site(config):
+    config["tenants"][0]["power_kw"] = 1001  # site IT budget: 1,250 kW / 1.25
+    plan = make_plan(spec_from_config(config))
+    assert [v.path for v in plan.violations] == ["aion:tenants"]
+
+
+def test_what_200_mw_buys():
+    plan = make_plan(load_stack_file(ROOT / "examples/aion-200mw.yaml"))
+    buys = plan.site.headroom_buys
+    nodes = int(200_000 / 1.15 / 14.5)  # IT budget / DGX B300 power
+    assert (buys.node_type, buys.nodes, buys.gpus) == ("B300-SXM-8-288G", nodes, nodes * 8)
+    assert buys.h100_equivalents_fp8 == pytest.approx(nodes * 8 * 4500 / 1979)
+    assert buys.clusters_needed == -(-nodes // 498)  # 500-node planes less 2 system nodes each
+
+
+@pytest.mark.parametrize(
+    ("nodes", "limit", "reserved", "expected"),
+    [(0, 500, 0, []), (500, 500, 0, [500]), (501, 500, 0, [251, 250]), (1200, 500, 2, [400, 400, 400]), (7, 3, 1, [2, 2, 2, 1])],
+)
+def test_split_fleet(nodes, limit, reserved, expected):
+    assert split_fleet(nodes, limit, reserved) == expected
+
+
+def test_plan_is_deterministic():
+    spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
+    assert make_plan(spec) == make_plan(spec)

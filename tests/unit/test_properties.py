@@ -1,0 +1,80 @@
+"""Invariants over random specs: no accepted plan exceeds a budget, quotas never
+exceed capacity, every cluster of an accepted plan fits its control plane."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aion_factory import load_catalog, make_plan, spec_from_config, split_fleet
+
+CATALOG = load_catalog()
+GPU_TYPES = sorted(n for n, t in CATALOG.gpu_node_types.items() if "fr-par-2" in t.zones)
+
+
+@st.composite
+def configs(draw):
+    rows = [
+        {"name": f"r{i}", "it_power_kw": draw(st.floats(1, 5_000)), "oversubscription": draw(st.floats(1, 1.5))}
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    hall = {"name": "h", "it_power_kw": draw(st.floats(1, 20_000)), "rows": rows}
+    clusters = []
+    for c in range(draw(st.integers(1, 3))):
+        pools = []
+        for p in range(draw(st.integers(0, 3))):
+            node_type = draw(st.sampled_from(GPU_TYPES))
+            gpu_max_w = CATALOG.gpu_model_of(node_type).max_power_w
+            pool = {"name": f"p{p}", "node_type": node_type, "size": draw(st.integers(0, 300))}
+            if draw(st.booleans()):
+                pool.update(autoscaling=True, max_size=pool["size"] + draw(st.integers(0, 100)))
+            if draw(st.booleans()):
+                pool["gpu_power_cap_w"] = draw(st.integers(1, int(gpu_max_w)))
+            if rows and draw(st.booleans()):
+                pool["row"] = draw(st.sampled_from(rows))["name"]
+            pools.append(pool)
+        clusters.append({"name": f"c{c}", "target": draw(st.sampled_from(["scaleway", "local"])), "hall": "h", "pools": pools})
+    names = [c["name"] for c in clusters]
+    tenants = [
+        {
+            "name": f"t{t}",
+            "power_kw": draw(st.floats(0.1, 5_000)),
+            "clusters": draw(st.lists(st.sampled_from(names), min_size=1, unique=True)),
+        }
+        for t in range(draw(st.integers(0, 4)))
+    ]
+    site = {"name": "s", "facility_power_mw": draw(st.floats(0.01, 50)), "pue": draw(st.floats(1, 2)), "halls": [hall]}
+    return {"site": site, "clusters": clusters, "tenants": tenants}
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs())
+def test_accepted_plans_respect_every_budget_and_limit(config):
+    plan = make_plan(spec_from_config(config, CATALOG))
+    if plan.fits:
+        assert all(lv.rated_kw <= lv.limit_kw + 1e-6 for lv in plan.levels)
+        assert all(c.max_nodes <= c.node_limit for c in plan.clusters)
+        assert sum(t.allotted_kw for t in plan.tenants) <= plan.levels[0].limit_kw + 1e-6
+    else:
+        assert plan.violations
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs())
+def test_quotas_never_exceed_capacity(config):
+    plan = make_plan(spec_from_config(config, CATALOG))
+    for cluster in plan.clusters:
+        for flavor, capacity in cluster.gpus_by_flavor.items():
+            granted = [t.quotas_by_cluster.get(cluster.name, {}).get(flavor, 0) for t in plan.tenants]
+            assert all(0 <= g <= capacity for g in granted)
+            assert sum(granted) <= capacity
+
+
+@given(st.integers(0, 100_000), st.integers(1, 5_000), st.integers(0, 10))
+def test_fleet_split_is_minimal_and_within_limits(nodes, limit, reserved):
+    if reserved >= limit:
+        return
+    sizes = split_fleet(nodes, limit, reserved)
+    room = limit - reserved
+    assert sum(sizes) == nodes
+    assert all(0 < s <= room for s in sizes)
+    assert len(sizes) == -(-nodes // room)  # ceil: no fewer clusters can hold them
+    assert not sizes or max(sizes) - min(sizes) <= 1

@@ -1,0 +1,7 @@
+from aion_factory.schema import render_schema
+from conftest import ROOT
+
+
+def test_committed_json_schema_is_current():
+    committed = (ROOT / "stacks" / "aion.schema.json").read_text()
+    assert committed == render_schema(), "stale: run `python -m aion_factory.schema > stacks/aion.schema.json`"
