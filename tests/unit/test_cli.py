@@ -7,7 +7,7 @@ import sys
 
 import yaml
 
-from conftest import MINIMAL, ROOT
+from support import MINIMAL, ROOT
 
 
 def aion(*args: str) -> subprocess.CompletedProcess[str]:

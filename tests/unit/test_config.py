@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from aion_factory import ConfigError, load_stack_file, spec_from_config
-from conftest import ROOT
+from support import ROOT
 
 
 def problems(config) -> list[str]:

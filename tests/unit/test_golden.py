@@ -8,7 +8,7 @@ import pytest
 
 from aion_factory import load_stack_file, make_plan
 from aion_factory.report import format_table, write_report
-from conftest import ROOT
+from support import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -28,3 +28,10 @@ def test_report_and_chart(stack: str, tmp_path: Path):
     assert_golden(f"report-{stack}.md", markdown.read_text())
     assert_golden(f"power-{stack}.svg", svg.read_text())
     assert_golden(f"table-{stack}.txt", format_table(plan))
+
+
+def test_kind_config():
+    from aion_factory.local.kind import kind_config
+
+    spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
+    assert_golden("kind-config-local.yaml", kind_config(spec, "local"))

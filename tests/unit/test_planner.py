@@ -4,7 +4,7 @@ import pytest
 
 from aion_factory import load_catalog, load_stack_file, make_plan, spec_from_config, split_fleet
 from aion_factory.planner import node_power_w
-from conftest import ROOT
+from support import ROOT
 
 
 def test_node_power_with_a_gpu_cap():

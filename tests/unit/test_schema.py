@@ -1,5 +1,5 @@
 from aion_factory.schema import render_schema
-from conftest import ROOT
+from support import ROOT
 
 
 def test_committed_json_schema_is_current():

@@ -1,0 +1,296 @@
+"""A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler, and KWOK to make fake nodes look alive.
+
+`python -m aion_factory.local.controlplane start|stop|status [--root DIR]`, or
+`LocalControlPlane(root).start()` from a test fixture. State (certificates, etcd
+data, ports, pids) lives under `root`, so a second start reuses it and the
+kubeconfig path never changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AionError
+from .certs import Pki, ensure_pki
+
+log = logging.getLogger(__name__)
+
+# Start order; stop goes the other way.
+PROGRAMS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+PORTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+SERVICE_RANGE = "10.0.0.0/24"
+
+
+class ControlPlaneError(AionError):
+    """The local control plane could not start, or its tools are missing."""
+
+
+def find_binary(program: str) -> str:
+    """The toolchain bootstrap exports AION_<PROGRAM>; a user's own install on PATH works too."""
+    variable = "AION_" + program.upper().replace("-", "_")
+    path = os.environ.get(variable) or shutil.which(program)
+    if not path:
+        raise ControlPlaneError(f"{program} not found: set {variable} or put it on PATH (scripts/bootstrap-toolchain.sh builds it)")
+    return path
+
+
+@dataclass
+class LocalControlPlane:
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.root = self.root.resolve()
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.root / "kubeconfig"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.state_file.read_text()) if self.state_file.exists() else {"ports": {}, "pids": {}}
+
+    def running(self) -> dict[str, int]:
+        return {name: pid for name, pid in self.state()["pids"].items() if _alive(pid)}
+
+    def start(self, timeout_s: float = 180) -> None:
+        if len(self.running()) == len(PROGRAMS) and self._api_ready():
+            log.info("local control plane already running at %s", self.kubeconfig)
+            return
+        self.stop()
+        binaries = {program: find_binary(program) for program in PROGRAMS}
+        pki = ensure_pki(self.root / "pki")
+        ports = _choose_ports(self.state()["ports"])
+        self._save({"ports": ports, "pids": {}})
+        for client in ("admin", "controller-manager", "scheduler"):
+            _write_kubeconfig(self._client_kubeconfig(client), pki, client, ports["kube-apiserver"])
+        shutil.copyfile(self._client_kubeconfig("admin"), self.kubeconfig)
+        deadline = time.monotonic() + timeout_s
+        try:
+            for program in PROGRAMS:
+                self._launch(program, [binaries[program], *self._flags(program, pki, ports)])
+                self._await_ready(program, ports, deadline)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("local control plane ready: KUBECONFIG=%s", self.kubeconfig)
+
+    def stop(self) -> None:
+        state = self.state()
+        for program in reversed(PROGRAMS):
+            pid = state["pids"].pop(program, None)
+            if pid is not None:
+                _terminate(pid)
+            self._save(state)
+        busy = [f"{name}:{port}" for name, port in state["ports"].items() if not _port_free(port)]
+        if busy:
+            log.warning("ports still bound after stop: %s", ", ".join(busy))
+
+    def _client_kubeconfig(self, client: str) -> Path:
+        return self.root / f"{client}.kubeconfig"
+
+    def _save(self, state: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    def _launch(self, program: str, argv: list[str]) -> None:
+        logs = self.root / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        with open(logs / f"{program}.log", "ab") as out:
+            # A session of its own: the control plane outlives the command that started it.
+            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        state = self.state()
+        state["pids"][program] = process.pid
+        self._save(state)
+
+    def _flags(self, program: str, pki: Pki, ports: dict[str, int]) -> list[str]:
+        etcd_url, peer_url = f"http://127.0.0.1:{ports['etcd']}", f"http://127.0.0.1:{ports['etcd-peer']}"
+        if program == "etcd":
+            return [
+                "--name=aion-local", f"--data-dir={self.root / 'etcd'}",
+                f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+                f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=aion-local={peer_url}",
+                "--unsafe-no-fsync=true",  # a throwaway test store: durability buys nothing here
+            ]  # fmt: skip
+        if program == "kube-apiserver":
+            return [
+                f"--etcd-servers={etcd_url}", "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+                f"--secure-port={ports['kube-apiserver']}",
+                f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
+                f"--client-ca-file={pki.ca_cert}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
+                f"--service-cluster-ip-range={SERVICE_RANGE}", "--authorization-mode=Node,RBAC",
+                "--allow-privileged=true",  # the power-cap DaemonSet runs nvidia-smi privileged
+            ]  # fmt: skip
+        if program in ("kube-controller-manager", "kube-scheduler"):
+            kubeconfig = self._client_kubeconfig(program.removeprefix("kube-"))
+            flags = [
+                f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}", "--leader-elect=false",
+                "--bind-address=127.0.0.1", f"--secure-port={ports[program]}",
+            ]  # fmt: skip
+            if program == "kube-controller-manager":
+                flags += [
+                    f"--service-account-private-key-file={pki.sa_key}",
+                    f"--root-ca-file={pki.ca_cert}",
+                    "--use-service-account-credentials=true",
+                ]
+            return flags
+        return [
+            f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
+            f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
+            f"--server-address=127.0.0.1:{ports['kwok']}",
+        ]  # fmt: skip
+
+    def _await_ready(self, program: str, ports: dict[str, int], deadline: float) -> None:
+        probes: dict[str, Callable[[], bool]] = {
+            "etcd": lambda: _get(f"http://127.0.0.1:{ports['etcd']}/health"),
+            "kube-apiserver": self._api_ready,
+            # The ServiceAccount controller made the default account: the controller manager works.
+            "kube-controller-manager": lambda: self._api_ready("/api/v1/namespaces/default/serviceaccounts/default"),
+            "kube-scheduler": lambda: _get(f"https://127.0.0.1:{ports['kube-scheduler']}/healthz", insecure=True),
+            "kwok": lambda: _get(f"http://127.0.0.1:{ports['kwok']}/healthz"),
+        }
+        pid = self.state()["pids"][program]
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                raise ControlPlaneError(f"{program} exited; see {self.root / 'logs' / (program + '.log')}")
+            if probes[program]():
+                return
+            time.sleep(0.3)
+        raise ControlPlaneError(f"{program} not ready in time; see {self.root / 'logs' / (program + '.log')}")
+
+    def _api_ready(self, path: str = "/readyz") -> bool:
+        ports = self.state()["ports"]
+        if "kube-apiserver" not in ports:
+            return False
+        pki = Pki(self.root / "pki")
+        context = ssl.create_default_context(cafile=str(pki.ca_cert))
+        context.load_cert_chain(pki.client_cert("admin"), pki.client_key("admin"))
+        return _get(f"https://127.0.0.1:{ports['kube-apiserver']}{path}", context=context)
+
+
+def _write_kubeconfig(path: Path, pki: Pki, client: str, port: int) -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "aion-local", "cluster": {"server": f"https://127.0.0.1:{port}", "certificate-authority": str(pki.ca_cert)}}],
+        "users": [
+            {"name": client, "user": {"client-certificate": str(pki.client_cert(client)), "client-key": str(pki.client_key(client))}}
+        ],
+        "contexts": [{"name": "aion-local", "context": {"cluster": "aion-local", "user": client}}],
+        "current-context": "aion-local",
+    }
+    path.write_text(json.dumps(config, indent=2))  # JSON is YAML: no dependency needed
+
+
+def _choose_ports(previous: dict[str, int]) -> dict[str, int]:
+    """Keep last run's ports where still free, so the kubeconfig's server stays put."""
+    ports: dict[str, int] = {}
+    for name in PORTS:
+        port = previous.get(name)
+        ports[name] = port if port and port not in ports.values() and _port_free(port) else _free_port(set(ports.values()))
+    return ports
+
+
+def _free_port(taken: set[int]) -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            return port
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _get(url: str, context: ssl.SSLContext | None = None, insecure: bool = False) -> bool:
+    if insecure:
+        context = ssl._create_unverified_context()  # a component's self-signed health port on loopback
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return bool(response.status == 200)
+    except (OSError, ValueError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    # A zombie child still answers kill(0): ask the process table too.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _terminate(pid: int, grace_s: float = 10) -> None:
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except OSError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:
+                if not _alive(pid):
+                    return
+            time.sleep(0.1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aion_factory.local.controlplane")
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("--root", default=".state/local", help="state folder (default: .state/local)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    plane = LocalControlPlane(Path(args.root))
+    try:
+        if args.action == "start":
+            plane.start()
+        elif args.action == "stop":
+            plane.stop()
+    except ControlPlaneError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    running = plane.running()
+    print(json.dumps({"kubeconfig": str(plane.kubeconfig), "running": sorted(running), "ports": plane.state()["ports"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

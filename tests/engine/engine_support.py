@@ -1,0 +1,54 @@
+"""The engine tests' project driver: the real `pulumi` CLI on a copy of this program."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from support import ROOT
+
+
+class PulumiProject:
+    """A copy of this project's program in a temp folder, with its own stack file and state."""
+
+    def __init__(self, root: Path, env: dict[str, str], stack: str) -> None:
+        self.root, self.env, self.stack = root, env, stack
+        (root / "stacks").mkdir(parents=True)
+        project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+        project["runtime"]["options"]["virtualenv"] = str(ROOT / ".venv")
+        (root / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+        shutil.copy(ROOT / "__main__.py", root / "__main__.py")
+
+    @property
+    def stack_file(self) -> Path:
+        return self.root / "stacks" / f"Pulumi.{self.stack}.yaml"
+
+    def write_config(self, values: dict[str, Any]) -> None:
+        """Replace the `aion:` config, keeping what Pulumi wrote (the encryption salt)."""
+        document = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else {}
+        document = document or {}
+        document["config"] = {f"aion:{key}": value for key, value in values.items()}
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def pulumi(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            ["pulumi", *args, "--stack", self.stack, "--non-interactive"],
+            cwd=self.root, env=self.env, capture_output=True, text=True, check=False, timeout=900,
+        )  # fmt: skip
+        if check and result.returncode != 0:
+            raise AssertionError(f"pulumi {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        return result
+
+    def preview_steps(self) -> list[dict[str, Any]]:
+        steps: list[dict[str, Any]] = json.loads(self.pulumi("preview", "--json").stdout).get("steps", [])
+        return steps
+
+
+def stack_values(path: Path) -> dict[str, Any]:
+    config = yaml.safe_load(path.read_text())["config"]
+    return {key.removeprefix("aion:"): value for key, value in config.items() if key.startswith("aion:")}

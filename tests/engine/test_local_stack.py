@@ -1,0 +1,133 @@
+"""The local stack end to end, as a user runs it: up, no-change preview, what the API
+server holds and enforces, a resize, destroy. The tests run in file order."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from aion_factory import labels, load_stack_file, make_plan
+from engine_support import PulumiProject, stack_values
+from support import ROOT
+
+LOCAL_STACK = ROOT / "stacks/Pulumi.local.yaml"
+PLAN = make_plan(load_stack_file(LOCAL_STACK))
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 90, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def pool_nodes(api_client: Any, pool: str) -> list[Any]:
+    selector = f"{labels.CLUSTER}=local,{labels.POOL}={pool}"
+    return list(client.CoreV1Api(api_client).list_node(label_selector=selector).items)
+
+
+def is_ready(node: Any) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+@pytest.fixture(scope="module")
+def project(new_project: Any) -> Iterator[PulumiProject]:
+    project = new_project("local", stack_values(LOCAL_STACK))
+    project.pulumi("up", "--yes", "--skip-preview")
+    yield project
+    project.pulumi("destroy", "--yes", "--skip-preview", check=False)  # safety net if a test failed
+
+
+def test_no_change_preview_after_up(project: PulumiProject) -> None:
+    project.pulumi("preview", "--expect-no-changes")
+
+
+def test_simulated_gpu_nodes_are_ready_with_capacity_and_labels(project: PulumiProject, api_client: Any) -> None:
+    for pool, gpus, flavor in (("h100", "8", "h100-sxm"), ("l40s", "4", "l40s")):
+        nodes = wait_for(lambda pool=pool: (n := pool_nodes(api_client, pool)) and all(map(is_ready, n)) and n, what=f"{pool} Ready")
+        assert len(nodes) == 2
+        for node in nodes:
+            assert node.status.allocatable[labels.GPU_RESOURCE] == gpus
+            assert node.metadata.labels[labels.FLAVOR] == flavor
+            assert [(t.key, t.effect) for t in node.spec.taints] == [("nvidia.com/gpu", "NoSchedule")]
+    assert pool_nodes(api_client, "h100")[0].metadata.labels[labels.POWER_CAP] == "600"
+
+
+def gpu_pod(name: str, gpus: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+            "containers": [
+                {
+                    "name": "train",
+                    "image": "registry.invalid/train:1",
+                    "resources": {"requests": {labels.GPU_RESOURCE: str(gpus), "cpu": "1", "memory": "1Gi"},
+                                  "limits": {labels.GPU_RESOURCE: str(gpus), "cpu": "1", "memory": "1Gi"}},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }
+            ],
+        },
+    }  # fmt: skip
+
+
+def test_pod_over_the_tenant_gpu_quota_is_refused(project: PulumiProject, api_client: Any) -> None:
+    core = client.CoreV1Api(api_client)
+    quota = sum(PLAN.tenant("mistral-lab").quotas.values())
+    wait_for(lambda: core.read_namespaced_service_account("default", "mistral-lab"), what="tenant service account")
+    core.create_namespaced_pod("mistral-lab", gpu_pod("fits", quota))  # exactly the quota is admitted
+    with pytest.raises(client.ApiException) as refused:
+        core.create_namespaced_pod("mistral-lab", gpu_pod("over", 1))
+    assert refused.value.status == 403
+    assert "exceeded quota" in refused.value.body and f"requests.{labels.GPU_RESOURCE}" in refused.value.body
+    core.delete_namespaced_pod("fits", "mistral-lab", grace_period_seconds=0)
+
+
+def test_tenant_service_account_cannot_create_pods_in_another_tenant(project: PulumiProject, control_plane: Any) -> None:
+    from kubernetes import config
+
+    impersonated = config.new_client_from_config(config_file=str(control_plane.kubeconfig))
+    impersonated.set_default_header("Impersonate-User", "system:serviceaccount:kyutai:kyutai")
+    core = client.CoreV1Api(impersonated)
+    with pytest.raises(client.ApiException) as forbidden:
+        core.create_namespaced_pod("mistral-lab", gpu_pod("intruder", 1))
+    assert forbidden.value.status == 403 and "forbidden" in forbidden.value.body.lower()
+    created = core.create_namespaced_pod("kyutai", gpu_pod("own", 1), dry_run="All")  # its own namespace is fine
+    assert created.metadata.namespace == "kyutai"
+
+
+def test_resizing_a_pool_changes_its_node_count_and_nothing_else(project: PulumiProject, api_client: Any) -> None:
+    values = copy.deepcopy(stack_values(LOCAL_STACK))
+    values["clusters"][0]["pools"][0]["size"] = 3  # h100 autoscales to 3: its rated power, and so quotas, stay put
+    project.write_config(values)
+    changed = [step for step in project.preview_steps() if step["op"] != "same"]
+    assert [(s["op"], s["urn"].rsplit("::", 1)[1]) for s in changed] == [("update", "local-h100-nodes")]
+    project.pulumi("up", "--yes", "--skip-preview")
+    assert (
+        len(
+            wait_for(
+                lambda: [n for n in pool_nodes(api_client, "h100") if is_ready(n)] if len(pool_nodes(api_client, "h100")) == 3 else None
+            )
+        )
+        == 3
+    )
+    assert len(pool_nodes(api_client, "l40s")) == 2
+
+
+def test_destroy_leaves_no_tenant_namespace_and_no_simulated_node(project: PulumiProject, api_client: Any) -> None:
+    project.pulumi("destroy", "--yes", "--skip-preview")
+    core = client.CoreV1Api(api_client)
+    tenants = {"kyutai", "mistral-lab"}
+    wait_for(lambda: not tenants & {ns.metadata.name for ns in core.list_namespace().items}, what="tenant namespaces gone")
+    assert core.list_node(label_selector=labels.POOL).items == []
