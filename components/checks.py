@@ -81,6 +81,8 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
 def _check_pool(
     at: list[str | int], pool: GpuPool, cluster: Cluster, rows: list[str], scaleway: bool, catalog: Catalog
 ) -> Iterator[Problem]:
+    if pool.name == "system":
+        yield Problem(key_path([*at, "name"]), "'system' is the CPU system pool's name; allowed: any other DNS label")
     node_type = catalog.gpu_node_types.get(pool.node_type)
     if node_type is None:
         yield _bad([*at, "node_type"], pool.node_type, "is not a known GPU node type", catalog.gpu_node_types)
