@@ -43,8 +43,12 @@ def run() -> None:
     plan = checked_plan(spec)
     if any(c.target == "scaleway" for c in spec.clusters):
         from .scaleway.credentials import require_credentials
+        from .scaleway.preflight import problems
 
         require_credentials()
+        # Every cluster's Kapsule-specific problems, before the first resource of any.
+        if found := problems(spec, plan):
+            raise pulumi.RunError("cannot deploy on Scaleway; nothing was deployed:\n" + "\n".join(map(str, found)))
     for cluster in spec.clusters:
         deploy_cluster(spec, plan, cluster)
     pulumi.export("plan", {"rated_it_kw": round(plan.site.rated_it_kw, 3), "it_budget_kw": round(plan.site.it_budget_kw, 3)})

@@ -114,8 +114,8 @@ class GpuPool(_Spec):
     """Place nodes in a low-latency placement group for multi-node jobs."""
     root_volume_type: Literal["sbs_5k", "sbs_15k", "l_ssd"] = "sbs_5k"
     """Root volume type of the nodes."""
-    root_volume_size_gib: Annotated[int, Field(ge=20, le=10_000)] = 100
-    """Root volume size, GiB."""
+    root_volume_size_gb: Annotated[int, Field(ge=20, le=10_000)] = 100
+    """Root volume size, GB (Kapsule counts in decimal GB)."""
     sharing: GpuSharing = GpuSharing()
     """GPU sharing: time-slicing or MIG."""
 

@@ -1,0 +1,56 @@
+"""Scaleway credentials: from the environment or Pulumi secrets, never from a plain stack file.
+
+`require_credentials()` runs before any resource is registered, so a stack
+without credentials fails at once with a message that says what to set,
+instead of a provider error halfway through a preview.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi.runtime
+
+
+@dataclass(frozen=True)
+class Credential:
+    env: str
+    config: str
+
+
+CREDENTIALS = (
+    Credential("SCW_ACCESS_KEY", "scaleway:accessKey"),
+    Credential("SCW_SECRET_KEY", "scaleway:secretKey"),
+    Credential("SCW_DEFAULT_PROJECT_ID", "scaleway:projectId"),
+)
+
+
+def credential_problems(env: Mapping[str, str], config: Callable[[str], object], is_secret: Callable[[str], bool]) -> list[str]:
+    """One line per credential that is missing or stored in plain text; empty when all is well.
+
+    A value in the stack config must be a Pulumi secret: a plain one sits in
+    Pulumi.<stack>.yaml, in git, whether or not the environment also has it.
+    """
+    lines = []
+    for credential in CREDENTIALS:
+        name = credential.config
+        in_config = config(name) not in (None, "")
+        if in_config and not is_secret(name):
+            lines.append(
+                f"{name} is stored in plain text in the stack config; remove it (`pulumi config rm {name}`) and set it with "
+                f"`pulumi config set --secret {name} ...`, or export {credential.env}"
+            )
+        elif not in_config and not env.get(credential.env):
+            lines.append(f"{credential.env} is not set; export it, or set the secret `pulumi config set --secret {name} ...`")
+    return lines
+
+
+def require_credentials() -> None:
+    """Raise a `pulumi.RunError` naming every missing or plain-text Scaleway credential."""
+    lines = credential_problems(os.environ, pulumi.runtime.get_config, pulumi.runtime.is_config_secret)
+    if lines:
+        listed = "\n".join(f"  {line}" for line in lines)
+        raise pulumi.RunError(f"Scaleway credentials are needed for a scaleway cluster; nothing was deployed:\n{listed}")

@@ -1,0 +1,133 @@
+"""Node pools of a Kapsule cluster: one GpuNodePool per GPU pool of the spec, and the CPU system pool.
+
+Changing a GPU pool's node type replaces it
+-------------------------------------------
+Kapsule cannot change a pool's node type (nor its zone, root volume, public IPs
+or placement group) in place. Edit `node_type` of an existing pool and the next
+`pulumi up` deletes the pool, with every node and every job on it, then creates
+a new one (delete first: a pool's name is unique within its cluster). A preview
+warns when that is about to happen (see `replacement.py`).
+
+The safe path is a new pool under a new name, next to the old one::
+
+    pools:
+      - name: h100            # the old pool: leave it untouched for now
+        node_type: H100-SXM-8-80G
+        size: 64
+      - name: b300            # the new pool, under a new name
+        node_type: B300-SXM-8-288G
+        size: 48
+
+`pulumi up` adds `b300`; drain the `h100` nodes (`kubectl drain`), let the jobs
+move (checkpoint and resubmit), then delete `h100` from the spec and run
+`pulumi up` again. The planner checks the power budget with both pools at
+their rated size, so it tells you whether the site can hold both at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumiverse_scaleway import instance, kubernetes
+
+from ..planner import Plan
+from ..spec import Cluster, GpuPool, Site
+from . import pool_inputs
+from .naming import SYSTEM_POOL, child
+from .replacement import PoolIdentity, warn_before_replacement
+
+
+@dataclass(frozen=True)
+class PoolArgs:
+    site: Site
+    cluster: Cluster
+    plan: Plan
+    cluster_id: pulumi.Output[str]
+    region: str
+    tags: list[str]
+    # Nodes without public IPs need the gateway's route before they boot.
+    network_ready: pulumi.Resource
+
+
+class GpuNodePool(pulumi.ComponentResource):
+    """A Kapsule pool of GPU nodes: labels, taints, no public IPs, one node upgraded at a time,
+    and a low-latency placement group when the pool runs multi-node training."""
+
+    pool: kubernetes.Pool
+    placement_group: instance.PlacementGroup | None
+
+    def __init__(self, name: str, gpu_pool: GpuPool, args: PoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aion:scaleway:GpuNodePool", name, None, opts)
+        cluster = args.cluster
+        self.placement_group = None
+        if gpu_pool.multi_node_training:
+            self.placement_group = instance.PlacementGroup(
+                child(name, "placement"),
+                name=f"{args.site.name}-{cluster.name}-{gpu_pool.name}",
+                policy_type=pool_inputs.PLACEMENT_POLICY_TYPE,
+                policy_mode=pool_inputs.PLACEMENT_POLICY_MODE,
+                zone=cluster.zone,
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        sizes = pool_inputs.sizes(gpu_pool)
+        self.pool = kubernetes.Pool(
+            child(name, "pool"),
+            cluster_id=args.cluster_id,
+            name=gpu_pool.name,
+            node_type=gpu_pool.node_type,
+            size=sizes.size,
+            min_size=sizes.min_size,
+            max_size=sizes.max_size,
+            autoscaling=gpu_pool.autoscaling,
+            autohealing=gpu_pool.autohealing,
+            zone=cluster.zone,
+            region=args.region,
+            labels=pool_inputs.gpu_pool_labels(args.site, cluster, gpu_pool, args.plan),
+            taints=pool_inputs.taints(gpu_pool.effective_taints),
+            public_ip_disabled=True,
+            root_volume_type=gpu_pool.root_volume_type,
+            root_volume_size_in_gb=gpu_pool.root_volume_size_gb,
+            upgrade_policy=pool_inputs.gpu_upgrade_policy(),
+            placement_group_id=self.placement_group.id if self.placement_group else None,
+            # GPU capacity arrives when it arrives; Kubernetes schedules onto nodes as they join.
+            wait_for_pool_ready=False,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[args.network_ready], delete_before_replace=True),
+        )
+        desired = PoolIdentity(
+            node_type=gpu_pool.node_type,
+            zone=cluster.zone,
+            root_volume_type=gpu_pool.root_volume_type,
+            root_volume_size_gb=gpu_pool.root_volume_size_gb,
+            public_ip_disabled=True,
+            placement_group=self.placement_group is not None,
+        )
+        warn_before_replacement(self, args.cluster_id, args.region, gpu_pool.name, desired)
+        self.register_outputs({"pool_id": self.pool.id})
+
+
+def system_pool(name: str, args: PoolArgs, parent: pulumi.Resource) -> kubernetes.Pool:
+    """The CPU pool for cluster add-ons (CoreDNS, the GPU operator's controllers, Kueue)."""
+    cluster = args.cluster
+    return kubernetes.Pool(
+        name,
+        cluster_id=args.cluster_id,
+        name=SYSTEM_POOL,
+        node_type=cluster.system_pool.node_type,
+        size=cluster.system_pool.size,
+        min_size=cluster.system_pool.size,
+        max_size=cluster.system_pool.size,
+        autoscaling=False,
+        autohealing=True,
+        zone=cluster.zone,
+        region=args.region,
+        labels=pool_inputs.system_pool_labels(cluster),
+        public_ip_disabled=True,
+        upgrade_policy=pool_inputs.system_upgrade_policy(),
+        # The in-cluster platform installs right after: it needs somewhere to run.
+        wait_for_pool_ready=True,
+        tags=args.tags,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[args.network_ready], delete_before_replace=True),
+    )

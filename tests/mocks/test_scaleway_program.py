@@ -1,0 +1,100 @@
+"""Rung 2: the program stops before any resource on a bad plan or missing Scaleway credentials."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pulumi
+import pytest
+
+from aion_factory import program
+from aion_factory.scaleway.credentials import CREDENTIALS, require_credentials
+from support import MINIMAL
+
+ENV = [c.env for c in CREDENTIALS]
+
+
+@pytest.fixture(autouse=True)
+def clean_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No Scaleway credentials from the machine running the tests, and no config left behind."""
+    for name in ENV:
+        monkeypatch.delenv(name, raising=False)
+    pulumi.runtime.set_all_config({}, [])
+    yield
+    pulumi.runtime.set_all_config({}, [])
+
+
+def stack_config(monkeypatch: pytest.MonkeyPatch, values: dict[str, Any]) -> None:
+    """Pulumi passes a stack's config to the program as JSON in PULUMI_CONFIG."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"aion:{key}": json.dumps(value) for key, value in values.items()}))
+
+
+def run_and_catch(run_program) -> tuple[Any, list[pulumi.RunError]]:
+    errors: list[pulumi.RunError] = []
+
+    def guarded() -> None:
+        try:
+            program.run()
+        except pulumi.RunError as error:
+            errors.append(error)
+
+    return run_program(guarded), errors
+
+
+def test_an_over_budget_spec_registers_no_resource(run_program, monkeypatch):
+    config = copy.deepcopy(MINIMAL)
+    config["clusters"][0]["pools"][0]["size"] = 60  # 60 x 10.2 kW in a 500 kW row
+    stack_config(monkeypatch, config)
+
+    recorder, [error] = run_and_catch(run_program)
+
+    assert "nothing was deployed" in str(error)
+    assert "row s/h/r draws" in str(error)
+    assert recorder.resources == []
+
+
+def test_missing_credentials_register_no_resource(run_program, monkeypatch):
+    stack_config(monkeypatch, copy.deepcopy(MINIMAL))
+
+    recorder, [error] = run_and_catch(run_program)
+
+    assert all(name in str(error) for name in ENV)
+    assert recorder.resources == []
+
+
+def test_credentials_from_the_environment_pass(monkeypatch):
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    require_credentials()
+
+
+def test_credentials_from_pulumi_secrets_pass():
+    keys = [c.config for c in CREDENTIALS]
+    pulumi.runtime.set_all_config(dict.fromkeys(keys, "x"), keys)
+    require_credentials()
+
+
+def test_plain_credentials_in_the_stack_file_are_refused_even_with_the_environment_set(monkeypatch):
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    pulumi.runtime.set_all_config({"scaleway:secretKey": "plain"}, [])
+
+    with pytest.raises(pulumi.RunError) as error:
+        require_credentials()
+
+    assert "scaleway:secretKey is stored in plain text" in str(error.value)
+    assert "pulumi config set --secret scaleway:secretKey" in str(error.value)
+
+
+def test_missing_credentials_are_named_one_per_line(monkeypatch):
+    monkeypatch.setenv("SCW_ACCESS_KEY", "x")
+
+    with pytest.raises(pulumi.RunError) as error:
+        require_credentials()
+
+    lines = str(error.value).splitlines()
+    assert lines[0].startswith("Scaleway credentials are needed")
+    assert [line.split()[0] for line in lines[1:]] == ["SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"]
