@@ -12,6 +12,8 @@ from .keys import key_path
 from .spec import Cluster, FactorySpec, GpuPool, Hall
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
+# A tenant's name is its namespace: these already exist, or belong to the platform.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "aion-system")
 
 
 def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
@@ -25,6 +27,13 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
         problems += _check_cluster(["clusters", c], cluster, halls, catalog)
     cluster_names = [c.name for c in spec.clusters]
     for t, tenant in enumerate(spec.tenants):
+        if tenant.name in RESERVED_NAMESPACES:
+            problems.append(
+                Problem(
+                    key_path(["tenants", t, "name"]),
+                    f"{tenant.name!r} is a reserved namespace; not allowed: {', '.join(RESERVED_NAMESPACES)}",
+                )
+            )
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of this stack", cluster_names))

@@ -18,6 +18,8 @@ HALL = f"{PREFIX}/hall"
 ROW = f"{PREFIX}/row"
 POWER_CAP = f"{PREFIX}/gpu-power-cap-w"
 MIG_PROFILE = "nvidia.com/mig.config"
+# The device plugin picks its time-slicing config by this node label (value: a key of its ConfigMap).
+DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 # Set by the NVIDIA GPU operator once drivers are up (DOMAIN.md); simulated nodes carry it too.
 GPU_PRESENT = "nvidia.com/gpu.present"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -42,6 +44,8 @@ def pool_labels(site: Site, cluster: Cluster, pool: GpuPool, planned: PoolPlan) 
         labels[POWER_CAP] = str(pool.gpu_power_cap_w)
     if pool.sharing.mig_profile:
         labels[MIG_PROFILE] = pool.sharing.mig_profile
+    if pool.sharing.time_slicing_replicas:
+        labels[DEVICE_PLUGIN_CONFIG] = pool.name
     return labels
 
 

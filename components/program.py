@@ -12,8 +12,9 @@ from pathlib import Path
 import pulumi
 
 from .config import spec_from_config
-from .errors import ConfigError
+from .errors import AionError, ConfigError
 from .planner import Plan, make_plan
+from .platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice
 from .spec import Cluster, FactorySpec
 
 CONFIG_KEYS = ("site", "clusters", "tenants")
@@ -49,30 +50,40 @@ def run() -> None:
         # Every cluster's Kapsule-specific problems, before the first resource of any.
         if found := problems(spec, plan):
             raise pulumi.RunError("cannot deploy on Scaleway; nothing was deployed:\n" + "\n".join(map(str, found)))
+    try:
+        choices = {cluster.name: platform_choices(cluster) for cluster in spec.clusters}
+    except AionError as error:
+        raise pulumi.RunError(f"{error}; nothing was deployed") from None
     for cluster in spec.clusters:
-        deploy_cluster(spec, plan, cluster)
+        deploy_cluster(spec, plan, cluster, *choices[cluster.name])
     pulumi.export("plan", {"rated_it_kw": round(plan.site.rated_it_kw, 3), "it_budget_kw": round(plan.site.it_budget_kw, 3)})
 
 
-def deploy_cluster(spec: FactorySpec, plan: Plan, cluster: Cluster) -> None:
-    """The cluster itself (target-specific), then the same in-cluster platform on any target."""
-    from .platform import ClusterPlatform, KueueInstall, PlatformArgs
+def platform_choices(cluster: Cluster) -> tuple[KueueInstall, StorageClassChoice]:
+    """The two things the platform does differently per target, decided here and only here."""
+    if cluster.target == "scaleway":
+        return KueueInstall.helm(), StorageClassChoice.scaleway(cluster.storage.default_class)
+    # No Kueue controller locally (its webhooks need in-cluster Services): the real CRDs only.
+    return KueueInstall.crds(os.environ.get(KUEUE_CRDS_ENV)), StorageClassChoice.local()
 
+
+def deploy_cluster(spec: FactorySpec, plan: Plan, cluster: Cluster, kueue: KueueInstall, storage: StorageClassChoice) -> None:
+    """The cluster itself (target-specific), then the same in-cluster platform on any target."""
     infra: pulumi.ComponentResource
     if cluster.target == "scaleway":
         from .scaleway import KapsuleClusterStack, ScalewayClusterArgs
 
         infra = kapsule = KapsuleClusterStack(cluster.name, ScalewayClusterArgs(spec, plan, cluster.name))
-        provider, kueue = kapsule.provider, KueueInstall.helm()
+        provider = kapsule.provider
         pulumi.export(f"{cluster.name}-kubeconfig", kapsule.kubeconfig)
     else:
         from .local import LocalCluster, LocalClusterArgs
 
         kubeconfig = os.environ.get(LOCAL_KUBECONFIG_ENV, str(Path(".state/local/kubeconfig").resolve()))
         infra = local = LocalCluster(cluster.name, LocalClusterArgs(spec, plan, cluster.name, kubeconfig_path=kubeconfig))
-        provider, kueue = local.provider, KueueInstall.crds(os.environ.get(KUEUE_CRDS_ENV))
+        provider = local.provider
     ClusterPlatform(
         f"{cluster.name}-platform",
-        PlatformArgs(spec, plan, cluster.name, kueue),
+        PlatformArgs(spec, plan, cluster.name, kueue, storage),
         opts=pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[infra]),
     )

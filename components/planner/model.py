@@ -64,7 +64,18 @@ class ClusterPlan:
 class TenantPlan:
     name: str
     allotted_kw: float
-    quotas_by_cluster: dict[str, dict[str, int]]  # cluster -> flavor -> GPUs
+    quotas_by_cluster: dict[str, dict[str, int]]  # cluster -> flavor -> GPUs (Kueue nominal quota)
+    # cluster -> flavor -> GPUs it may borrow above its quota (its limit, else what the cluster has left)
+    borrowing_by_cluster: dict[str, dict[str, int]] = field(default_factory=dict)
+    # cluster -> flavor -> GPUs it may lend; None where the spec sets no limit (it may lend all)
+    lending_by_cluster: dict[str, dict[str, int]] | None = None
+
+    def gpu_ceiling(self, cluster: str) -> int:
+        """The most GPUs the tenant may hold on `cluster`: its quota plus what it may borrow.
+        Borrowing idle GPUs draws no extra power from the site, so this is the namespace's hard cap."""
+        quotas = self.quotas_by_cluster.get(cluster, {})
+        borrowing = self.borrowing_by_cluster.get(cluster, {})
+        return sum(quotas.values()) + sum(borrowing.values())
 
     @property
     def quotas(self) -> dict[str, int]:

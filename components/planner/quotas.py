@@ -7,6 +7,10 @@ pools of all its clusters. A tenant whose kW equals all that power gets every GP
 Where the tenants of a cluster ask for more GPUs of a flavor than it has, each
 share is scaled down by capacity / demand (rounded down), so the sum never
 exceeds capacity.
+
+Borrowing and lending limits are fractions of that quota, rounded down. A tenant
+may borrow up to its limit, and never past the cluster's capacity; without a
+limit, up to capacity. Its quota plus what it may borrow is its GPU ceiling.
 """
 
 from __future__ import annotations
@@ -37,7 +41,39 @@ def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> lis
             for shares in wanted.values():
                 if flavor in shares.get(cluster, {}):
                     shares[cluster][flavor] = shares[cluster][flavor] * available // demand
-    return [TenantPlan(t.name, t.power_kw, wanted[t.name]) for t in tenants]
+    return [
+        TenantPlan(
+            name=t.name,
+            allotted_kw=t.power_kw,
+            quotas_by_cluster=wanted[t.name],
+            borrowing_by_cluster=_borrowing(t, wanted[t.name], capacity),
+            lending_by_cluster=None if t.lending_limit is None else _scaled(t.lending_limit, wanted[t.name]),
+        )
+        for t in tenants
+    ]
+
+
+def ratio_of(ratio: float, nominal: int) -> int:
+    """ratio x nominal GPUs, rounded down."""
+    return math.floor(ratio * nominal + _EPSILON)
+
+
+def _scaled(ratio: float, quotas: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    return {cluster: {flavor: ratio_of(ratio, n) for flavor, n in per.items()} for cluster, per in quotas.items()}
+
+
+def _borrowing(tenant: Tenant, quotas: dict[str, dict[str, int]], capacity: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Its borrowing limit; without one, whatever of the cluster's GPUs is not its own. Never past capacity."""
+    return {
+        cluster: {
+            flavor: min(
+                capacity[cluster][flavor] - nominal,
+                capacity[cluster][flavor] if tenant.borrowing_limit is None else ratio_of(tenant.borrowing_limit, nominal),
+            )
+            for flavor, nominal in per.items()
+        }
+        for cluster, per in quotas.items()
+    }
 
 
 def _fair_shares(tenant: Tenant, capacity: dict[str, dict[str, int]], rated_kw: dict[str, float]) -> dict[str, dict[str, int]]:

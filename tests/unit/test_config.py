@@ -116,3 +116,9 @@ def test_stack_file_without_config_mapping(tmp_path):
     stack.write_text("encryptionsalt: abc\n")
     with pytest.raises(ConfigError, match="has no `config:` mapping"):
         load_stack_file(stack)
+
+
+def test_tenant_names_that_are_system_namespaces_are_refused(config):
+    config["tenants"][0]["name"] = "kube-system"
+    [line] = problems(config)
+    assert line.startswith("aion:tenants[0].name: 'kube-system' is a reserved namespace; not allowed: default, kube-system")

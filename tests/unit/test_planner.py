@@ -40,6 +40,11 @@ def test_dc5_tenant_quotas_scale_down_to_capacity():
     assert plan.tenant("kyutai").quotas == {"b300": 256, "h100-sxm": 543 * 704 // 814}
     assert plan.tenant("hf-research").quotas == {"b300": 128, "h100-sxm": 271 * 704 // 814}
     assert 256 + 128 <= 384
+    # kyutai may borrow 0.25 of its quota; hf-research has no limit: up to what the cluster has beyond its own.
+    assert plan.tenant("kyutai").borrowing_by_cluster["train-1"] == {"b300": 64, "h100-sxm": 469 // 4}
+    assert plan.tenant("hf-research").borrowing_by_cluster["train-1"] == {"b300": 384 - 128, "h100-sxm": 704 - 234}
+    assert plan.tenant("hf-research").lending_by_cluster == {"train-1": {"b300": 64, "h100-sxm": 117}}
+    assert plan.tenant("kyutai").gpu_ceiling("train-1") == 256 + 469 + 64 + 117
 
 
 def test_auto_control_plane_picks_the_smallest_that_fits(config):

@@ -78,3 +78,19 @@ def test_fleet_split_is_minimal_and_within_limits(nodes, limit, reserved):
     assert all(0 < s <= room for s in sizes)
     assert len(sizes) == -(-nodes // room)  # ceil: no fewer clusters can hold them
     assert not sizes or max(sizes) - min(sizes) <= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(configs(), st.floats(0, 1), st.floats(0, 1))
+def test_borrowing_never_takes_a_tenant_past_the_cluster(config, borrow, lend):
+    for tenant in config["tenants"][::2]:
+        tenant.update(borrowing_limit=borrow, lending_limit=lend)
+    plan = make_plan(spec_from_config(config, CATALOG))
+    for tenant in plan.tenants:
+        for cluster, per_flavor in tenant.quotas_by_cluster.items():
+            capacity = plan.cluster(cluster).gpus_by_flavor
+            for flavor, nominal in per_flavor.items():
+                assert 0 <= nominal + tenant.borrowing_by_cluster[cluster][flavor] <= capacity[flavor]
+                if tenant.lending_by_cluster is not None:
+                    assert 0 <= tenant.lending_by_cluster[cluster][flavor] <= nominal
+            assert tenant.gpu_ceiling(cluster) <= plan.cluster(cluster).gpus

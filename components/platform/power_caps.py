@@ -1,0 +1,63 @@
+"""Per-GPU power caps and GPU sharing, as plain Kubernetes objects rendered from templates/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..labels import GPU_RESOURCE, POOL, pool_selector
+from ..planner import Plan
+from ..rendering import render_manifests
+from ..spec import FactorySpec
+from .queues import toleration
+
+# Privileged pods (nvidia-smi -pl needs root on the driver) live apart from tenants.
+SYSTEM_NAMESPACE = "aion-system"
+# Kapsule installs the GPU operator, and so reads its device plugin config, in kube-system (Scaleway docs).
+GPU_OPERATOR_NAMESPACE = "kube-system"
+TIME_SLICING_CONFIG = "aion-time-slicing"
+# A shell with chroot; nvidia-smi itself comes from the driver root.
+POWER_CAP_IMAGE = "docker.io/library/busybox:1.37.0"
+CHECK_INTERVAL_S = 60
+
+
+def system_namespace() -> dict[str, Any]:
+    labels = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
+    labels["app.kubernetes.io/part-of"] = "aion-factory"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE, "labels": labels}}
+
+
+def power_cap_daemonsets(spec: FactorySpec, plan: Plan, cluster: str) -> list[dict[str, Any]]:
+    """One DaemonSet per capped pool, applying the cap the planner counted."""
+    pools = {p.name: p for p in spec.cluster(cluster).pools}
+    daemonsets = []
+    for planned in plan.pools_of(cluster):
+        if planned.gpu_power_cap_w is None:
+            continue
+        pool = pools[planned.name]
+        [daemonset] = render_manifests(
+            "gpu-power-cap.yaml.j2",
+            daemonset_name=f"gpu-power-cap-{pool.name}",
+            namespace=SYSTEM_NAMESPACE,
+            labels={"app.kubernetes.io/name": "gpu-power-cap", "app.kubernetes.io/part-of": "aion-factory", POOL: pool.name},
+            node_selector=pool_selector(cluster, pool.name),
+            tolerations=[toleration(t) for t in pool.effective_taints],
+            cap_w=planned.gpu_power_cap_w,
+            check_interval_s=CHECK_INTERVAL_S,
+            image=POWER_CAP_IMAGE,
+        )
+        daemonsets.append(daemonset)
+    return daemonsets
+
+
+def time_slicing_config(spec: FactorySpec, cluster: str) -> dict[str, Any] | None:
+    """The device plugin's time-slicing config, keyed by pool; None when no pool shares its GPUs."""
+    pools = [
+        {"name": p.name, "replicas": p.sharing.time_slicing_replicas}
+        for p in spec.cluster(cluster).pools
+        if p.sharing.time_slicing_replicas
+    ]
+    if not pools:
+        return None
+    context = {"config_name": TIME_SLICING_CONFIG, "namespace": GPU_OPERATOR_NAMESPACE, "gpu_resource": GPU_RESOURCE}
+    [config_map] = render_manifests("gpu-time-slicing.yaml.j2", pools=pools, **context)
+    return config_map

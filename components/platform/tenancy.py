@@ -1,0 +1,157 @@
+"""A tenant's namespace and what fences it in, as plain Kubernetes objects.
+
+Built from the spec and the plan only; `components.Tenant` turns them into resources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..labels import GPU_RESOURCE, PREFIX
+from ..planner import Plan
+from ..spec import FactorySpec
+from ..spec import Tenant as TenantSpec
+
+TENANT_LABEL = f"{PREFIX}/tenant"
+ROLE = "tenant-edit"
+QUOTA = "tenant-quota"
+LIMIT_RANGE = "tenant-defaults"
+# Requests given to containers that set none, so the quota still counts them.
+DEFAULT_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
+
+_EDIT = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+_READ = ("get", "list", "watch")
+# Our own Role rather than the built-in `edit` ClusterRole: `edit` may rewrite
+# NetworkPolicies, which would undo the default deny below.
+_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        "",
+        (
+            "configmaps",
+            "endpoints",
+            "persistentvolumeclaims",
+            "pods",
+            "pods/attach",
+            "pods/exec",
+            "pods/log",
+            "pods/portforward",
+            "secrets",
+            "serviceaccounts",
+            "services",
+        ),
+        _EDIT,
+    ),
+    ("", ("events", "limitranges", "resourcequotas"), _READ),
+    ("apps", ("deployments", "deployments/scale", "replicasets", "statefulsets", "statefulsets/scale"), _EDIT),
+    ("batch", ("cronjobs", "jobs"), _EDIT),
+    ("autoscaling", ("horizontalpodautoscalers",), _EDIT),
+    ("policy", ("poddisruptionbudgets",), _EDIT),
+    ("kueue.x-k8s.io", ("localqueues", "workloads"), _READ),
+)
+
+
+def tenant_namespace(tenant: str) -> str:
+    return tenant
+
+
+def tenant_service_account(tenant: str) -> str:
+    """The identity the tenant's pipelines deploy with, bound to the same Role as its group."""
+    return tenant
+
+
+def tenants_on(spec: FactorySpec, cluster: str) -> list[TenantSpec]:
+    return [t for t in spec.tenants if cluster in t.clusters]
+
+
+def tenant_gpus(plan: Plan, tenant: str, cluster: str) -> int:
+    """The namespace's GPU cap: the tenant's quota plus what it may borrow, as the planner counted them."""
+    return plan.tenant(tenant).gpu_ceiling(cluster)
+
+
+def tenant_objects(tenant: TenantSpec, gpus: int) -> list[dict[str, Any]]:
+    """Namespace first: every other object lives in it."""
+    ns = tenant_namespace(tenant.name)
+    return [
+        namespace(tenant),
+        _object("v1", "ServiceAccount", tenant_service_account(tenant.name), ns),
+        {**_object("rbac.authorization.k8s.io/v1", "Role", ROLE, ns), "rules": role_rules()},
+        role_binding(tenant),
+        *network_policies(ns),
+        resource_quota(tenant, gpus),
+        limit_range(ns),
+    ]
+
+
+def namespace(tenant: TenantSpec) -> dict[str, Any]:
+    level = tenant.pod_security
+    labels = {TENANT_LABEL: tenant.name}
+    for mode in ("enforce", "audit", "warn"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": tenant_namespace(tenant.name), "labels": labels}}
+
+
+def role_rules() -> list[dict[str, Any]]:
+    # Fresh lists for every object: shared ones would alias across tenants.
+    return [{"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)} for group, resources, verbs in _RULES]
+
+
+def role_binding(tenant: TenantSpec) -> dict[str, Any]:
+    ns = tenant_namespace(tenant.name)
+    rbac = "rbac.authorization.k8s.io"
+    return {
+        **_object(f"{rbac}/v1", "RoleBinding", ROLE, ns),
+        "roleRef": {"apiGroup": rbac, "kind": "Role", "name": ROLE},
+        "subjects": [
+            {"apiGroup": rbac, "kind": "Group", "name": tenant.group or tenant.name},
+            {"kind": "ServiceAccount", "name": tenant_service_account(tenant.name), "namespace": ns},
+        ],
+    }
+
+
+def network_policies(ns: str) -> list[dict[str, Any]]:
+    """Deny everything, then let pods talk among themselves and resolve names."""
+    dns = {
+        "to": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    return [
+        _policy(ns, "default-deny", {"policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            ns,
+            "allow-same-namespace",
+            {"policyTypes": ["Ingress", "Egress"], "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{"to": [{"podSelector": {}}]}]},
+        ),
+        _policy(ns, "allow-dns", {"policyTypes": ["Egress"], "egress": [dns]}),
+    ]
+
+
+def resource_quota(tenant: TenantSpec, gpus: int) -> dict[str, Any]:
+    hard = {
+        f"requests.{GPU_RESOURCE}": str(gpus),
+        "requests.cpu": str(tenant.cpu_quota),
+        "requests.memory": f"{tenant.memory_quota_gib}Gi",
+        "pods": str(tenant.pods_quota),
+    }
+    return {**_object("v1", "ResourceQuota", QUOTA, tenant_namespace(tenant.name)), "spec": {"hard": hard}}
+
+
+def limit_range(ns: str) -> dict[str, Any]:
+    # Requests only: a default limit below a container's own request would get the pod refused.
+    return {
+        **_object("v1", "LimitRange", LIMIT_RANGE, ns),
+        "spec": {"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS)}]},
+    }
+
+
+def _policy(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {**_object("networking.k8s.io/v1", "NetworkPolicy", name, ns), "spec": {"podSelector": {}, **spec}}
+
+
+def _object(api_version: str, kind: str, name: str, ns: str) -> dict[str, Any]:
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": ns}}

@@ -1,0 +1,189 @@
+"""Rung 2: what ClusterPlatform registers for the local stack (two tenants, two GPU models), under mocks.
+
+Every quota figure is compared with the planner's. Two programs only (pulumi/pulumi#7663).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pytest
+
+from aion_factory import load_stack_file, make_plan
+from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
+from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice
+from support import ROOT
+
+SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
+PLAN = make_plan(SPEC)
+NAME = "local-platform"
+TENANTS = ("kyutai", "mistral-lab")
+KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
+CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+
+
+def crd_folder(tmp_path: Path) -> Path:
+    """Two small CRD files in the shape of Kueue's (the real ones are checked at rung 1 and 3)."""
+    for plural, kind in (("cohorts", "Cohort"), ("clusterqueues", "ClusterQueue")):
+        (tmp_path / f"kueue.x-k8s.io_{plural}.yaml").write_text(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+            f"metadata:\n  name: {plural}.kueue.x-k8s.io\nspec:\n  group: kueue.x-k8s.io\n  scope: Cluster\n"
+            f"  names: {{kind: {kind}, plural: {plural}}}\n  versions: []\n"
+        )
+    return tmp_path
+
+
+def deploy(kueue: KueueInstall, storage: StorageClassChoice | None) -> None:
+    provider = k8s.Provider("k8s", kubeconfig="{}")
+    args = PlatformArgs(SPEC, PLAN, "local", kueue, storage)
+    ClusterPlatform(NAME, args, pulumi.ResourceOptions(providers={"kubernetes": provider}))
+
+
+def parents() -> dict[str, str]:
+    """Each registered name -> its parent's type, from the URNs the mock monitor saw."""
+    monitor: Any = pulumi.runtime.settings.get_monitor()
+    found = {}
+    for urn in monitor.get_registered_resources():
+        _, _, types, name = urn.split("::")
+        found[name] = types.split("$")[-2] if "$" in types else ""
+    return found
+
+
+_RUNS: dict[str, tuple[Any, dict[str, str]]] = {}
+
+
+@pytest.fixture
+def local(run_program: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, str]]:
+    """The local stack's platform, run once and shared by the tests that read it."""
+    if "local" not in _RUNS:
+        crds = str(crd_folder(tmp_path_factory.mktemp("crds")))
+        recorder = run_program(lambda: deploy(KueueInstall.crds(crds), StorageClassChoice.local()))
+        _RUNS["local"] = (recorder, parents())
+    return _RUNS["local"]
+
+
+def kinds(recorder: Any) -> dict[str, list[str]]:
+    by_type: dict[str, list[str]] = {}
+    for r in recorder.resources:
+        by_type.setdefault(r.type, []).append(r.name)
+    return by_type
+
+
+def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
+    recorder, _ = local
+    per_tenant = {
+        "kubernetes:core/v1:Namespace": ["namespace-{t}"],
+        "kubernetes:core/v1:ServiceAccount": ["serviceaccount-{t}-{t}"],
+        "kubernetes:rbac.authorization.k8s.io/v1:Role": ["role-{t}-tenant-edit"],
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ["rolebinding-{t}-tenant-edit"],
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": [
+            f"networkpolicy-{{t}}-{p}" for p in ("default-deny", "allow-same-namespace", "allow-dns")
+        ],
+        "kubernetes:core/v1:ResourceQuota": ["resourcequota-{t}-tenant-quota"],
+        "kubernetes:core/v1:LimitRange": ["limitrange-{t}-tenant-defaults"],
+    }
+    expected = {kind: [f"{NAME}-{t}-{n.format(t=t)}" for t in TENANTS for n in names] for kind, names in per_tenant.items()}
+    expected["kubernetes:core/v1:Namespace"].append(f"{NAME}-power-caps-namespace-aion-system")
+    quotas = f"{NAME}-quotas"
+    expected |= {
+        "aion:platform:ClusterPlatform": [NAME],
+        "aion:platform:Tenant": [f"{NAME}-{t}" for t in TENANTS],
+        "aion:platform:PowerAwareQuotas": [quotas],
+        "aion:platform:GpuPowerCaps": [f"{NAME}-power-caps"],
+        "pulumi:providers:kubernetes": ["k8s"],
+        CRD: [f"{NAME}-customresourcedefinition-{p}.kueue.x-k8s.io" for p in ("clusterqueues", "cohorts")],
+        "kubernetes:scheduling.k8s.io/v1:PriorityClass": [f"{quotas}-priorityclass-{c}" for c in ("inference", "training", "batch")],
+        f"{KUEUE}:WorkloadPriorityClass": [f"{quotas}-workloadpriorityclass-{c}" for c in ("inference", "training", "batch")],
+        f"{KUEUE}:ResourceFlavor": [f"{quotas}-resourceflavor-{f}" for f in ("default-flavor", "h100-sxm", "l40s")],
+        f"{KUEUE}:Cohort": [f"{quotas}-cohort-lab", f"{quotas}-cohort-lab-hall-a"],
+        f"{KUEUE}:ClusterQueue": [f"{quotas}-clusterqueue-{t}" for t in TENANTS],
+        f"{KUEUE}:LocalQueue": [f"{quotas}-localqueue-{t}-default" for t in TENANTS],
+        "kubernetes:apps/v1:DaemonSet": [f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-h100"],
+        "kubernetes:storage.k8s.io/v1:StorageClass": [f"{NAME}-storageclass-aion-local"],
+    }
+    assert {k: sorted(v) for k, v in kinds(recorder).items()} == {k: sorted(v) for k, v in expected.items()}
+
+
+def test_children_are_parented_and_use_the_given_provider(local: tuple[Any, dict[str, str]]):
+    recorder, found = local
+    assert found[NAME] == "pulumi:pulumi:Stack"
+    assert found[f"{NAME}-kyutai"] == found[f"{NAME}-quotas"] == found[f"{NAME}-power-caps"] == "aion:platform:ClusterPlatform"
+    assert found[f"{NAME}-kyutai-namespace-kyutai"] == "aion:platform:Tenant"
+    assert found[f"{NAME}-quotas-clusterqueue-kyutai"] == "aion:platform:PowerAwareQuotas"
+    orphans = [name for name, parent in found.items() if name not in (NAME, "k8s") and not parent.startswith("aion:platform:")]
+    assert orphans == []
+    for r in recorder.resources:
+        if r.type.startswith("kubernetes:"):
+            assert r.provider is not None and r.provider.endswith("::k8s::k8s-id"), r.name
+
+
+def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
+    recorder, _ = local
+    for tenant in SPEC.tenants:
+        quota = recorder.named(f"{NAME}-{tenant.name}-resourcequota-{tenant.name}-tenant-quota").inputs
+        assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name}
+        assert quota["spec"]["hard"] == {
+            f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
+            "requests.cpu": str(tenant.cpu_quota),
+            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "pods": str(tenant.pods_quota),
+        }
+        namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]
+        assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == tenant.pod_security
+        binding = recorder.named(f"{NAME}-{tenant.name}-rolebinding-{tenant.name}-tenant-edit").inputs
+        assert [(s["kind"], s["name"]) for s in binding["subjects"]] == [
+            ("Group", tenant.group or tenant.name),
+            ("ServiceAccount", tenant.name),
+        ]
+
+
+def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[str, str]]):
+    recorder, _ = local
+    for tenant in ("kyutai", "mistral-lab"):
+        spec = recorder.named(f"{NAME}-quotas-clusterqueue-{tenant}").inputs["spec"]
+        assert spec["cohortName"] == "lab-hall-a"
+        assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": tenant}}
+        [gpus] = [g for g in spec["resourceGroups"] if g["coveredResources"] == [GPU_RESOURCE]]
+        planned = PLAN.tenant(tenant)
+        lending = planned.lending_by_cluster["local"] if planned.lending_by_cluster else {}
+        assert {f["name"]: f["resources"] for f in gpus["flavors"]} == {
+            flavor: [
+                {"name": GPU_RESOURCE, "nominalQuota": str(n), "borrowingLimit": str(planned.borrowing_by_cluster["local"][flavor])}
+                | ({"lendingLimit": str(lending[flavor])} if lending else {})
+            ]
+            for flavor, n in planned.quotas_by_cluster["local"].items()
+        }
+        local_queue = recorder.named(f"{NAME}-quotas-localqueue-{tenant}-default").inputs
+        assert (local_queue["metadata"]["namespace"], local_queue["spec"]) == (tenant, {"clusterQueue": tenant})
+    hall = recorder.named(f"{NAME}-quotas-cohort-lab-hall-a").inputs
+    assert hall["spec"] == {"parentName": "lab"}
+    for flavor in ("h100-sxm", "l40s"):
+        assert recorder.named(f"{NAME}-quotas-resourceflavor-{flavor}").inputs["spec"]["nodeLabels"] == flavor_selector(flavor)
+    training = recorder.named(f"{NAME}-quotas-workloadpriorityclass-training").inputs
+    assert (training["apiVersion"], training["value"]) == ("kueue.x-k8s.io/v1beta2", 500)
+
+
+def test_power_cap_daemonset_applies_the_planned_cap_on_its_pool(local: tuple[Any, dict[str, str]]):
+    recorder, _ = local
+    [daemonset] = recorder.of_type("kubernetes:apps/v1:DaemonSet")
+    pod = daemonset.inputs["spec"]["template"]["spec"]
+    [planned] = [p for p in PLAN.pools_of("local") if p.gpu_power_cap_w]
+    assert pod["nodeSelector"] == pool_selector("local", planned.name)
+    assert {e["name"]: e["value"] for e in pod["containers"][0]["env"]}["GPU_POWER_CAP_W"] == str(planned.gpu_power_cap_w)
+    storage = recorder.of_type("kubernetes:storage.k8s.io/v1:StorageClass")[0].inputs
+    assert storage["provisioner"] == "kubernetes.io/no-provisioner"
+
+
+def test_on_scaleway_kueue_comes_from_its_pinned_helm_chart(run_program):
+    recorder = run_program(lambda: deploy(KueueInstall.helm(), StorageClassChoice.scaleway("sbs-5k")))
+    [release] = recorder.of_type("kubernetes:helm.sh/v3:Release")
+    assert release.name == f"{NAME}-kueue"
+    inputs = release.inputs
+    assert (inputs["chart"], inputs["version"]) == ("oci://registry.k8s.io/kueue/charts/kueue", "0.17.0")
+    assert (inputs["namespace"], inputs["createNamespace"], inputs["name"]) == ("kueue-system", True, "kueue")
+    assert recorder.of_type(CRD) == []
+    [storage] = recorder.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert (storage.inputs["provisioner"], storage.inputs["parameters"]) == ("csi.scaleway.com", {"iops": "5000"})

@@ -1,0 +1,111 @@
+"""Tenant objects from the spec and plan: namespace, access, network fence, quota, defaults."""
+
+from typing import Any
+
+import pytest
+from kube_validation import assert_valid_builtin
+
+from aion_factory import load_stack_file, make_plan, spec_from_config
+from aion_factory.labels import GPU_RESOURCE
+from aion_factory.platform import tenancy
+from support import ROOT
+
+SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
+PLAN = make_plan(SPEC)
+
+
+def objects_of(name: str) -> dict[tuple[str, str], dict[str, Any]]:
+    tenant = next(t for t in SPEC.tenants if t.name == name)
+    objects = tenancy.tenant_objects(tenant, tenancy.tenant_gpus(PLAN, name, "local"))
+    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+
+
+@pytest.mark.parametrize("name", ["kyutai", "mistral-lab"])
+def test_every_object_is_valid_and_lives_in_the_tenant_namespace(name: str):
+    objects = objects_of(name)
+    assert sorted(objects) == sorted(
+        [
+            ("Namespace", name),
+            ("ServiceAccount", name),
+            ("Role", "tenant-edit"),
+            ("RoleBinding", "tenant-edit"),
+            ("NetworkPolicy", "default-deny"),
+            ("NetworkPolicy", "allow-same-namespace"),
+            ("NetworkPolicy", "allow-dns"),
+            ("ResourceQuota", "tenant-quota"),
+            ("LimitRange", "tenant-defaults"),
+        ]
+    )
+    for (kind, _), obj in objects.items():
+        assert_valid_builtin(obj)
+        if kind != "Namespace":
+            assert obj["metadata"]["namespace"] == name
+
+
+def test_the_gpu_quota_is_the_tenants_ceiling_quota_plus_borrowing():
+    for tenant in SPEC.tenants:
+        hard = objects_of(tenant.name)[("ResourceQuota", "tenant-quota")]["spec"]["hard"]
+        planned = PLAN.tenant(tenant.name)
+        ceiling = sum(planned.quotas_by_cluster["local"].values()) + sum(planned.borrowing_by_cluster["local"].values())
+        assert hard == {
+            f"requests.{GPU_RESOURCE}": str(ceiling),
+            "requests.cpu": str(tenant.cpu_quota),
+            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "pods": str(tenant.pods_quota),
+        }
+        # Never more than the cluster has.
+        assert tenancy.tenant_gpus(PLAN, tenant.name, "local") <= PLAN.cluster("local").gpus
+
+
+def test_namespace_enforces_the_tenants_pod_security_level(config: dict[str, Any]):
+    labels = objects_of("kyutai")[("Namespace", "kyutai")]["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
+    config["tenants"][0]["pod_security"] = "baseline"
+    tenant = spec_from_config(config).tenants[0]
+    assert tenancy.namespace(tenant)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+
+
+def test_the_group_and_service_account_get_the_tenant_role_in_its_namespace_only(config: dict[str, Any]):
+    binding = objects_of("kyutai")[("RoleBinding", "tenant-edit")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant-edit"}
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "kyutai"},  # no group set: the tenant's name
+        {"kind": "ServiceAccount", "name": "kyutai", "namespace": "kyutai"},
+    ]
+    config["tenants"][0]["group"] = "t-ml"
+    assert tenancy.role_binding(spec_from_config(config).tenants[0])["subjects"][0]["name"] == "t-ml"
+
+
+def test_the_role_cannot_undo_its_own_fences():
+    rules = objects_of("kyutai")[("Role", "tenant-edit")]["rules"]
+    writable = {(group, resource) for r in rules if "create" in r["verbs"] for group in r["apiGroups"] for resource in r["resources"]}
+    assert ("", "pods") in writable and ("batch", "jobs") in writable
+    for fence in [("networking.k8s.io", "networkpolicies"), ("", "resourcequotas"), ("", "limitranges"), ("", "namespaces")]:
+        assert fence not in writable
+    assert not any(group.startswith("rbac") for group, _ in writable)
+
+
+def test_network_policies_deny_by_default_then_allow_the_namespace_and_dns():
+    objects = objects_of("kyutai")
+    deny = objects[("NetworkPolicy", "default-deny")]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    same = objects[("NetworkPolicy", "allow-same-namespace")]["spec"]
+    assert same["ingress"] == [{"from": [{"podSelector": {}}]}] and same["egress"] == [{"to": [{"podSelector": {}}]}]
+    [dns] = objects[("NetworkPolicy", "allow-dns")]["spec"]["egress"]
+    assert {(p["protocol"], p["port"]) for p in dns["ports"]} == {("UDP", 53), ("TCP", 53)}
+    assert dns["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+
+
+def test_limit_range_gives_requests_to_containers_without_them():
+    [limits] = objects_of("kyutai")[("LimitRange", "tenant-defaults")]["spec"]["limits"]
+    assert limits == {"type": "Container", "defaultRequest": {"cpu": "250m", "memory": "256Mi"}}
+
+
+def test_only_tenants_of_the_cluster_are_on_it(config: dict[str, Any]):
+    config["clusters"].append({**config["clusters"][0], "name": "c2", "subnet": "172.16.4.0/22"})
+    config["tenants"].append({"name": "u", "power_kw": 5, "clusters": ["c2"]})
+    spec = spec_from_config(config)
+    assert [t.name for t in tenancy.tenants_on(spec, "c")] == ["t"]
+    assert [t.name for t in tenancy.tenants_on(spec, "c2")] == ["u"]
+    assert tenancy.tenant_gpus(make_plan(spec), "u", "c") == 0
