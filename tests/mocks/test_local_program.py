@@ -1,0 +1,52 @@
+"""Rung 2: the whole program for the local stack file, under mocks: what it registers."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pulumi
+import pytest
+import yaml
+
+from aion_factory import program
+from support import ROOT
+
+LOCAL = yaml.safe_load((ROOT / "stacks/Pulumi.local.yaml").read_text())["config"]
+
+
+@pytest.fixture
+def local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """The local stack's config, and a folder of (fake) Kueue CRD files, as the bootstrap provides."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({key: json.dumps(value) for key, value in LOCAL.items() if key.startswith("aion:")}))
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "clusterqueues.kueue.x-k8s.io"},
+        "spec": {"group": "kueue.x-k8s.io"},
+    }
+    (tmp_path / "kueue.x-k8s.io_clusterqueues.yaml").write_text(yaml.safe_dump(crd))
+    monkeypatch.setenv(program.KUEUE_CRDS_ENV, str(tmp_path))
+    monkeypatch.setenv(program.LOCAL_KUBECONFIG_ENV, "/state/kubeconfig")
+    yield
+    pulumi.runtime.set_all_config({}, [])
+
+
+def test_local_stack_registers_the_local_cluster_then_the_platform(run_program, local_stack):
+    recorder = run_program(program.run)
+    components = [(r.type, r.name) for r in recorder.resources if r.type.startswith("aion:")]
+    assert components[:2] == [("aion:local:Cluster", "local"), ("aion:platform:ClusterPlatform", "local-platform")]
+
+    provider = recorder.named("local-k8s")
+    assert provider.inputs["kubeconfig"] == "/state/kubeconfig"  # a path: a restarted control plane is not a new provider
+
+    nodes = {r.name: r.inputs for r in recorder.of_type("pulumi-python:dynamic:Resource")}
+    assert sorted(nodes) == ["local-h100-nodes", "local-l40s-nodes", "local-system-nodes"]
+    assert (nodes["local-h100-nodes"]["count"], nodes["local-h100-nodes"]["capacity"]["nvidia.com/gpu"]) == (2, "8")
+    assert nodes["local-system-nodes"]["count"] == 1
+
+    kinds = Counter(r.type for r in recorder.resources)
+    assert kinds["kubernetes:core/v1:Namespace"] == 3  # two tenants and aion-system for the power caps
+    assert kinds["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == 1
+    assert kinds["kubernetes:apps/v1:DaemonSet"] == 1  # only the h100 pool has a power cap
+    assert not [r for r in recorder.resources if r.type.startswith("scaleway:")]
