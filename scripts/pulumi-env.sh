@@ -10,4 +10,9 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 export AION_LOCAL_KUBECONFIG="${AION_LOCAL_KUBECONFIG:-$AION_STATE/local/kubeconfig}"
+# The plugins the bootstrap installed (the kubernetes provider at the pinned version).
+[ -n "${AION_PULUMI_HOME:-}" ] && export PULUMI_HOME="$AION_PULUMI_HOME"
+# The project's virtualenv runs the program and its dynamic provider. Pulumi.yaml says so
+# too, but the language host built offline (v3.79) predates that option's new protocol.
+export PULUMI_PYTHON_CMD="${PULUMI_PYTHON_CMD:-$PWD/.venv/bin/python}"
 mkdir -p "$AION_STATE/pulumi"

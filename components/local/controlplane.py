@@ -36,6 +36,10 @@ PROGRAMS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler
 PORTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_RANGE = "10.0.0.0/24"
+# KWOK's own stages (fast node start, heartbeat with a lease, pods Running), as its
+# release ships them: the bootstrap points AION_KWOK_STAGES at them in kwok's module.
+KWOK_STAGES_ENV = "AION_KWOK_STAGES"
+NODE_LEASE_SECONDS = 40
 
 
 class ControlPlaneError(AionError):
@@ -49,6 +53,13 @@ def find_binary(program: str) -> str:
     if not path:
         raise ControlPlaneError(f"{program} not found: set {variable} or put it on PATH (scripts/bootstrap-toolchain.sh builds it)")
     return path
+
+
+def kwok_stages() -> list[str]:
+    stages = [p for p in os.environ.get(KWOK_STAGES_ENV, "").split(os.pathsep) if p]
+    if not stages:
+        raise ControlPlaneError(f"KWOK needs its stage files: set {KWOK_STAGES_ENV} (scripts/bootstrap-toolchain.sh does)")
+    return stages
 
 
 @dataclass
@@ -78,6 +89,7 @@ class LocalControlPlane:
             return
         self.stop()
         binaries = {program: find_binary(program) for program in PROGRAMS}
+        kwok_stages()  # fail before anything starts
         pki = ensure_pki(self.root / "pki")
         ports = _choose_ports(self.state()["ports"])
         self._save({"ports": ports, "pids": {}})
@@ -161,6 +173,8 @@ class LocalControlPlane:
             f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
             f"--server-address=127.0.0.1:{ports['kwok']}",
+            f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
+            *(f"--config={path}" for path in kwok_stages()),
         ]  # fmt: skip
 
     def _await_ready(self, program: str, ports: dict[str, int], deadline: float) -> None:

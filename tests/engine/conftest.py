@@ -16,6 +16,7 @@ import pytest
 
 from aion_factory.local.controlplane import PORTS, LocalControlPlane, _alive, _port_free
 from engine_support import PulumiProject
+from support import ROOT
 
 ENGINE_ON = os.environ.get("CI") == "true" or os.environ.get("AION_ENGINE_TESTS") == "1"
 TOOLCHAIN_ENV = Path(os.environ.get("AION_TOOLCHAIN_CACHE", Path.home() / ".cache/aion-factory/toolchain")) / "env.sh"
@@ -69,6 +70,8 @@ def pulumi_env(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, st
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
         "AION_LOCAL_KUBECONFIG": str(control_plane.kubeconfig),
+        "PULUMI_HOME": toolchain["AION_PULUMI_HOME"],
+        "PULUMI_PYTHON_CMD": str(ROOT / ".venv/bin/python"),  # see scripts/pulumi-env.sh
     }
 
 

@@ -84,14 +84,15 @@ def gpu_pod(name: str, gpus: int) -> dict[str, Any]:
 
 def test_pod_over_the_tenant_gpu_quota_is_refused(project: PulumiProject, api_client: Any) -> None:
     core = client.CoreV1Api(api_client)
-    quota = sum(PLAN.tenant("mistral-lab").quotas.values())
-    wait_for(lambda: core.read_namespaced_service_account("default", "mistral-lab"), what="tenant service account")
-    core.create_namespaced_pod("mistral-lab", gpu_pod("fits", quota))  # exactly the quota is admitted
+    ceiling = PLAN.tenant("kyutai").gpu_ceiling("local")  # its quota plus what it may borrow: 24
+    wait_for(lambda: core.read_namespaced_service_account("default", "kyutai"), what="tenant service account")
+    core.create_namespaced_pod("kyutai", gpu_pod("fits", ceiling))  # exactly the ceiling is admitted
     with pytest.raises(client.ApiException) as refused:
-        core.create_namespaced_pod("mistral-lab", gpu_pod("over", 1))
+        core.create_namespaced_pod("kyutai", gpu_pod("over", 1))
     assert refused.value.status == 403
-    assert "exceeded quota" in refused.value.body and f"requests.{labels.GPU_RESOURCE}" in refused.value.body
-    core.delete_namespaced_pod("fits", "mistral-lab", grace_period_seconds=0)
+    assert "exceeded quota: tenant-quota" in refused.value.body
+    assert f"requested: requests.{labels.GPU_RESOURCE}=1, used: requests.{labels.GPU_RESOURCE}={ceiling}" in refused.value.body
+    core.delete_namespaced_pod("fits", "kyutai", grace_period_seconds=0)
 
 
 def test_tenant_service_account_cannot_create_pods_in_another_tenant(project: PulumiProject, control_plane: Any) -> None:
