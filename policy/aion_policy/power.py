@@ -1,0 +1,39 @@
+"""The power budget, checked at stack level with the same planner the program uses.
+
+The program already refuses a plan that does not fit before it registers
+anything. What only the policy can catch is a stack that fits its *own* budget
+because it wrote that budget itself: give the pack the site's power tree in its
+config (`power-budget: {site: ...}`, kept by whoever owns the site) and every
+stack is planned against that tree instead of the one in its own config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aion_factory import ConfigError, make_plan, spec_from_config
+
+TENANTS_PATH = "aion:tenants"
+
+
+def power_findings(
+    values: Mapping[str, Any], site_override: Mapping[str, Any] | None = None, source: str = "the stack's config"
+) -> list[str]:
+    """One message per power level over its limit (naming the level), or per spec problem.
+
+    `values` holds `site`, `clusters` and `tenants` as a stack's `aion:` config does
+    (`source` says where they came from); `site_override` replaces its `site` when given.
+    """
+    values = dict(values)
+    if site_override:
+        values["site"] = dict(site_override)
+        source = "the policy config"
+    try:
+        spec = spec_from_config(values)
+    except ConfigError as error:
+        return [f"cannot plan the stack against the site's power tree from {source}: {problem}" for problem in error.problems]
+    plan = make_plan(spec)
+    levels = {level.path for level in plan.levels}
+    # Control-plane node limits are the program's business; this policy is about watts.
+    return [f"{v.message} (site power tree from {source})" for v in plan.violations if v.path in levels or v.path == TENANTS_PATH]
