@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pulumi
 
-from aion_factory import FactorySpec, Plan, make_plan
+from aion_factory import FactorySpec
 from aion_factory.local import LocalCluster, LocalClusterArgs
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice, tenant_namespace
 from aion_factory.platform.tenancy import tenants_on
+from aion_factory.program import checked_plan
 from aion_factory.spec import Cluster, GpuPool, Hall, Row, Site, SystemPool, Tenant
 
 CLUSTER = "inference"
@@ -54,15 +55,6 @@ def factory_spec() -> FactorySpec:
     )
 
 
-def checked(spec: FactorySpec) -> Plan:
-    """The plan, or a RunError naming every level over budget: nothing is registered then."""
-    plan = make_plan(spec)
-    if plan.violations:
-        lines = "\n".join(f"{v.path}: {v.message}" for v in plan.violations)
-        raise pulumi.RunError(f"the consumer's plan does not fit; nothing was deployed:\n{lines}")
-    return plan
-
-
 def kubeconfig_path() -> str:
     configured = pulumi.Config().get("kubeconfig") or os.environ.get("AION_LOCAL_KUBECONFIG")
     return configured or str(Path(".state/local/kubeconfig").resolve())
@@ -70,7 +62,7 @@ def kubeconfig_path() -> str:
 
 def deploy(spec: FactorySpec | None = None) -> None:
     spec = spec or factory_spec()
-    plan = checked(spec)
+    plan = checked_plan(spec)  # every violation named, and nothing registered
     local = LocalCluster(CLUSTER, LocalClusterArgs(spec, plan, CLUSTER, kubeconfig_path=kubeconfig_path()))
     ClusterPlatform(
         f"{CLUSTER}-platform",

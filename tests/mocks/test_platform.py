@@ -15,6 +15,7 @@ import pytest
 from aion_factory import load_stack_file, make_plan
 from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice
+from mocks_support import parent_types
 from support import ROOT
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
@@ -42,16 +43,6 @@ def deploy(kueue: KueueInstall, storage: StorageClassChoice | None) -> None:
     ClusterPlatform(NAME, args, pulumi.ResourceOptions(providers={"kubernetes": provider}))
 
 
-def parents() -> dict[str, str]:
-    """Each registered name -> its parent's type, from the URNs the mock monitor saw."""
-    monitor: Any = pulumi.runtime.settings.get_monitor()
-    found = {}
-    for urn in monitor.get_registered_resources():
-        _, _, types, name = urn.split("::")
-        found[name] = types.split("$")[-2] if "$" in types else ""
-    return found
-
-
 _RUNS: dict[str, tuple[Any, dict[str, str]]] = {}
 
 
@@ -61,7 +52,7 @@ def local(run_program: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[A
     if "local" not in _RUNS:
         crds = str(crd_folder(tmp_path_factory.mktemp("crds")))
         recorder = run_program(lambda: deploy(KueueInstall.crds(crds), StorageClassChoice.local()))
-        _RUNS["local"] = (recorder, parents())
+        _RUNS["local"] = (recorder, parent_types())
     return _RUNS["local"]
 
 

@@ -9,6 +9,7 @@ import pulumi
 
 from aion_factory import FactorySpec, Plan, load_stack_file, make_plan, spec_from_config
 from aion_factory.scaleway import KapsuleClusterStack, ScalewayClusterArgs
+from mocks_support import parent_types
 from support import MINIMAL, ROOT
 
 STACK = "aion:scaleway:ClusterStack"
@@ -45,16 +46,6 @@ def spec_and_plan(config: dict[str, Any]) -> tuple[FactorySpec, Plan]:
 
 def deploy(spec: FactorySpec, plan: Plan, *clusters: str) -> list[KapsuleClusterStack]:
     return [KapsuleClusterStack(name, ScalewayClusterArgs(spec, plan, name)) for name in clusters]
-
-
-def parent_types() -> dict[str, str]:
-    """Each registered name -> its parent's type, as the mock monitor's URNs record it."""
-    monitor: Any = pulumi.runtime.settings.get_monitor()
-    found = {}
-    for urn in monitor.get_registered_resources():
-        _, _, types, name = urn.split("::")
-        found[name] = types.split("$")[-2] if "$" in types else ""
-    return found
 
 
 def test_three_pool_cluster_registers_exactly_these_children(run_program):
