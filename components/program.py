@@ -24,11 +24,19 @@ KUEUE_CRDS_ENV = "AION_KUEUE_CRDS"
 
 def spec_from_pulumi_config() -> FactorySpec:
     config = pulumi.Config("aion")
-    values = {key: config.get_object(key) for key in CONFIG_KEYS}
+    values = {key: config.get_object(key) for key in _aion_keys()}
     try:
         return spec_from_config({k: v for k, v in values.items() if v is not None})
     except ConfigError as error:
         raise pulumi.RunError(f"invalid stack config:\n{error}") from None
+
+
+def _aion_keys() -> set[str]:
+    """Every `aion:` key the stack sets, so a misspelt one is reported, not ignored."""
+    from pulumi.runtime import config as runtime_config  # the SDK keeps no public list of keys
+
+    keys = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+    return set(CONFIG_KEYS) | {key.split(":", 1)[1] for key in keys if key.startswith("aion:")}
 
 
 def checked_plan(spec: FactorySpec) -> Plan:

@@ -50,3 +50,20 @@ def test_local_stack_registers_the_local_cluster_then_the_platform(run_program, 
     assert kinds["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == 1
     assert kinds["kubernetes:apps/v1:DaemonSet"] == 1  # only the h100 pool has a power cap
     assert not [r for r in recorder.resources if r.type.startswith("scaleway:")]
+
+
+def test_a_misspelt_config_key_stops_the_program_before_any_resource(run_program, local_stack, monkeypatch):
+    config = {key: json.dumps(value) for key, value in LOCAL.items() if key.startswith("aion:")}
+    config["aion:tenant"] = config.pop("aion:tenants")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+    errors: list[pulumi.RunError] = []
+
+    def guarded() -> None:
+        try:
+            program.run()
+        except pulumi.RunError as error:
+            errors.append(error)
+
+    recorder = run_program(guarded)
+    assert recorder.resources == []
+    assert "aion:tenant: unknown key; allowed: site, clusters, tenants" in str(errors[0])
