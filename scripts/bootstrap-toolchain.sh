@@ -125,6 +125,11 @@ else
       sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     install -m 0755 "$sdk_dir/python/dist/pulumi-resource-pulumi-python" "$dynamic_shim"
   fi
+  # YAML programs (the plugin package's consumers) need their language host too.
+  LANG_YAML=$(go_tool pulumi-language-yaml "$PULUMI_YAML_VERSION" pulumi-yaml \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
+    "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION")
+  ln -sfn "$LANG_YAML" "${PULUMI%/*}/pulumi-language-yaml"
   # The CLI looks for its language hosts next to itself: link them there, as a
   # release archive lays them out, so no "using ... from \$PATH" warnings.
   for f in pulumi-language-python pulumi-language-python-exec; do
@@ -228,6 +233,7 @@ export AION_TOOLCHAIN_CACHE='$CACHE'
 export PATH='$path_dirs':"\$PATH"
 export AION_PULUMI='$PULUMI'
 export AION_PULUMI_LANGUAGE_PYTHON='$LANG_PYTHON'
+export AION_PULUMI_LANGUAGE_YAML='${LANG_YAML:-}'
 # The v$PULUMI_LANGUAGE_PYTHON_VERSION language host built here ignores Pulumi.yaml's virtualenv
 # option (the CLI no longer passes it on): set PULUMI_PYTHON_CMD=<venv>/bin/python.
 # Install the kubernetes plugin into another PULUMI_HOME with:
