@@ -5,7 +5,9 @@ module aion-factory/tools/pulumi-yaml
 
 go 1.26.6
 
-require github.com/pulumi/pulumi-yaml v1.25.0
+require github.com/pulumi/pulumi-yaml v1.25.0 // indirect
+
+tool github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 
 require (
 	dario.cat/mergo v1.0.0 // indirect
