@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -150,4 +151,9 @@ class Plan:
         return [p for p in self.pools if p.cluster == cluster]
 
     def tenant(self, name: str) -> TenantPlan:
-        return next(t for t in self.tenants if t.name == name)
+        return self._tenants_by_name[name]
+
+    @cached_property
+    def _tenants_by_name(self) -> dict[str, TenantPlan]:
+        # A scan per lookup made a cluster's platform quadratic in its tenants (bench/program_mocks.py).
+        return {t.name: t for t in self.tenants}

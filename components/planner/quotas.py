@@ -33,14 +33,19 @@ def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> lis
         rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
 
     wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
-    for cluster, per_flavor in capacity.items():
-        for flavor, available in per_flavor.items():
-            demand = sum(w.get(cluster, {}).get(flavor, 0) for w in wanted.values())
-            if demand <= available:
-                continue
-            for shares in wanted.values():
-                if flavor in shares.get(cluster, {}):
-                    shares[cluster][flavor] = shares[cluster][flavor] * available // demand
+    # Demand per (cluster, flavor) in one pass over the shares, not one pass over every
+    # tenant per cluster and flavor: that grew as clusters x tenants (bench/planner.py).
+    demand: dict[tuple[str, str], int] = {}
+    for shares in wanted.values():
+        for cluster, per_flavor in shares.items():
+            for flavor, gpus in per_flavor.items():
+                demand[cluster, flavor] = demand.get((cluster, flavor), 0) + gpus
+    for shares in wanted.values():
+        for cluster, per_flavor in shares.items():
+            for flavor, gpus in per_flavor.items():
+                available = capacity.get(cluster, {}).get(flavor, 0)
+                if demand[cluster, flavor] > available:
+                    per_flavor[flavor] = gpus * available // demand[cluster, flavor]
     return [
         TenantPlan(
             name=t.name,

@@ -25,8 +25,11 @@ class ClusterPlatform(pulumi.ComponentResource):
             for t in tenants_on(spec, cluster)
         ]
         # Kueue's CRDs (and on Helm its webhooks) first; LocalQueues live in tenant namespaces.
+        # The namespaces, not the Tenant components: the SDK expands a component into all its
+        # children and grows the dependency set one copy at a time, quadratic in tenants.
+        namespaces = [t.namespace for t in self.tenants]
         PowerAwareQuotas(
-            f"{name}-quotas", QuotaArgs(spec, plan, cluster), pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *self.tenants])
+            f"{name}-quotas", QuotaArgs(spec, plan, cluster), pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *namespaces])
         )
         GpuPowerCaps(f"{name}-power-caps", PowerCapArgs(spec, plan, cluster), child)
         if args.storage is not None:
