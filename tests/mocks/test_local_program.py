@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from aion_factory import program
+from mocks_support import run_and_catch
 from support import ROOT
 
 LOCAL = yaml.safe_load((ROOT / "stacks/Pulumi.local.yaml").read_text())["config"]
@@ -56,14 +57,6 @@ def test_a_misspelt_config_key_stops_the_program_before_any_resource(run_program
     config = {key: json.dumps(value) for key, value in LOCAL.items() if key.startswith("aion:")}
     config["aion:tenant"] = config.pop("aion:tenants")
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
-    errors: list[pulumi.RunError] = []
-
-    def guarded() -> None:
-        try:
-            program.run()
-        except pulumi.RunError as error:
-            errors.append(error)
-
-    recorder = run_program(guarded)
+    recorder, errors = run_and_catch(run_program)
     assert recorder.resources == []
     assert "aion:tenant: unknown key; allowed: site, clusters, tenants" in str(errors[0])

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from aion_factory import program
 from aion_factory.scaleway.credentials import CREDENTIALS, require_credentials
+from mocks_support import run_and_catch
 from support import MINIMAL
 
 ENV = [c.env for c in CREDENTIALS]
@@ -30,18 +30,6 @@ def clean_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def stack_config(monkeypatch: pytest.MonkeyPatch, values: dict[str, Any]) -> None:
     """Pulumi passes a stack's config to the program as JSON in PULUMI_CONFIG."""
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"aion:{key}": json.dumps(value) for key, value in values.items()}))
-
-
-def run_and_catch(run_program) -> tuple[Any, list[pulumi.RunError]]:
-    errors: list[pulumi.RunError] = []
-
-    def guarded() -> None:
-        try:
-            program.run()
-        except pulumi.RunError as error:
-            errors.append(error)
-
-    return run_program(guarded), errors
 
 
 def test_an_over_budget_spec_registers_no_resource(run_program, monkeypatch):
