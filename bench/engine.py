@@ -180,7 +180,8 @@ def kubectl_steps(
         ),
         # exit 0: no differences (1 would mean drift, which would be a bench bug)
         "preview": step(["diff", "--server-side", "--field-manager=bench", "-f", str(crds), "-f", str(objects)]),
-        "destroy": step(["delete", "--wait=true", "--timeout=600s", "-f", str(objects), "-f", str(crds)]),
+        # A namespace's deletion takes its LocalQueue with it: that one may be gone before kubectl gets to it.
+        "destroy": step(["delete", "--ignore-not-found", "--wait=true", "--timeout=600s", "-f", str(objects), "-f", str(crds)]),
     }
 
 
@@ -229,6 +230,14 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="engine-", dir=OUT))
     plane = BenchControlPlane(work / "control-plane")
     results: list[dict[str, Any]] = []
+    suffix = ("-skip-checkpoints" if args.skip_checkpoints else "") + (f"-{args.library_rev}" if args.library_rev else "")
+
+    def save(results: list[dict[str, Any]]) -> None:
+        write_result("engine" + suffix, {
+            "machine": info, "load_avg_1m_at_end": os.getloadavg()[0], "runs": runs, "pulumi": pulumi_version,
+            "kubectl": kubectl_version, "library_rev": args.library_rev, "skip_checkpoints": args.skip_checkpoints, "results": results,
+        })  # fmt: skip
+
     try:
         plane.start()
         pids = plane.state()["pids"]
@@ -318,13 +327,9 @@ def main() -> int:
                     "cpu": {step: {k: v.as_dict() for k, v in summarize(s).items()} for step, s in cpus.items()},
                 }
             )
+            save(results)  # after each configuration: a later failure keeps what was measured
     finally:
         plane.stop()
-    suffix = ("-skip-checkpoints" if args.skip_checkpoints else "") + (f"-{args.library_rev}" if args.library_rev else "")
-    write_result("engine" + suffix, {
-        "machine": info, "load_avg_1m_at_end": os.getloadavg()[0], "runs": runs, "pulumi": pulumi_version,
-        "kubectl": kubectl_version, "library_rev": args.library_rev, "skip_checkpoints": args.skip_checkpoints, "results": results,
-    })  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
