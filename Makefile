@@ -27,8 +27,8 @@ toolchain:
 
 # mypy cannot follow the editable install's aion_factory -> components/ mapping; a link in build/ can.
 lint: venv lint-workflows
-	$(BIN)/ruff check components tests $(EXTRA_PY)
-	$(BIN)/ruff format --check components tests $(EXTRA_PY)
+	$(BIN)/ruff check components tests bench $(EXTRA_PY)
+	$(BIN)/ruff format --check components tests bench $(EXTRA_PY)
 	$(BIN)/mypy
 	mkdir -p build/mypy-path && ln -sfn ../../components build/mypy-path/aion_factory
 	MYPYPATH=build/mypy-path $(BIN)/mypy --strict policy/aion_policy provider/aion_provider examples/consumer

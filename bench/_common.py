@@ -149,26 +149,25 @@ def toolchain_env() -> dict[str, str] | None:
     return dict(line.split("=", 1) for line in dumped.decode().split("\0") if "=" in line)
 
 
-def proc_rss_mib(pid: int) -> float | None:
-    """VmRSS of a live process, MiB (None when it is gone)."""
+def _status_mib(pid: int, field: str) -> float | None:
+    """A `Vm...:` line of /proc/PID/status in MiB (None when the process is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def proc_rss_mib(pid: int) -> float | None:
+    """VmRSS of a live process, MiB."""
+    return _status_mib(pid, "VmRSS")
 
 
 def proc_hwm_mib(pid: int) -> float | None:
     """VmHWM (peak RSS) of a live process, MiB."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return _status_mib(pid, "VmHWM")
 
 
 def proc_cpu_s(pid: int) -> float | None:

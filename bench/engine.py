@@ -206,7 +206,7 @@ def summarize(samples: list[dict[str, float]]) -> dict[str, Stats]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per configuration (default 3: the engine is slow)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per configuration (default 5)")
     parser.add_argument("--quick", action="store_true", help="1 run, 10 tenants")
     parser.add_argument("--tenants", type=int, nargs="+", default=list(TENANTS))
     parser.add_argument("--skip-checkpoints", action="store_true", help="PULUMI_SKIP_CHECKPOINTS=true: what per-step state writes cost")

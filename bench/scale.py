@@ -242,7 +242,7 @@ def one_run(nodes: int, work: Path) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="runs per scale (default 3: each starts a control plane)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per scale (default 5; each starts a control plane)")
     parser.add_argument("--quick", action="store_true", help="1 run of 500 nodes")
     parser.add_argument("--nodes", type=int, nargs="+", default=list(SCALES))
     args = parser.parse_args()
