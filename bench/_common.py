@@ -149,6 +149,17 @@ def toolchain_env() -> dict[str, str] | None:
     return dict(line.split("=", 1) for line in dumped.decode().split("\0") if "=" in line)
 
 
+def use_toolchain() -> dict[str, str]:
+    """Take the toolchain's AION_* variables and PATH into this process; exit 2 before the bootstrap ran."""
+    toolchain = toolchain_env()
+    if toolchain is None:
+        print("no toolchain env file yet: run scripts/bootstrap-toolchain.sh first", file=sys.stderr)
+        raise SystemExit(2)
+    os.environ.update({k: v for k, v in toolchain.items() if k.startswith("AION_")})
+    os.environ["PATH"] = toolchain["PATH"]
+    return toolchain
+
+
 def _status_mib(pid: int, field: str) -> float | None:
     """A `Vm...:` line of /proc/PID/status in MiB (None when the process is gone)."""
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import OUT, ROOT, Stats, print_machine, ratio, source_at, toolchain_env, write_result
+from _common import OUT, ROOT, Stats, print_machine, ratio, source_at, use_toolchain, write_result
 from _procs import Timed, timed
 from sites import local_cluster
 
@@ -212,12 +212,7 @@ def main() -> int:
     parser.add_argument("--skip-checkpoints", action="store_true", help="PULUMI_SKIP_CHECKPOINTS=true: what per-step state writes cost")
     parser.add_argument("--library-rev", metavar="REV", help="run the program with the library as of this git revision (before/after)")
     args = parser.parse_args()
-    toolchain = toolchain_env()
-    if toolchain is None:
-        print("no toolchain env file yet: run scripts/bootstrap-toolchain.sh first", file=sys.stderr)
-        return 2
-    os.environ.update({k: v for k, v in toolchain.items() if k.startswith("AION_")})
-    os.environ["PATH"] = toolchain["PATH"]
+    toolchain = use_toolchain()
     from _plane import BenchControlPlane
 
     runs, configs = (1, args.tenants[:1]) if args.quick else (args.runs, args.tenants)

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import OUT, Stats, print_machine, proc_cpu_s, proc_hwm_mib, proc_rss_mib, ratio, toolchain_env, write_result
+from _common import OUT, Stats, print_machine, proc_cpu_s, proc_hwm_mib, proc_rss_mib, ratio, use_toolchain, write_result
 
 SCALES = (500, 2_000, 5_000)
 WORKERS = 16  # concurrent creates: enough to keep a 2-core API server busy, few enough to stay polite
@@ -246,11 +246,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 run of 500 nodes")
     parser.add_argument("--nodes", type=int, nargs="+", default=list(SCALES))
     args = parser.parse_args()
-    toolchain = toolchain_env()
-    if toolchain is None:
-        print("no toolchain env file yet: run scripts/bootstrap-toolchain.sh first", file=sys.stderr)
-        return 2
-    os.environ.update({k: v for k, v in toolchain.items() if k.startswith("AION_")})
+    use_toolchain()
     runs, scales = (1, args.nodes[:1]) if args.quick else (args.runs, args.nodes)
     info = print_machine()
     print(f"{runs} run(s) per scale, each on a fresh control plane; {WORKERS} concurrent creates; figures: median [min..max, IQR, n]\n")
