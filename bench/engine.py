@@ -220,7 +220,7 @@ def main() -> int:
     kubectl, kubectl_version = kubectl_binary()
     pulumi_version = subprocess.run(["pulumi", "version"], capture_output=True, text=True, env=os.environ, check=False).stdout.strip()
     print(f"pulumi {pulumi_version}; kubectl {kubectl_version} ({kubectl}); /usr/bin/kubectl {system_kubectl_version()}")
-    print(f"{runs} runs per configuration (the engine is slow); figures: median [min..max, IQR, n]\n")
+    print(f"{runs} runs per configuration; figures: median [min..max, IQR, n]\n")
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="engine-", dir=OUT))
     plane = BenchControlPlane(work / "control-plane")
