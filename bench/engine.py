@@ -227,7 +227,7 @@ def main() -> int:
     results: list[dict[str, Any]] = []
     suffix = ("-skip-checkpoints" if args.skip_checkpoints else "") + (f"-{args.library_rev}" if args.library_rev else "")
 
-    def save(results: list[dict[str, Any]]) -> None:
+    def save() -> None:
         write_result("engine" + suffix, {
             "machine": info, "load_avg_1m_at_end": os.getloadavg()[0], "runs": runs, "pulumi": pulumi_version,
             "kubectl": kubectl_version, "library_rev": args.library_rev, "skip_checkpoints": args.skip_checkpoints, "results": results,
@@ -322,7 +322,7 @@ def main() -> int:
                     "cpu": {step: {k: v.as_dict() for k, v in summarize(s).items()} for step, s in cpus.items()},
                 }
             )
-            save(results)  # after each configuration: a later failure keeps what was measured
+            save()  # after each configuration: a later failure keeps what was measured
     finally:
         plane.stop()
     shutil.rmtree(work, ignore_errors=True)
