@@ -73,7 +73,7 @@ def pulumi_env(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, st
         "PULUMI_HOME": toolchain["AION_PULUMI_HOME"],
         "PULUMI_PYTHON_CMD": str(ROOT / ".venv/bin/python"),  # see scripts/pulumi-env.sh
         # Throwaway stacks: the state is written once at the end of each operation, not after
-        # every step, which is most of the engine's time (BENCHMARKS.md, section 3).
+        # every step, a large share of the engine's time (BENCHMARKS.md, section 3).
         "PULUMI_SKIP_CHECKPOINTS": "true",
     }
 
