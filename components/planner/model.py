@@ -155,5 +155,5 @@ class Plan:
 
     @cached_property
     def _tenants_by_name(self) -> dict[str, TenantPlan]:
-        # A scan per lookup made a cluster's platform quadratic in its tenants (bench/program_mocks.py).
+        # Built once: a scan per lookup, called once per tenant, is quadratic in tenants.
         return {t.name: t for t in self.tenants}
