@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from aion_factory.local.controlplane import LocalControlPlane, Pki
+from aion_factory.devstack.controlplane import LocalControlPlane, Pki
 
 KWOK_STAGES_ENV = "AION_KWOK_STAGES"
 NODE_LEASE_DURATION_S = 40  # kwokctl's default

@@ -2,7 +2,7 @@
 
 For the local stack with 10 and 100 tenants: `pulumi up`, a no-change `pulumi
 preview` and `pulumi destroy`; then the same platform objects, rendered to YAML
-by the pure builders (tenancy, queues, power_caps, storage) plus Kueue's CRDs,
+by the platform manifest that the component registers, plus Kueue's CRDs,
 through `kubectl apply --server-side`, `kubectl diff --server-side` and
 `kubectl delete`. Each step's wall time, and the CPU each process spent (the
 engine, the Kubernetes provider, our Python program, the dynamic provider, the
@@ -74,30 +74,17 @@ def system_kubectl_version() -> str:
 
 
 def render(values: dict[str, Any], crd_folder: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(Kueue CRDs, every other platform object), from the same pure builders the components call."""
+    """(Kueue CRDs, every other platform object): the platform manifest the component registers."""
     from aion_factory import make_plan, spec_from_config
-    from aion_factory.platform import power_caps, queues, storage, tenancy
+    from aion_factory.platform import StorageClassChoice, platform_manifest
     from aion_factory.platform.install import KueueInstall
+    from aion_factory.platform.resources import _crd  # the CRDs exactly as the component creates them
+    from aion_factory.view import cluster_view
 
     spec = spec_from_config(values)
-    plan = make_plan(spec)
-    cluster = "local"
-    from aion_factory.platform.resources import _crd  # the CRDs exactly as the component creates them
-
+    view = cluster_view(spec, make_plan(spec), "local")
     crds = [_crd(path) for path in KueueInstall.crds(crd_folder).crd_files]
-    objects: list[dict[str, Any]] = []
-    for tenant in tenancy.tenants_on(spec, cluster):
-        objects += tenancy.tenant_objects(tenant, tenancy.tenant_gpus(plan, tenant.name, cluster))
-    objects += queues.priority_classes() + queues.workload_priority_classes()
-    objects += queues.resource_flavors(spec, plan, cluster) + queues.cohorts(spec, cluster)
-    for cluster_queue, local_queue in queues.queues_for(spec, plan, cluster):
-        objects += [cluster_queue, local_queue]
-    daemonsets = power_caps.power_cap_daemonsets(spec, plan, cluster)
-    if daemonsets:
-        objects += [power_caps.system_namespace(), *daemonsets]
-    if (config := power_caps.time_slicing_config(spec, cluster)) is not None:
-        objects.append(config)
-    objects.append(storage.storage_class(storage.StorageClassChoice.local()))
+    objects = platform_manifest(view, StorageClassChoice.local()).objects()
     # Namespaces first: kubectl applies in file order.
     objects.sort(key=lambda o: o["kind"] != "Namespace")
     return crds, objects

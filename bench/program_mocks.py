@@ -1,7 +1,7 @@
 """Benchmark 2: evaluating one local cluster stack's program under Pulumi mocks.
 
-The program is `program.deploy_cluster` (LocalCluster, then ClusterPlatform with
-the Kueue CRDs and the local StorageClass, as `program.run` calls it) for the
+The program is a FactoryCluster per deployable cluster (LocalCluster, then
+ClusterPlatform with the Kueue CRDs and the local StorageClass, as `program.run` builds them) for the
 local stack with 10, 100 and 500 tenants. Each run is a fresh process (mocked
 runs in one process can hang, pulumi/pulumi#7663). Reported: the time from
 the first registration to the last resolved RPC, the resources registered, the
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -25,7 +24,6 @@ from _common import OUT, PYTHON, ROOT, Stats, print_machine, ratio, run_child, s
 from sites import local_cluster
 
 TENANTS = (10, 100, 500)
-KUEUE_CRDS_ENV = "AION_KUEUE_CRDS"
 
 
 def fake_crds(folder: Path) -> Path:
@@ -45,9 +43,9 @@ def child(tenants: int, profile: str | None) -> None:
     import pulumi
 
     import aion_factory
-    from aion_factory import make_plan, spec_from_config
-    from aion_factory.platform import KueueInstall, StorageClassChoice
-    from aion_factory.program import deploy_cluster
+    from aion_factory import environment, make_plan, spec_from_config
+    from aion_factory.factory import FactoryCluster, deployable_clusters
+    from aion_factory.target import LocalSettings
 
     t1 = time.perf_counter()
 
@@ -61,7 +59,7 @@ def child(tenants: int, profile: str | None) -> None:
         def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
             return {}
 
-    crds = os.environ.get(KUEUE_CRDS_ENV) or str(fake_crds(Path(tempfile.mkdtemp(prefix="aion-bench-crds-"))))
+    crds = environment.kueue_crds() or str(fake_crds(Path(tempfile.mkdtemp(prefix="aion-bench-crds-"))))
     timings: dict[str, float] = {}
 
     def program() -> None:
@@ -70,7 +68,9 @@ def child(tenants: int, profile: str | None) -> None:
         plan = make_plan(spec)
         timings["spec_plan_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        deploy_cluster(spec, plan, spec.cluster("local"), KueueInstall.crds(crds), StorageClassChoice.local())
+        local = LocalSettings(kubeconfig_path="/bench/kubeconfig", kueue_crds=crds)
+        for deployment in deployable_clusters(spec, plan, local=local):
+            FactoryCluster(deployment.view.name, deployment)
         timings["construct_s"] = time.perf_counter() - start  # the constructors ran; RPCs may still be in flight
 
     pulumi.runtime.set_mocks(Counter(), project="aion-factory", stack="bench", preview=False)
@@ -154,7 +154,9 @@ def main() -> int:
     runs = 3 if args.quick else args.runs
     configs = args.tenants[:2] if args.quick else args.tenants
     info = print_machine()
-    crds = os.environ.get(KUEUE_CRDS_ENV)
+    from aion_factory import environment
+
+    crds = environment.kueue_crds()
     print(f"Kueue CRDs: {crds or 'two tiny fake CRD files'}; {runs} runs per configuration, each in a fresh process")
     print(f"figures: median [min..max, IQR, n]; growth is against {configs[0]} tenants (linear growth = the tenant ratio)\n")
     results: list[dict[str, Any]] = []

@@ -152,10 +152,11 @@ def quota_check(core: Any, spec: Any, plan: Any, deadline: float) -> dict[str, A
     from kubernetes.client.rest import ApiException
 
     from aion_factory.platform import tenancy
+    from aion_factory.view import cluster_view
 
-    tenant = next(t for t in spec.tenants if t.name == TENANT)
-    ceiling = tenancy.tenant_gpus(plan, TENANT, "local")
-    for obj in tenancy.tenant_objects(tenant, ceiling):
+    tenant = next(t for t in cluster_view(spec, plan, "local").tenants if t.name == TENANT)
+    ceiling = tenant.gpu_ceiling
+    for obj in tenancy.tenant_objects(tenant):
         if obj["kind"] == "Namespace":
             core.create_namespace(obj)
         elif obj["kind"] == "ResourceQuota":
@@ -191,14 +192,15 @@ def one_run(nodes: int, work: Path) -> dict[str, Any]:
     from _plane import BenchControlPlane
     from kubernetes import client, config
 
-    from aion_factory import load_catalog, make_plan, spec_from_config
+    from aion_factory import make_plan, spec_from_config
     from aion_factory.local.simulated import node_groups, node_manifest
+    from aion_factory.view import cluster_view
 
     spec = spec_from_config(scale_values(nodes))
     plan = make_plan(spec)
     if plan.violations:
         raise ValueError(f"scale spec does not fit: {plan.violations}")
-    manifests = [node_manifest(g, name) for g in node_groups(spec, plan, "local", load_catalog()) for name in g.node_names()]
+    manifests = [node_manifest(g, name) for g in node_groups(cluster_view(spec, plan, "local")) for name in g.node_names()]
     assert len(manifests) == nodes, (len(manifests), nodes)
     plane = BenchControlPlane(work)
     result: dict[str, Any] = {}

@@ -79,7 +79,6 @@ def aion_site(halls: int = 4, tenants: int = 520, seed: int = 7) -> dict[str, An
             tenant["borrowing_limit"] = 0.5
         if t % 5 == 0:
             tenant["lending_limit"] = 0.25
-        tenant["priority"] = 100 + (t % 7) * 50
         tenant_list.append(tenant)
     return {"site": site, "clusters": clusters, "tenants": tenant_list}
 
@@ -105,7 +104,6 @@ def local_cluster(tenants: int) -> dict[str, Any]:
             "name": f"tenant-{t:04d}",
             "power_kw": each_kw,
             "clusters": ["local"],
-            "priority": 100 + (t % 5) * 50,
             **({"borrowing_limit": 0.5} if t % 2 else {"lending_limit": 0.5}),
         }
         for t in range(tenants)

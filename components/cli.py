@@ -6,13 +6,13 @@ Exit 0 when the plan fits, 1 when a budget or limit is violated, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from .config import load_stack_file
-from .errors import ConfigError
+from .errors import ConfigError, format_problems
+from .plan_document import plan_document
 from .planner import make_plan
-from .report import format_table, plan_to_dict, write_report
+from .report import format_table, write_report
 
 EXIT_FITS, EXIT_VIOLATED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -29,16 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = load_stack_file(args.stack_config)
     except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        print(format_problems(error.problems, indent="error: "), file=sys.stderr)
         return EXIT_BAD_INPUT
     result = make_plan(spec)
-    print(json.dumps(plan_to_dict(result), indent=2) if args.json else format_table(result), end="\n" if args.json else "")
+    print(plan_document(result).model_dump_json(indent=2) if args.json else format_table(result), end="\n" if args.json else "")
     if args.report:
         for path in write_report(result, args.report):
             print(f"wrote {path}", file=sys.stderr)
-    for violation in result.violations:
-        print(f"violation: {violation.path}: {violation.message}", file=sys.stderr)
+    if result.violations:
+        print(format_problems(result.violations, indent="violation: "), file=sys.stderr)
     return EXIT_FITS if result.fits else EXIT_VIOLATED
 
 

@@ -1,85 +1,13 @@
-"""A plan as JSON, as a terminal table, and as a Markdown report with an SVG chart."""
+"""A plan as a terminal table, and as a Markdown report with an SVG chart (its JSON: `plan_document`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from .errors import format_problems
 from .planner import Plan
 from .rendering import render
-
-
-def _kw(value: float) -> float:
-    return round(value, 3)
-
-
-def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    site = plan.site
-    buys = site.headroom_buys
-    return {
-        "fits": plan.fits,
-        "site": {
-            "name": site.name,
-            "pue": site.pue,
-            "facility_budget_kw": _kw(site.facility_budget_kw),
-            "it_budget_kw": _kw(site.it_budget_kw),
-            "rated_it_kw": _kw(site.rated_it_kw),
-            "rated_facility_kw": _kw(site.rated_facility_kw),
-            "headroom_kw": _kw(site.headroom_kw),
-            "gpus_by_model": site.gpus_by_model,
-            "h100_equivalents": {"fp8": round(site.h100_equivalents.fp8, 2), "bf16": round(site.h100_equivalents.bf16, 2)},
-            "headroom_buys": {
-                "node_type": buys.node_type,
-                "nodes": buys.nodes,
-                "gpus": buys.gpus,
-                "h100_equivalents_fp8": round(buys.h100_equivalents_fp8, 2),
-                "h100_equivalents_bf16": round(buys.h100_equivalents_bf16, 2),
-                "clusters_needed": buys.clusters_needed,
-            },
-        },
-        "levels": [
-            {
-                "path": lv.path,
-                "kind": lv.kind,
-                "budget_kw": _kw(lv.budget_kw),
-                "oversubscription": lv.oversubscription,
-                "rated_kw": _kw(lv.rated_kw),
-            }
-            for lv in plan.levels
-        ],
-        "clusters": [
-            {
-                "name": c.name,
-                "target": c.target,
-                "control_plane": c.control_plane,
-                "node_limit": c.node_limit,
-                "max_nodes": c.max_nodes,
-                "gpus": c.gpus,
-                "gpus_by_flavor": c.gpus_by_flavor,
-                "rated_kw": _kw(c.rated_kw),
-            }
-            for c in plan.clusters
-        ],
-        "pools": [
-            {
-                "cluster": p.cluster,
-                "name": p.name,
-                "node_type": p.node_type,
-                "flavor": p.flavor,
-                "nodes": p.nodes,
-                "gpus": p.gpus,
-                "node_power_w": round(p.node_power_w, 1),
-                "rated_kw": _kw(p.rated_kw),
-                "level": p.level,
-            }
-            for p in plan.pools
-        ],
-        "tenants": [
-            {"name": t.name, "allotted_kw": t.allotted_kw, "quotas": t.quotas, "quotas_by_cluster": t.quotas_by_cluster}
-            for t in plan.tenants
-        ],
-        "violations": [{"path": v.path, "message": v.message} for v in plan.violations],
-    }
 
 
 def format_table(plan: Plan) -> str:
@@ -112,7 +40,7 @@ def format_table(plan: Plan) -> str:
         f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters",
     ]
     if plan.violations:
-        lines += ["", "VIOLATIONS:"] + [f"  {v.path}: {v.message}" for v in plan.violations]
+        lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
     return "\n".join(lines) + "\n"
 
 

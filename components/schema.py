@@ -2,8 +2,9 @@
 both generated from the spec models.
 
 Regenerate with `python -m aion_factory.schema > stacks/aion.schema.json` and
-`python -m aion_factory.schema --markdown > docs/CONFIG.md`; a test fails when
-a committed copy is stale.
+`python -m aion_factory.schema --markdown > docs/CONFIG.md`; the schema of
+`aion plan --json` with `python -m aion_factory.schema --plan > docs/plan.schema.json`.
+A test fails when a committed copy is stale.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from .keys import NAMESPACE
+from .plan_document import plan_schema
 from .spec import FactorySpec
 
 
@@ -35,7 +37,15 @@ def config_schema() -> dict[str, Any]:
 
 
 def render_schema() -> str:
-    return json.dumps(config_schema(), indent=2, sort_keys=True) + "\n"
+    return _json(config_schema())
+
+
+def render_plan_schema() -> str:
+    return _json(plan_schema())
+
+
+def _json(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
 def render_reference() -> str:
@@ -104,4 +114,6 @@ def _type_name(annotation: Any) -> str:
 
 
 if __name__ == "__main__":
-    print(render_reference() if "--markdown" in sys.argv[1:] else render_schema(), end="")
+    renderers = {"--markdown": render_reference, "--plan": render_plan_schema}
+    chosen = [renderers[arg] for arg in sys.argv[1:] if arg in renderers]
+    print((chosen[0] if chosen else render_schema)(), end="")

@@ -73,9 +73,6 @@ class Taint(_Spec):
     """Taint effect."""
 
 
-GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect="NoSchedule")
-
-
 class GpuSharing(_Spec):
     """Optional sharing of a pool's GPUs."""
 
@@ -125,10 +122,6 @@ class GpuPool(_Spec):
         if self.autoscaling:
             return self.max_size if self.max_size is not None else self.size
         return self.size
-
-    @property
-    def effective_taints(self) -> tuple[Taint, ...]:
-        return (GPU_TAINT,) if self.taints is None else self.taints
 
 
 class SystemPool(_Spec):
@@ -217,8 +210,6 @@ class Tenant(_Spec):
     """IT power allotted to the tenant, kW; the planner turns it into GPUs per flavor."""
     clusters: Annotated[tuple[Name, ...], Field(min_length=1)]
     """Clusters of this stack the tenant runs on."""
-    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 100
-    """Priority of the tenant's workloads."""
     borrowing_limit: Ratio | None = None
     """How much more than its quota it may borrow, as a fraction of its quota; unset: no limit."""
     lending_limit: Ratio | None = None

@@ -9,7 +9,7 @@ source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p "$AION_STATE/local"
 
-python -m aion_factory.local.kind stacks/Pulumi.local.yaml > "$AION_STATE/kind-config.yaml"
+python -m aion_factory.devstack.kind stacks/Pulumi.local.yaml > "$AION_STATE/kind-config.yaml"
 kind create cluster --config "$AION_STATE/kind-config.yaml" --kubeconfig "$AION_LOCAL_KUBECONFIG"
 # KWOK's controller and its default stages, from its release (kwok.sigs.k8s.io install docs).
 release="https://github.com/kubernetes-sigs/kwok/releases/download/$KWOK_VERSION"
@@ -20,4 +20,4 @@ export AION_KUEUE_CRDS="${AION_KUEUE_CRDS:?set AION_KUEUE_CRDS to a folder of Ku
 pulumi plugin install resource kubernetes "$(python -c 'import importlib.metadata as m; print(m.version("pulumi-kubernetes"))')"
 pulumi stack select local 2>/dev/null || pulumi stack init local --secrets-provider passphrase
 pulumi up --stack local --yes --skip-preview
-python -m aion_factory.local.show --kubeconfig "$AION_LOCAL_KUBECONFIG"
+python -m aion_factory.devstack.show --kubeconfig "$AION_LOCAL_KUBECONFIG"

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source "${AION_TOOLCHAIN_CACHE:-$HOME/.cache/aion-factory/toolchain}/env.sh"
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
-if python -m aion_factory.local.controlplane status --root "$AION_STATE/local" | grep -q kube-apiserver; then
+if python -m aion_factory.devstack.controlplane status --root "$AION_STATE/local" | grep -q kube-apiserver; then
   pulumi destroy --stack local --yes --skip-preview
 fi
-python -m aion_factory.local.controlplane stop --root "$AION_STATE/local"
+python -m aion_factory.devstack.controlplane stop --root "$AION_STATE/local"

@@ -11,10 +11,10 @@ source "${AION_TOOLCHAIN_CACHE:-$HOME/.cache/aion-factory/toolchain}/env.sh"
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-python -m aion_factory.local.controlplane start --root "$AION_STATE/local"
+python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local"
 pulumi stack select local 2>/dev/null || pulumi stack init local --secrets-provider passphrase
 pulumi up --stack local --yes --skip-preview
 echo
-python -m aion_factory.local.show --kubeconfig "$AION_LOCAL_KUBECONFIG"
+python -m aion_factory.devstack.show --kubeconfig "$AION_LOCAL_KUBECONFIG"
 echo
 echo "kubectl: export KUBECONFIG=$AION_LOCAL_KUBECONFIG   tear down: make local-down"

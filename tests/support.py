@@ -27,3 +27,30 @@ MINIMAL: dict[str, Any] = {
     ],
     "tenants": [{"name": "t", "power_kw": 20, "clusters": ["c"]}],
 }
+
+
+def view_of(spec: Any, cluster: str) -> Any:
+    """The cluster view of `cluster` of `spec`, planned: what every builder reads."""
+    from aion_factory import make_plan
+    from aion_factory.view import cluster_view
+
+    return cluster_view(spec, make_plan(spec), cluster)
+
+
+def tenant_view(name: str, gpus: int) -> Any:
+    """A tenant of the spec's defaults whose GPU ceiling is `gpus` (one flavor, no borrowing)."""
+    from aion_factory.planner import FlavorQuota
+    from aion_factory.spec import Tenant
+    from aion_factory.view import TenantView
+
+    spec = Tenant(name=name, power_kw=1, clusters=("c",))
+    return TenantView(
+        name=name,
+        namespace=name,
+        group=name,
+        pod_security=spec.pod_security,
+        cpu_quota=spec.cpu_quota,
+        memory_quota_gib=spec.memory_quota_gib,
+        pods_quota=spec.pods_quota,
+        gpu_quotas=(FlavorQuota(flavor="h100-sxm", nominal=gpus, borrowing=0, lending=None),),
+    )

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import labels as node_labels
-from ..catalog import Catalog
-from ..planner import Plan
-from ..spec import FactorySpec
+from ..view import ClusterView
 
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SIMULATED = "aion-factory.io/simulated"
@@ -34,35 +32,20 @@ class NodeGroup:
         return [f"{self.prefix}-{i}" for i in range(self.count)]
 
 
-def node_groups(spec: FactorySpec, plan: Plan, cluster_name: str, catalog: Catalog) -> list[NodeGroup]:
-    """A group per GPU pool at its current size (not its rated max), then the system pool."""
-    cluster = spec.cluster(cluster_name)
-    planned = {p.name: p for p in plan.pools_of(cluster_name)}
-    groups = []
-    for pool in cluster.pools:
-        node = catalog.gpu_node_types[pool.node_type]
-        groups.append(
-            NodeGroup(
-                cluster=cluster.name,
-                pool=pool.name,
-                count=pool.size,
-                labels=node_labels.pool_labels(spec.site, cluster, pool, planned[pool.name]) | {node_labels.GPU_PRESENT: "true"},
-                taints=[t.model_dump() for t in pool.effective_taints],
-                capacity=_capacity(node.vcpus, node.ram_gib, node.gpus),
-            )
-        )
-    system = catalog.cpu_node_types[cluster.system_pool.node_type]
-    groups.append(
+def node_groups(view: ClusterView) -> list[NodeGroup]:
+    """A group per pool at its current size (not its rated max), the system pool last."""
+    return [
         NodeGroup(
-            cluster=cluster.name,
-            pool="system",
-            count=cluster.system_pool.size,
-            labels={node_labels.CLUSTER: cluster.name, node_labels.POOL: "system"},
-            taints=[],
-            capacity=_capacity(system.vcpus, system.ram_gib, 0),
+            cluster=view.name,
+            pool=pool.name,
+            count=pool.size,
+            # The GPU operator labels a GPU node once its drivers are up; a simulated node has none to wait for.
+            labels=dict(pool.labels) | ({node_labels.GPU_PRESENT: "true"} if pool.is_gpu else {}),
+            taints=[t.model_dump() for t in pool.taints],
+            capacity=_capacity(pool.vcpus, pool.ram_gib, pool.gpus_per_node),
         )
-    )
-    return groups
+        for pool in view.pools
+    ]
 
 
 def _capacity(vcpus: int, ram_gib: int, gpus: int) -> dict[str, str]:

@@ -7,11 +7,14 @@ spec gives the same plan on every machine.
 from __future__ import annotations
 
 from ..catalog import Catalog, load_catalog
+from ..errors import Problem
+from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .capacity import choose_control_plane, split_fleet
 from .model import (
     ClusterPlan,
+    FlavorQuota,
     H100Equivalents,
     HeadroomBuys,
     LevelPlan,
@@ -19,13 +22,14 @@ from .model import (
     PoolPlan,
     SitePlan,
     TenantPlan,
-    Violation,
 )
 from .power import budget_violations, gpu_pool_plan, level_of, node_power_w, roll_up, site_it_budget_kw, system_pool_plan
 from .quotas import tenant_quotas
 
 __all__ = [
+    "TENANTS_PATH",
     "ClusterPlan",
+    "FlavorQuota",
     "H100Equivalents",
     "HeadroomBuys",
     "LevelPlan",
@@ -33,11 +37,14 @@ __all__ = [
     "PoolPlan",
     "SitePlan",
     "TenantPlan",
-    "Violation",
     "make_plan",
     "node_power_w",
     "split_fleet",
 ]
+
+
+# Where a violation of the tenants' total allotment points.
+TENANTS_PATH = key_path(["tenants"])
 
 
 def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
@@ -59,9 +66,10 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
     allotted_kw = sum(t.power_kw for t in spec.tenants)
     if allotted_kw > levels[0].limit_kw + 1e-9:
         violations.append(
-            Violation(
-                "aion:tenants",
+            Problem(
+                TENANTS_PATH,
                 f"tenants are allotted {allotted_kw:,.1f} kW in all, over the site's IT limit of {levels[0].limit_kw:,.1f} kW",
+                "violation",
             )
         )
 
@@ -92,7 +100,7 @@ def _placeable_headroom_kw(levels: list[LevelPlan]) -> float:
     return min(site.budget_kw - site.rated_kw, in_halls)
 
 
-def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Violation]]:
+def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:
     max_nodes = sum(p.nodes for p in pools)
     plane, limit = choose_control_plane(catalog, cluster, max_nodes)
     gpus_by_flavor: dict[str, int] = {}
@@ -117,4 +125,4 @@ def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan
         f"cluster {cluster.name} needs {max_nodes} nodes at rated size, over the {limit}-node limit of {where}; "
         f"split it into {needed} clusters"
     )
-    return plan, [Violation(f"aion:clusters[{index}].control_plane", message)]
+    return plan, [Problem(key_path(["clusters", index, "control_plane"]), message, "violation")]

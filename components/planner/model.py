@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from ..errors import Problem
+
 
 @dataclass(frozen=True)
 class PoolPlan:
@@ -15,6 +17,8 @@ class PoolPlan:
     flavor: str | None
     nodes: int  # rated nodes: max_size when autoscaling, else size
     gpus_per_node: int
+    vcpus: int  # per node, from the catalog: what a node offers the scheduler
+    ram_gib: int
     node_power_w: float  # after the per-GPU cap, if any
     level: str  # the power-tree level it draws from
     gpu_power_cap_w: int | None = None
@@ -62,6 +66,21 @@ class ClusterPlan:
 
 
 @dataclass(frozen=True)
+class FlavorQuota:
+    """A tenant's GPUs of one flavor on one cluster: what Kueue and the ResourceQuota are given."""
+
+    flavor: str
+    nominal: int  # Kueue's nominalQuota: the tenant's power turned into GPUs
+    borrowing: int  # Kueue's borrowingLimit
+    lending: int | None  # Kueue's lendingLimit; None: it may lend all of its nominal quota
+
+    @property
+    def ceiling(self) -> int:
+        """The most GPUs of this flavor the tenant may hold: its quota plus what it may borrow."""
+        return self.nominal + self.borrowing
+
+
+@dataclass(frozen=True)
 class TenantPlan:
     name: str
     allotted_kw: float
@@ -71,12 +90,23 @@ class TenantPlan:
     # cluster -> flavor -> GPUs it may lend; None where the spec sets no limit (it may lend all)
     lending_by_cluster: dict[str, dict[str, int]] | None = None
 
+    def flavor_quotas(self, cluster: str) -> tuple[FlavorQuota, ...]:
+        """Its quota of each GPU flavor on `cluster`, by flavor name."""
+        lending = None if self.lending_by_cluster is None else self.lending_by_cluster.get(cluster, {})
+        return tuple(
+            FlavorQuota(
+                flavor=flavor,
+                nominal=nominal,
+                borrowing=self.borrowing_by_cluster.get(cluster, {}).get(flavor, 0),
+                lending=None if lending is None else lending.get(flavor, 0),
+            )
+            for flavor, nominal in sorted(self.quotas_by_cluster.get(cluster, {}).items())
+        )
+
     def gpu_ceiling(self, cluster: str) -> int:
-        """The most GPUs the tenant may hold on `cluster`: its quota plus what it may borrow.
-        Borrowing idle GPUs draws no extra power from the site, so this is the namespace's hard cap."""
-        quotas = self.quotas_by_cluster.get(cluster, {})
-        borrowing = self.borrowing_by_cluster.get(cluster, {})
-        return sum(quotas.values()) + sum(borrowing.values())
+        """The most GPUs the tenant may hold on `cluster`, every flavor: the namespace's hard cap.
+        Borrowing idle GPUs draws no extra power from the site, so the cap is the ceiling, not the quota."""
+        return sum(quota.ceiling for quota in self.flavor_quotas(cluster))
 
     @property
     def quotas(self) -> dict[str, int]:
@@ -126,19 +156,13 @@ class SitePlan:
 
 
 @dataclass(frozen=True)
-class Violation:
-    path: str
-    message: str
-
-
-@dataclass(frozen=True)
 class Plan:
     site: SitePlan
     levels: tuple[LevelPlan, ...]
     clusters: tuple[ClusterPlan, ...]
     pools: tuple[PoolPlan, ...]
     tenants: tuple[TenantPlan, ...]
-    violations: tuple[Violation, ...] = field(default=())
+    violations: tuple[Problem, ...] = field(default=())  # every one has level `violation`
 
     @property
     def fits(self) -> bool:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ..catalog import Catalog
+from ..errors import Problem
 from ..spec import Cluster, GpuPool, Site
-from .model import LevelPlan, PoolPlan, Violation
+from .model import LevelPlan, PoolPlan
 
 
 def node_power_w(catalog: Catalog, node_type: str, gpu_power_cap_w: int | None = None) -> float:
@@ -33,6 +34,8 @@ def gpu_pool_plan(site: Site, cluster: Cluster, pool: GpuPool, catalog: Catalog)
         flavor=catalog.gpu_models[node.gpu_model].flavor,
         nodes=pool.rated_nodes,
         gpus_per_node=node.gpus,
+        vcpus=node.vcpus,
+        ram_gib=node.ram_gib,
         node_power_w=node_power_w(catalog, pool.node_type, pool.gpu_power_cap_w),
         level=level_of(site, cluster, pool.row),
         gpu_power_cap_w=pool.gpu_power_cap_w,
@@ -41,6 +44,7 @@ def gpu_pool_plan(site: Site, cluster: Cluster, pool: GpuPool, catalog: Catalog)
 
 def system_pool_plan(site: Site, cluster: Cluster, catalog: Catalog) -> PoolPlan:
     system = cluster.system_pool
+    node = catalog.cpu_node_types[system.node_type]
     return PoolPlan(
         cluster=cluster.name,
         name="system",
@@ -49,6 +53,8 @@ def system_pool_plan(site: Site, cluster: Cluster, catalog: Catalog) -> PoolPlan
         flavor=None,
         nodes=system.size,
         gpus_per_node=0,
+        vcpus=node.vcpus,
+        ram_gib=node.ram_gib,
         node_power_w=node_power_w(catalog, system.node_type),
         level=level_of(site, cluster),
     )
@@ -76,13 +82,14 @@ def site_it_budget_kw(site: Site) -> float:
     return site.facility_power_mw * 1000 / site.pue
 
 
-def budget_violations(levels: list[LevelPlan]) -> list[Violation]:
+def budget_violations(levels: list[LevelPlan]) -> list[Problem]:
     return [
-        Violation(
+        Problem(
             level.path,
             f"{level.kind} {level.path} draws {level.rated_kw:,.1f} kW rated, over its limit of "
             f"{level.limit_kw:,.1f} kW (budget {level.budget_kw:,.1f} kW x oversubscription "
             f"{level.oversubscription:g}) by {level.rated_kw - level.limit_kw:,.1f} kW",
+            "violation",
         )
         for level in levels
         if not level.fits

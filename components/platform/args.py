@@ -1,26 +1,24 @@
-"""What ClusterPlatform takes: the spec and plan, the cluster it deploys to, and two explicit choices."""
+"""What ClusterPlatform takes: the cluster view, and the choices its target made."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..planner import Plan
-from ..spec import FactorySpec
-from .errors import PlatformError
+from ..view import ClusterView
 from .install import KueueInstall
 from .storage import StorageClassChoice
 
 
 @dataclass(frozen=True)
-class PlatformArgs:
-    spec: FactorySpec
-    plan: Plan
-    cluster: str
+class PlatformChoices:
+    """What the platform does differently per target; each target adapter decides them, nothing else."""
+
     kueue: KueueInstall
     # None leaves the cluster's own default StorageClass alone.
     storage: StorageClassChoice | None = None
 
-    def __post_init__(self) -> None:
-        if not any(c.name == self.cluster for c in self.spec.clusters):
-            known = ", ".join(c.name for c in self.spec.clusters) or "none"
-            raise PlatformError(f"cluster {self.cluster!r} is not in the spec (clusters: {known})")
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    view: ClusterView
+    choices: PlatformChoices

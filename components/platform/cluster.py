@@ -5,37 +5,36 @@ from __future__ import annotations
 import pulumi
 
 from .args import PlatformArgs
-from .components import TYPE_PREFIX, GpuPowerCaps, PowerAwareQuotas, PowerCapArgs, QuotaArgs, Tenant, TenantArgs
+from .components import TYPE_PREFIX, GpuPowerCaps, PowerAwareQuotas, Tenant
+from .manifest import platform_manifest
 from .resources import create, install_kueue, resource_name
-from .storage import storage_class
-from .tenancy import tenant_gpus, tenants_on
 
 
 class ClusterPlatform(pulumi.ComponentResource):
-    """Kueue, tenants, power-aware quotas, GPU power caps and the default StorageClass
-    of the cluster `args.cluster`. Children inherit the Kubernetes provider given in `opts`."""
+    """Kueue, tenants, power-aware quotas, GPU power caps and the default StorageClass of the
+    cluster `args.view`: the objects of `platform_manifest`, and nothing else. Children inherit
+    the Kubernetes provider given in `opts`."""
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:ClusterPlatform", name, None, opts)
-        spec, plan, cluster = args.spec, args.plan, args.cluster
+        manifest = platform_manifest(args.view, args.choices.storage)
         child = pulumi.ResourceOptions(parent=self)
-        kueue = install_kueue(name, args.kueue, child)
-        self.tenants = [
-            Tenant(f"{name}-{t.name}", TenantArgs(t, tenant_gpus(plan, t.name, cluster)), pulumi.ResourceOptions(parent=self))
-            for t in tenants_on(spec, cluster)
-        ]
+        kueue = install_kueue(name, args.choices.kueue, child)
+        self.tenants = [Tenant(f"{name}-{tenant}", objects, child) for tenant, objects in manifest.tenants.items()]
         # Kueue's CRDs (and on Helm its webhooks) first; LocalQueues live in tenant namespaces.
         # The namespaces, not the Tenant components: a dependency on a component is one on all
-        # its children, about ten per tenant, for the same ordering. (Measured side by side at
-        # 500 tenants under mocks, the difference is within the spread: BENCHMARKS.md, section 2.)
+        # its children, about ten per tenant, for the same ordering.
         namespaces = [t.namespace for t in self.tenants]
         PowerAwareQuotas(
-            f"{name}-quotas", QuotaArgs(spec, plan, cluster), pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *namespaces])
+            f"{name}-quotas",
+            manifest.priority_classes,
+            manifest.flavors_and_cohorts,
+            manifest.queues,
+            pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *namespaces]),
         )
-        GpuPowerCaps(f"{name}-power-caps", PowerCapArgs(spec, plan, cluster), child)
-        if args.storage is not None:
-            obj = storage_class(args.storage)
-            create(resource_name(name, obj), obj, child)
+        GpuPowerCaps(f"{name}-power-caps", manifest.power_caps, manifest.time_slicing, child)
+        if manifest.storage_class is not None:
+            create(resource_name(name, manifest.storage_class), manifest.storage_class, child)
         self.register_outputs(
-            {"tenant_namespaces": [t.name for t in tenants_on(spec, cluster)], "kueue_controller": args.kueue.runs_controller}
+            {"tenant_namespaces": [t.namespace for t in args.view.tenants], "kueue_controller": args.choices.kueue.runs_controller}
         )

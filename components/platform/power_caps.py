@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..labels import GPU_RESOURCE, POOL, pool_selector
-from ..planner import Plan
 from ..rendering import render_manifests
-from ..spec import FactorySpec
+from ..view import ClusterView
 from .queues import toleration
 
 # Privileged pods (nvidia-smi -pl needs root on the driver) live apart from tenants.
@@ -26,22 +25,20 @@ def system_namespace() -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE, "labels": labels}}
 
 
-def power_cap_daemonsets(spec: FactorySpec, plan: Plan, cluster: str) -> list[dict[str, Any]]:
+def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
     """One DaemonSet per capped pool, applying the cap the planner counted."""
-    pools = {p.name: p for p in spec.cluster(cluster).pools}
     daemonsets = []
-    for planned in plan.pools_of(cluster):
-        if planned.gpu_power_cap_w is None:
+    for pool in view.gpu_pools:
+        if pool.gpu_power_cap_w is None:
             continue
-        pool = pools[planned.name]
         [daemonset] = render_manifests(
             "gpu-power-cap.yaml.j2",
             daemonset_name=f"gpu-power-cap-{pool.name}",
             namespace=SYSTEM_NAMESPACE,
             labels={"app.kubernetes.io/name": "gpu-power-cap", "app.kubernetes.io/part-of": "aion-factory", POOL: pool.name},
-            node_selector=pool_selector(cluster, pool.name),
-            tolerations=[toleration(t) for t in pool.effective_taints],
-            cap_w=planned.gpu_power_cap_w,
+            node_selector=pool_selector(view.name, pool.name),
+            tolerations=[toleration(t) for t in pool.taints],
+            cap_w=pool.gpu_power_cap_w,
             check_interval_s=CHECK_INTERVAL_S,
             image=POWER_CAP_IMAGE,
         )
@@ -49,13 +46,9 @@ def power_cap_daemonsets(spec: FactorySpec, plan: Plan, cluster: str) -> list[di
     return daemonsets
 
 
-def time_slicing_config(spec: FactorySpec, cluster: str) -> dict[str, Any] | None:
+def time_slicing_config(view: ClusterView) -> dict[str, Any] | None:
     """The device plugin's time-slicing config, keyed by pool; None when no pool shares its GPUs."""
-    pools = [
-        {"name": p.name, "replicas": p.sharing.time_slicing_replicas}
-        for p in spec.cluster(cluster).pools
-        if p.sharing.time_slicing_replicas
-    ]
+    pools = [{"name": p.name, "replicas": p.time_slicing_replicas} for p in view.gpu_pools if p.time_slicing_replicas]
     if not pools:
         return None
     context = {"config_name": TIME_SLICING_CONFIG, "namespace": GPU_OPERATOR_NAMESPACE, "gpu_resource": GPU_RESOURCE}

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..labels import GPU_RESOURCE, flavor_selector
-from ..planner import Plan, TenantPlan
-from ..spec import FactorySpec, Taint
-from ..spec import Tenant as TenantSpec
-from .tenancy import tenant_namespace, tenants_on
+from ..planner import FlavorQuota
+from ..spec import Taint
+from ..view import ClusterView, TenantView
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 # cpu and memory have their own flavor on any node: Kueue refuses a workload that
@@ -41,39 +40,23 @@ WORKLOAD_CLASSES = (
 )
 
 
-def cohort_names(spec: FactorySpec, cluster: str) -> tuple[str, str]:
-    """(site cohort, hall cohort) for the cluster's hall."""
-    site = spec.site.name
-    return site, f"{site}-{spec.cluster(cluster).hall}"
-
-
-def gpu_flavors(plan: Plan, cluster: str) -> list[str]:
-    return sorted(plan.cluster(cluster).gpus_by_flavor)
-
-
-def resource_flavors(spec: FactorySpec, plan: Plan, cluster: str) -> list[dict[str, Any]]:
-    pools = {p.name: p for p in spec.cluster(cluster).pools}
+def resource_flavors(view: ClusterView) -> list[dict[str, Any]]:
+    """cpu and memory's flavor, then one per GPU flavor: its nodes, and the taints its pods must tolerate."""
     flavors = [_kueue("ResourceFlavor", CPU_FLAVOR, {})]
-    for flavor in gpu_flavors(plan, cluster):
-        taints: dict[tuple[str, str, str], Taint] = {}
-        for planned in plan.pools_of(cluster):
-            if planned.flavor == flavor:
-                taints.update({(t.key, t.value, t.effect): t for t in pools[planned.name].effective_taints})
-        spec_: dict[str, Any] = {"nodeLabels": flavor_selector(flavor)}
-        if taints:
-            spec_["tolerations"] = [toleration(t) for _, t in sorted(taints.items())]
-        flavors.append(_kueue("ResourceFlavor", flavor, spec_))
+    for flavor in view.flavors:
+        spec: dict[str, Any] = {"nodeLabels": flavor_selector(flavor.name)}
+        if flavor.taints:
+            spec["tolerations"] = [toleration(t) for t in flavor.taints]
+        flavors.append(_kueue("ResourceFlavor", flavor.name, spec))
     return flavors
 
 
-def cohorts(spec: FactorySpec, cluster: str) -> list[dict[str, Any]]:
+def cohorts(view: ClusterView) -> list[dict[str, Any]]:
     """The power tree down to the cluster's hall: tenants of one hall borrow the power they share."""
-    site, hall = cohort_names(spec, cluster)
-    return [_kueue("Cohort", site, {}), _kueue("Cohort", hall, {"parentName": site})]
+    return [_kueue("Cohort", view.site_cohort, {}), _kueue("Cohort", view.hall_cohort, {"parentName": view.site_cohort})]
 
 
-def cluster_queue(spec: FactorySpec, plan: Plan, cluster: str, tenant: TenantSpec) -> dict[str, Any]:
-    planned = plan.tenant(tenant.name)
+def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
     cpu_memory = {
         "coveredResources": ["cpu", "memory"],
         "flavors": [
@@ -88,16 +71,14 @@ def cluster_queue(spec: FactorySpec, plan: Plan, cluster: str, tenant: TenantSpe
         ],
     }
     groups = [cpu_memory]
-    flavors = gpu_flavors(plan, cluster)
-    if flavors:
-        groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(f, planned, cluster) for f in flavors]})
-    ns = tenant_namespace(tenant.name)
+    if tenant.gpu_quotas:
+        groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(q) for q in tenant.gpu_quotas]})
     return _kueue(
         "ClusterQueue",
         tenant.name,
         {
-            "cohortName": cohort_names(spec, cluster)[1],
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+            "cohortName": view.hall_cohort,
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
             # A tenant gets its allotment back from borrowers when it needs it.
             "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
             "resourceGroups": groups,
@@ -105,9 +86,9 @@ def cluster_queue(spec: FactorySpec, plan: Plan, cluster: str, tenant: TenantSpe
     )
 
 
-def local_queue(tenant: TenantSpec) -> dict[str, Any]:
+def local_queue(tenant: TenantView) -> dict[str, Any]:
     obj = _kueue("LocalQueue", LOCAL_QUEUE, {"clusterQueue": tenant.name})
-    obj["metadata"]["namespace"] = tenant_namespace(tenant.name)
+    obj["metadata"]["namespace"] = tenant.namespace
     return obj
 
 
@@ -139,9 +120,9 @@ def priority_classes() -> list[dict[str, Any]]:
     ]
 
 
-def queues_for(spec: FactorySpec, plan: Plan, cluster: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def queues_for(view: ClusterView) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(ClusterQueue, LocalQueue) for each tenant on the cluster."""
-    return [(cluster_queue(spec, plan, cluster, t), local_queue(t)) for t in tenants_on(spec, cluster)]
+    return [(cluster_queue(view, t), local_queue(t)) for t in view.tenants]
 
 
 def toleration(taint: Taint) -> dict[str, str]:
@@ -150,16 +131,12 @@ def toleration(taint: Taint) -> dict[str, str]:
     return {"key": taint.key, "operator": "Exists", "effect": taint.effect}
 
 
-def _gpu_quota(flavor: str, planned: TenantPlan, cluster: str) -> dict[str, Any]:
+def _gpu_quota(quota: FlavorQuota) -> dict[str, Any]:
     """The planner's figures: nominal quota, what it may borrow, and what it may lend (when limited)."""
-    resource: dict[str, Any] = {
-        "name": GPU_RESOURCE,
-        "nominalQuota": str(planned.quotas_by_cluster.get(cluster, {}).get(flavor, 0)),
-        "borrowingLimit": str(planned.borrowing_by_cluster.get(cluster, {}).get(flavor, 0)),
-    }
-    if planned.lending_by_cluster is not None:
-        resource["lendingLimit"] = str(planned.lending_by_cluster.get(cluster, {}).get(flavor, 0))
-    return {"name": flavor, "resources": [resource]}
+    resource: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": str(quota.nominal), "borrowingLimit": str(quota.borrowing)}
+    if quota.lending is not None:
+        resource["lendingLimit"] = str(quota.lending)
+    return {"name": quota.flavor, "resources": [resource]}
 
 
 def _kueue(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

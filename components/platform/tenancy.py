@@ -1,6 +1,6 @@
 """A tenant's namespace and what fences it in, as plain Kubernetes objects.
 
-Built from the spec and the plan only; `components.Tenant` turns them into resources.
+Built from the tenant's part of the cluster view only; `components.Tenant` turns them into resources.
 """
 
 from __future__ import annotations
@@ -8,9 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..labels import GPU_RESOURCE, PREFIX
-from ..planner import Plan
-from ..spec import FactorySpec
-from ..spec import Tenant as TenantSpec
+from ..view import TenantView
 
 TENANT_LABEL = f"{PREFIX}/tenant"
 ROLE = "tenant-edit"
@@ -50,45 +48,32 @@ _RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-def tenant_namespace(tenant: str) -> str:
-    return tenant
-
-
-def tenant_service_account(tenant: str) -> str:
-    """The identity the tenant's pipelines deploy with, bound to the same Role as its group."""
-    return tenant
-
-
-def tenants_on(spec: FactorySpec, cluster: str) -> list[TenantSpec]:
-    return [t for t in spec.tenants if cluster in t.clusters]
-
-
-def tenant_gpus(plan: Plan, tenant: str, cluster: str) -> int:
-    """The namespace's GPU cap: the tenant's quota plus what it may borrow, as the planner counted them."""
-    return plan.tenant(tenant).gpu_ceiling(cluster)
-
-
-def tenant_objects(tenant: TenantSpec, gpus: int) -> list[dict[str, Any]]:
+def tenant_objects(tenant: TenantView) -> list[dict[str, Any]]:
     """Namespace first: every other object lives in it."""
-    ns = tenant_namespace(tenant.name)
+    ns = tenant.namespace
     return [
         namespace(tenant),
-        _object("v1", "ServiceAccount", tenant_service_account(tenant.name), ns),
+        # The identity the tenant's pipelines deploy with, bound to the same Role as its group.
+        _object("v1", "ServiceAccount", service_account(tenant), ns),
         {**_object("rbac.authorization.k8s.io/v1", "Role", ROLE, ns), "rules": role_rules()},
         role_binding(tenant),
         *network_policies(ns),
-        resource_quota(tenant, gpus),
+        resource_quota(tenant),
         limit_range(ns),
     ]
 
 
-def namespace(tenant: TenantSpec) -> dict[str, Any]:
+def service_account(tenant: TenantView) -> str:
+    return tenant.name
+
+
+def namespace(tenant: TenantView) -> dict[str, Any]:
     level = tenant.pod_security
     labels = {TENANT_LABEL: tenant.name}
     for mode in ("enforce", "audit", "warn"):
         labels[f"pod-security.kubernetes.io/{mode}"] = level
         labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": tenant_namespace(tenant.name), "labels": labels}}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": tenant.namespace, "labels": labels}}
 
 
 def role_rules() -> list[dict[str, Any]]:
@@ -96,15 +81,15 @@ def role_rules() -> list[dict[str, Any]]:
     return [{"apiGroups": [group], "resources": list(resources), "verbs": list(verbs)} for group, resources, verbs in _RULES]
 
 
-def role_binding(tenant: TenantSpec) -> dict[str, Any]:
-    ns = tenant_namespace(tenant.name)
+def role_binding(tenant: TenantView) -> dict[str, Any]:
+    ns = tenant.namespace
     rbac = "rbac.authorization.k8s.io"
     return {
         **_object(f"{rbac}/v1", "RoleBinding", ROLE, ns),
         "roleRef": {"apiGroup": rbac, "kind": "Role", "name": ROLE},
         "subjects": [
-            {"apiGroup": rbac, "kind": "Group", "name": tenant.group or tenant.name},
-            {"kind": "ServiceAccount", "name": tenant_service_account(tenant.name), "namespace": ns},
+            {"apiGroup": rbac, "kind": "Group", "name": tenant.group},
+            {"kind": "ServiceAccount", "name": service_account(tenant), "namespace": ns},
         ],
     }
 
@@ -131,14 +116,15 @@ def network_policies(ns: str) -> list[dict[str, Any]]:
     ]
 
 
-def resource_quota(tenant: TenantSpec, gpus: int) -> dict[str, Any]:
+def resource_quota(tenant: TenantView) -> dict[str, Any]:
+    """The API server's hard cap: GPUs up to the tenant's ceiling, so borrowing stays possible and nothing more."""
     hard = {
-        f"requests.{GPU_RESOURCE}": str(gpus),
+        f"requests.{GPU_RESOURCE}": str(tenant.gpu_ceiling),
         "requests.cpu": str(tenant.cpu_quota),
         "requests.memory": f"{tenant.memory_quota_gib}Gi",
         "pods": str(tenant.pods_quota),
     }
-    return {**_object("v1", "ResourceQuota", QUOTA, tenant_namespace(tenant.name)), "spec": {"hard": hard}}
+    return {**_object("v1", "ResourceQuota", QUOTA, tenant.namespace), "spec": {"hard": hard}}
 
 
 def limit_range(ns: str) -> dict[str, Any]:

@@ -1,25 +1,12 @@
 """The Scaleway target: what `pulumi up` creates for a `target: scaleway` cluster.
 
-`KapsuleClusterStack` is the entry point; the pieces it is made of can be
-imported on their own. `credentials.require_credentials()` runs before any of it.
+`ScalewayTarget` is the adapter the program selects (credentials and Kapsule
+preflight, platform choices); `KapsuleClusterStack` its infrastructure. The
+pieces it is made of can be imported on their own from their modules.
 """
 
 from __future__ import annotations
 
-from .credentials import require_credentials
-from .network import NetworkArgs, ScalewayNetwork
-from .pools import GpuNodePool, PoolArgs
-from .stack import KapsuleClusterStack, ScalewayClusterArgs
-from .storage import ClusterStorage, StorageArgs
+from .target import ScalewayTarget
 
-__all__ = [
-    "ClusterStorage",
-    "GpuNodePool",
-    "KapsuleClusterStack",
-    "NetworkArgs",
-    "PoolArgs",
-    "ScalewayClusterArgs",
-    "ScalewayNetwork",
-    "StorageArgs",
-    "require_credentials",
-]
+__all__ = ["ScalewayTarget"]

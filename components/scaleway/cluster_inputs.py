@@ -1,27 +1,26 @@
-"""The Kapsule cluster's settings, from the spec and the plan. Pure, no Pulumi at run time."""
+"""The Kapsule cluster's settings, from the cluster view. Pure, no Pulumi at run time."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..planner import Plan
-from ..spec import Cluster
+from ..view import ClusterView
 
 if TYPE_CHECKING:
     from pulumiverse_scaleway.kubernetes import ClusterAutoscalerConfigArgsDict, ClusterAutoUpgradeArgsDict
 
 
-def control_plane(plan: Plan, cluster: Cluster) -> str:
+def control_plane(view: ClusterView) -> str:
     """The Kapsule type the plan chose (`auto` resolved to the smallest that holds the cluster)."""
-    chosen = plan.cluster(cluster.name).control_plane
-    if chosen is None:
-        # The planner reports this as a violation, and the program stops before any resource.
-        raise ValueError(f"no Kapsule control plane holds cluster {cluster.name}; the plan should have stopped it")
-    return chosen
+    if view.control_plane is None:
+        # The planner reports this as a violation, and nothing is deployed.
+        raise ValueError(f"no Kapsule control plane holds cluster {view.name}; the plan should have stopped it")
+    return view.control_plane
 
 
-def auto_upgrade(cluster: Cluster) -> ClusterAutoUpgradeArgsDict:
+def auto_upgrade(view: ClusterView) -> ClusterAutoUpgradeArgsDict:
     """Patch upgrades inside the spec's maintenance window (Kapsule's window is 2 hours, UTC)."""
+    cluster = view.settings
     return {
         "enable": cluster.auto_upgrade,
         "maintenance_window_day": cluster.maintenance.day,

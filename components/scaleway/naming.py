@@ -7,9 +7,8 @@ so a resource is recognisable in the console of a project hosting many sites.
 
 from __future__ import annotations
 
-from ..spec import Cluster, Site
+from ..view import ClusterView
 
-SYSTEM_POOL = "system"
 MANAGED_BY = "managed-by=aion-factory"
 
 
@@ -18,9 +17,9 @@ def child(parent: str, *parts: str) -> str:
     return "-".join((parent, *parts))
 
 
-def scaleway_name(site: Site, cluster: Cluster, *parts: str) -> str:
+def scaleway_name(view: ClusterView, *parts: str) -> str:
     """The name a cluster-wide resource shows in the Scaleway console."""
-    return "-".join((site.name, cluster.name, *parts))
+    return "-".join((view.site, view.name, *parts))
 
 
 def region_of(zone: str) -> str:
@@ -31,11 +30,11 @@ def region_of(zone: str) -> str:
     return region
 
 
-def tags(site: Site, cluster: Cluster) -> list[str]:
+def tags(view: ClusterView) -> list[str]:
     """Scaleway tags of every resource of a cluster: where it stands, and who manages it."""
-    return [MANAGED_BY, f"site={site.name}", f"hall={cluster.hall}", f"cluster={cluster.name}"]
+    return [MANAGED_BY, f"site={view.site}", f"hall={view.hall}", f"cluster={view.name}"]
 
 
-def bucket_tags(site: Site, cluster: Cluster) -> dict[str, str]:
+def bucket_tags(view: ClusterView) -> dict[str, str]:
     """Object storage takes tags as a map, not a list."""
-    return {"managed-by": "aion-factory", "site": site.name, "hall": cluster.hall, "cluster": cluster.name}
+    return {"managed-by": "aion-factory", "site": view.site, "hall": view.hall, "cluster": view.name}

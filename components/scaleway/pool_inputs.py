@@ -1,14 +1,10 @@
-"""Node pool settings, from the spec and the plan. Pure, no Pulumi at run time."""
+"""Node pool settings, from the cluster view. Pure, no Pulumi at run time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import labels
-from ..planner import Plan, PoolPlan
-from ..spec import Cluster, GpuPool, Site, Taint
-from .naming import SYSTEM_POOL
+from ..spec import Taint
 
 if TYPE_CHECKING:
     from pulumiverse_scaleway.kubernetes import PoolTaintArgsDict, PoolUpgradePolicyArgsDict
@@ -17,18 +13,6 @@ if TYPE_CHECKING:
 # close together are full; GPU capacity matters more than the last microsecond.
 PLACEMENT_POLICY_TYPE = "low_latency"
 PLACEMENT_POLICY_MODE = "optional"
-
-
-@dataclass(frozen=True)
-class PoolSizes:
-    size: int
-    min_size: int
-    max_size: int
-
-
-def sizes(pool: GpuPool) -> PoolSizes:
-    """Always explicit: the provider's default `min_size` is 1, above a pool of size 0."""
-    return PoolSizes(pool.size, pool.min_size, pool.max_size if pool.max_size is not None else pool.size)
 
 
 def taints(pool_taints: tuple[Taint, ...]) -> list[PoolTaintArgsDict]:
@@ -43,19 +27,3 @@ def gpu_upgrade_policy() -> PoolUpgradePolicyArgsDict:
 def system_upgrade_policy() -> PoolUpgradePolicyArgsDict:
     """Add-ons keep running during upgrades: a new CPU node first, then drain an old one."""
     return {"max_surge": 1, "max_unavailable": 0}
-
-
-def planned_pool(plan: Plan, cluster: Cluster, pool: GpuPool) -> PoolPlan:
-    return next(p for p in plan.pools_of(cluster.name) if p.name == pool.name)
-
-
-def gpu_pool_labels(site: Site, cluster: Cluster, pool: GpuPool, plan: Plan) -> dict[str, str]:
-    return labels.pool_labels(site, cluster, pool, planned_pool(plan, cluster, pool))
-
-
-def system_pool_labels(cluster: Cluster) -> dict[str, str]:
-    """Add-ons select these; no GPU labels, so nothing GPU-bound lands here."""
-    found = {labels.POOL: SYSTEM_POOL, labels.CLUSTER: cluster.name, labels.HALL: cluster.hall}
-    if cluster.row:
-        found[labels.ROW] = cluster.row
-    return found

@@ -31,18 +31,15 @@ from dataclasses import dataclass
 import pulumi
 from pulumiverse_scaleway import instance, kubernetes
 
-from ..planner import Plan
-from ..spec import Cluster, GpuPool, Site
+from ..view import ClusterView, PoolView
 from . import pool_inputs
-from .naming import SYSTEM_POOL, child
+from .naming import child
 from .replacement import PoolIdentity, warn_before_replacement
 
 
 @dataclass(frozen=True)
 class PoolArgs:
-    site: Site
-    cluster: Cluster
-    plan: Plan
+    view: ClusterView
     cluster_id: pulumi.Output[str]
     region: str
     tags: list[str]
@@ -57,38 +54,40 @@ class GpuNodePool(pulumi.ComponentResource):
     pool: kubernetes.Pool
     placement_group: instance.PlacementGroup | None
 
-    def __init__(self, name: str, gpu_pool: GpuPool, args: PoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, gpu_pool: PoolView, args: PoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aion:scaleway:GpuNodePool", name, None, opts)
-        cluster = args.cluster
+        zone = args.view.settings.zone
+        settings = gpu_pool.settings
+        assert settings is not None  # a GPU pool always carries its spec
         self.placement_group = None
-        if gpu_pool.multi_node_training:
+        if settings.multi_node_training:
             self.placement_group = instance.PlacementGroup(
                 child(name, "placement"),
-                name=f"{args.site.name}-{cluster.name}-{gpu_pool.name}",
+                name=f"{args.view.site}-{args.view.name}-{gpu_pool.name}",
                 policy_type=pool_inputs.PLACEMENT_POLICY_TYPE,
                 policy_mode=pool_inputs.PLACEMENT_POLICY_MODE,
-                zone=cluster.zone,
+                zone=zone,
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        sizes = pool_inputs.sizes(gpu_pool)
         self.pool = kubernetes.Pool(
             child(name, "pool"),
             cluster_id=args.cluster_id,
             name=gpu_pool.name,
             node_type=gpu_pool.node_type,
-            size=sizes.size,
-            min_size=sizes.min_size,
-            max_size=sizes.max_size,
+            # Always explicit: the provider's default `min_size` is 1, above a pool of size 0.
+            size=gpu_pool.size,
+            min_size=gpu_pool.min_size,
+            max_size=gpu_pool.max_size,
             autoscaling=gpu_pool.autoscaling,
-            autohealing=gpu_pool.autohealing,
-            zone=cluster.zone,
+            autohealing=settings.autohealing,
+            zone=zone,
             region=args.region,
-            labels=pool_inputs.gpu_pool_labels(args.site, cluster, gpu_pool, args.plan),
-            taints=pool_inputs.taints(gpu_pool.effective_taints),
+            labels=dict(gpu_pool.labels),
+            taints=pool_inputs.taints(gpu_pool.taints),
             public_ip_disabled=True,
-            root_volume_type=gpu_pool.root_volume_type,
-            root_volume_size_in_gb=gpu_pool.root_volume_size_gb,
+            root_volume_type=settings.root_volume_type,
+            root_volume_size_in_gb=settings.root_volume_size_gb,
             upgrade_policy=pool_inputs.gpu_upgrade_policy(),
             placement_group_id=self.placement_group.id if self.placement_group else None,
             # GPU capacity arrives when it arrives; Kubernetes schedules onto nodes as they join.
@@ -98,9 +97,9 @@ class GpuNodePool(pulumi.ComponentResource):
         )
         desired = PoolIdentity(
             node_type=gpu_pool.node_type,
-            zone=cluster.zone,
-            root_volume_type=gpu_pool.root_volume_type,
-            root_volume_size_gb=gpu_pool.root_volume_size_gb,
+            zone=zone,
+            root_volume_type=settings.root_volume_type,
+            root_volume_size_gb=settings.root_volume_size_gb,
             public_ip_disabled=True,
             placement_group=self.placement_group is not None,
         )
@@ -110,20 +109,20 @@ class GpuNodePool(pulumi.ComponentResource):
 
 def system_pool(name: str, args: PoolArgs, parent: pulumi.Resource) -> kubernetes.Pool:
     """The CPU pool for cluster add-ons (CoreDNS, the GPU operator's controllers, Kueue)."""
-    cluster = args.cluster
+    pool = args.view.system_pool
     return kubernetes.Pool(
         name,
         cluster_id=args.cluster_id,
-        name=SYSTEM_POOL,
-        node_type=cluster.system_pool.node_type,
-        size=cluster.system_pool.size,
-        min_size=cluster.system_pool.size,
-        max_size=cluster.system_pool.size,
+        name=pool.name,
+        node_type=pool.node_type,
+        size=pool.size,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
         autoscaling=False,
         autohealing=True,
-        zone=cluster.zone,
+        zone=args.view.settings.zone,
         region=args.region,
-        labels=pool_inputs.system_pool_labels(cluster),
+        labels=dict(pool.labels),
         public_ip_disabled=True,
         upgrade_policy=pool_inputs.system_upgrade_policy(),
         # The in-cluster platform installs right after: it needs somewhere to run.

@@ -2,7 +2,7 @@
 
 Each rule names the config key, like the spec's own checks (`aion_factory.checks`,
 which already reserves the pool name `system`). These rules are Scaleway-specific,
-so they live with the Scaleway components.
+so they live with the Scaleway target; its adapter runs them with the credentials check.
 """
 
 from __future__ import annotations
@@ -11,25 +11,16 @@ import ipaddress
 
 from ..errors import Problem
 from ..keys import key_path
-from ..planner import Plan
-from ..spec import Cluster, FactorySpec
+from ..view import ClusterView
 
 # A private network's subnet loses its network and broadcast addresses, and the
 # public gateway takes one more; Kapsule's own load balancers take others later.
 RESERVED_ADDRESSES = 3
 
 
-def problems(spec: FactorySpec, plan: Plan) -> list[Problem]:
-    """Every problem of every Scaleway cluster of the spec, one line each."""
-    found: list[Problem] = []
-    for index, cluster in enumerate(spec.clusters):
-        if cluster.target == "scaleway":
-            found += cluster_problems(index, cluster, plan)
-    return found
-
-
-def cluster_problems(index: int, cluster: Cluster, plan: Plan) -> list[Problem]:
-    at: list[str | int] = ["clusters", index]
+def cluster_problems(view: ClusterView) -> list[Problem]:
+    cluster = view.settings
+    at: list[str | int] = ["clusters", view.index]
     found: list[Problem] = []
     # Kapsule takes `x.y` only with auto-upgrade on, and `x.y.z` only with it off.
     minor_only = cluster.kubernetes_version.count(".") == 1
@@ -41,13 +32,12 @@ def cluster_problems(index: int, cluster: Cluster, plan: Plan) -> list[Problem]:
                 "allowed: true (patch upgrades in the maintenance window)",
             )
         )
-    nodes = plan.cluster(cluster.name).max_nodes
     hosts = ipaddress.ip_network(cluster.subnet, strict=False).num_addresses - RESERVED_ADDRESSES
-    if nodes > hosts:
+    if view.rated_nodes > hosts:
         found.append(
             Problem(
                 key_path([*at, "subnet"]),
-                f"{cluster.subnet} holds {max(hosts, 0)} nodes, but the cluster reaches {nodes} at rated size; "
+                f"{cluster.subnet} holds {max(hosts, 0)} nodes, but the cluster reaches {view.rated_nodes} at rated size; "
                 "allowed: a larger subnet (a /22 holds 1,021)",
             )
         )

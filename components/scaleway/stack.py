@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumiverse_scaleway import kubernetes
 
-from ..planner import Plan
-from ..spec import FactorySpec
-from . import cluster_inputs, naming, preflight
+from ..view import ClusterView
+from . import cluster_inputs, naming
 from .network import NetworkArgs, ScalewayNetwork
 from .pools import GpuNodePool, PoolArgs, system_pool
 from .storage import ClusterStorage, StorageArgs
-
-
-@dataclass(frozen=True)
-class ScalewayClusterArgs:
-    spec: FactorySpec
-    plan: Plan
-    cluster: str  # the name of a cluster of `spec` with `target: scaleway`
 
 
 class KapsuleClusterStack(pulumi.ComponentResource):
@@ -30,6 +21,7 @@ class KapsuleClusterStack(pulumi.ComponentResource):
 
     `kubeconfig` (secret) and `provider` (a Kubernetes provider built from it) are
     what the in-cluster platform needs; it never asks which target it runs on.
+    The Scaleway target's preflight has already checked what Kapsule would refuse.
     """
 
     kubeconfig: pulumi.Output[str]
@@ -40,24 +32,13 @@ class KapsuleClusterStack(pulumi.ComponentResource):
     system_pool: kubernetes.Pool
     storage: ClusterStorage
 
-    def __init__(self, name: str, args: ScalewayClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        spec, plan = args.spec, args.plan
-        cluster = spec.cluster(args.cluster)
-        if cluster.target != "scaleway":
-            raise ValueError(f"cluster {cluster.name} has target {cluster.target!r}; KapsuleClusterStack deploys scaleway clusters only")
-        # Before registering anything: what Kapsule would refuse halfway through.
-        index = spec.clusters.index(cluster)
-        problems = preflight.cluster_problems(index, cluster, plan)
-        if problems:
-            lines = "\n".join(str(p) for p in problems)
-            raise pulumi.RunError(f"cluster {cluster.name} cannot be deployed on Scaleway; nothing was deployed:\n{lines}")
-
+    def __init__(self, name: str, view: ClusterView, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aion:scaleway:ClusterStack", name, None, opts)
         parented = pulumi.ResourceOptions(parent=self)
-        site = spec.site
+        cluster = view.settings
         region = naming.region_of(cluster.zone)
-        tags = naming.tags(site, cluster)
-        display_name = naming.scaleway_name(site, cluster)
+        tags = naming.tags(view)
+        display_name = naming.scaleway_name(view)
 
         self.network = ScalewayNetwork(
             naming.child(name, "network"),
@@ -67,12 +48,12 @@ class KapsuleClusterStack(pulumi.ComponentResource):
         self.cluster = kubernetes.Cluster(
             naming.child(name, "cluster"),
             name=display_name,
-            type=cluster_inputs.control_plane(plan, cluster),
+            type=cluster_inputs.control_plane(view),
             version=cluster.kubernetes_version,
             cni=cluster.cni,
             region=region,
             private_network_id=self.network.private_network.id,
-            auto_upgrade=cluster_inputs.auto_upgrade(cluster),
+            auto_upgrade=cluster_inputs.auto_upgrade(view),
             autoscaler_config=cluster_inputs.autoscaler_config(),
             delete_additional_resources=cluster.delete_additional_resources,
             tags=tags,
@@ -81,17 +62,9 @@ class KapsuleClusterStack(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfigs.apply(first_kubeconfig))
         self.provider = k8s.Provider(naming.child(name, "k8s"), kubeconfig=self.kubeconfig, opts=parented)
 
-        pool_args = PoolArgs(
-            site=site,
-            cluster=cluster,
-            plan=plan,
-            cluster_id=self.cluster.id,
-            region=region,
-            tags=tags,
-            network_ready=self.network.gateway_network,
-        )
+        pool_args = PoolArgs(view=view, cluster_id=self.cluster.id, region=region, tags=tags, network_ready=self.network.gateway_network)
         self.system_pool = system_pool(naming.child(name, "system-pool"), pool_args, parent=self)
-        self.gpu_pools = {pool.name: GpuNodePool(naming.child(name, pool.name), pool, pool_args, opts=parented) for pool in cluster.pools}
+        self.gpu_pools = {pool.name: GpuNodePool(naming.child(name, pool.name), pool, pool_args, opts=parented) for pool in view.gpu_pools}
         self.storage = ClusterStorage(
             naming.child(name, "storage"),
             StorageArgs(
@@ -99,7 +72,7 @@ class KapsuleClusterStack(pulumi.ComponentResource):
                 display_name=display_name,
                 region=region,
                 tags=tags,
-                bucket_tags=naming.bucket_tags(site, cluster),
+                bucket_tags=naming.bucket_tags(view),
             ),
             opts=parented,
         )

@@ -1,25 +1,20 @@
 """An inference cluster with two tenants, built from code with the aion_factory library.
 
 What a team does in a stack of its own: declare the spec in Python (no `aion:`
-config), plan it, refuse a plan that does not fit, then call the components.
-It runs on the local target (a control plane on this machine, simulated GPU
-nodes); a Kapsule cluster would use `aion_factory.scaleway.KapsuleClusterStack`
-in `cluster()` instead, and the platform above it would not change.
+config), check it (the plan must fit, the target must accept it), then deploy
+it with the library's FactoryCluster. It runs on the local target (a control
+plane on this machine, simulated GPU nodes); `target="scaleway"` would build a
+Kapsule cluster instead, and nothing else here would change.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pulumi
 
 from aion_factory import FactorySpec
-from aion_factory.local import LocalCluster, LocalClusterArgs
-from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice, tenant_namespace
-from aion_factory.platform.tenancy import tenants_on
-from aion_factory.program import checked_plan
+from aion_factory.factory import FactoryCluster, deployable_clusters
 from aion_factory.spec import Cluster, GpuPool, Hall, Row, Site, SystemPool, Tenant
+from aion_factory.target import LocalSettings
 
 CLUSTER = "inference"
 # The policy pack plans a stack from this output when the stack has no `aion:` config.
@@ -49,26 +44,18 @@ def factory_spec() -> FactorySpec:
             ),
         ),
         tenants=(
-            Tenant(name="chat", power_kw=6, clusters=(CLUSTER,), priority=300),
+            Tenant(name="chat", power_kw=6, clusters=(CLUSTER,)),
             Tenant(name="vision", power_kw=3, clusters=(CLUSTER,), borrowing_limit=0.5),
         ),
     )
 
 
-def kubeconfig_path() -> str:
-    configured = pulumi.Config().get("kubeconfig") or os.environ.get("AION_LOCAL_KUBECONFIG")
-    return configured or str(Path(".state/local/kubeconfig").resolve())
-
-
 def deploy(spec: FactorySpec | None = None) -> None:
     spec = spec or factory_spec()
-    plan = checked_plan(spec)  # every violation named, and nothing registered
-    local = LocalCluster(CLUSTER, LocalClusterArgs(spec, plan, CLUSTER, kubeconfig_path=kubeconfig_path()))
-    ClusterPlatform(
-        f"{CLUSTER}-platform",
-        PlatformArgs(spec, plan, CLUSTER, KueueInstall.crds(os.environ.get("AION_KUEUE_CRDS")), StorageClassChoice.local()),
-        opts=pulumi.ResourceOptions(providers={"kubernetes": local.provider}, depends_on=[local]),
-    )
+    # Every violation and refusal named, and nothing registered, before the first resource.
+    local = LocalSettings(kubeconfig_path=pulumi.Config().get("kubeconfig"))
+    [deployment] = deployable_clusters(spec, clusters=[CLUSTER], local=local)
+    cluster = FactoryCluster(CLUSTER, deployment)
     pulumi.export(SPEC_OUTPUT, spec.model_dump(mode="json"))
-    pulumi.export("tenant_namespaces", [tenant_namespace(t.name) for t in tenants_on(spec, CLUSTER)])
-    pulumi.export("gpus_by_flavor", plan.cluster(CLUSTER).gpus_by_flavor)
+    pulumi.export("tenant_namespaces", cluster.tenant_namespaces)
+    pulumi.export("gpus_by_flavor", cluster.gpus_by_flavor)

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aion_factory import ConfigError, make_plan, spec_from_config
-
-TENANTS_PATH = "aion:tenants"
+from aion_factory.planner import TENANTS_PATH
 
 
 def power_findings(

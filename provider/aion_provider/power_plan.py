@@ -47,7 +47,7 @@ class PowerPlan(pulumi.ComponentResource):
         super().__init__(token("PowerPlan"), name, None, opts)
         plan = make_plan(spec)
         self.fits = pulumi.Output.from_input(plan.fits)
-        self.violations = pulumi.Output.from_input([f"{v.path}: {v.message}" for v in plan.violations])
+        self.violations = pulumi.Output.from_input([str(v) for v in plan.violations])
         self.it_budget_kw = pulumi.Output.from_input(round(plan.site.it_budget_kw, 3))
         self.rated_it_kw = pulumi.Output.from_input(round(plan.site.rated_it_kw, 3))
         self.h100_equivalents_fp8 = pulumi.Output.from_input(round(plan.site.h100_equivalents.fp8, 3))

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from aion_factory.local.controlplane import PORTS, LocalControlPlane, _alive, _port_free
+from aion_factory.devstack.controlplane import PORTS, LocalControlPlane, _alive, _port_free
 from engine_support import PulumiProject
 from support import ROOT
 

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 import yaml
 
-from aion_factory import program
+from aion_factory import environment, program
 from mocks_support import run_and_catch
 from support import ROOT
 
@@ -27,8 +27,8 @@ def local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path):
         "spec": {"group": "kueue.x-k8s.io"},
     }
     (tmp_path / "kueue.x-k8s.io_clusterqueues.yaml").write_text(yaml.safe_dump(crd))
-    monkeypatch.setenv(program.KUEUE_CRDS_ENV, str(tmp_path))
-    monkeypatch.setenv(program.LOCAL_KUBECONFIG_ENV, "/state/kubeconfig")
+    monkeypatch.setenv(environment.KUEUE_CRDS, str(tmp_path))
+    monkeypatch.setenv(environment.LOCAL_KUBECONFIG, "/state/kubeconfig")
     yield
     pulumi.runtime.set_all_config({}, [])
 
@@ -37,6 +37,8 @@ def test_local_stack_registers_the_local_cluster_then_the_platform(run_program, 
     recorder = run_program(program.run)
     components = [(r.type, r.name) for r in recorder.resources if r.type.startswith("aion:")]
     assert components[:2] == [("aion:local:Cluster", "local"), ("aion:platform:ClusterPlatform", "local-platform")]
+    [cluster] = recorder.of_type("aion-factory:index:FactoryCluster")
+    assert cluster.name == "local"
 
     provider = recorder.named("local-k8s")
     assert provider.inputs["kubeconfig"] == "/state/kubeconfig"  # a path: a restarted control plane is not a new provider

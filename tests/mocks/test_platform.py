@@ -14,12 +14,13 @@ import pytest
 
 from aion_factory import load_stack_file, make_plan
 from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
-from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, StorageClassChoice
+from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from mocks_support import parent_types
-from support import ROOT
+from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
 PLAN = make_plan(SPEC)
+VIEW = view_of(SPEC, "local")
 NAME = "local-platform"
 TENANTS = ("kyutai", "mistral-lab")
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
@@ -39,7 +40,7 @@ def crd_folder(tmp_path: Path) -> Path:
 
 def deploy(kueue: KueueInstall, storage: StorageClassChoice | None) -> None:
     provider = k8s.Provider("k8s", kubeconfig="{}")
-    args = PlatformArgs(SPEC, PLAN, "local", kueue, storage)
+    args = PlatformArgs(VIEW, PlatformChoices(kueue, storage))
     ClusterPlatform(NAME, args, pulumi.ResourceOptions(providers={"kubernetes": provider}))
 
 
@@ -96,6 +97,20 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         "kubernetes:storage.k8s.io/v1:StorageClass": [f"{NAME}-storageclass-aion-local"],
     }
     assert {k: sorted(v) for k, v in kinds(recorder).items()} == {k: sorted(v) for k, v in expected.items()}
+
+
+def test_it_registers_exactly_the_platform_manifest_with_its_values(local: tuple[Any, dict[str, str]]):
+    """The golden test pins `platform_manifest`; this pins that the component registers that and nothing else."""
+    recorder, _ = local
+    objects = platform_manifest(VIEW, StorageClassChoice.local()).objects()
+    registered = [r for r in recorder.resources if r.type.startswith("kubernetes:") and r.type != CRD]
+    assert len(registered) == len(objects)
+    by_name = {(r.type.rsplit(":", 1)[1], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): r for r in registered}
+    for obj in objects:
+        found = by_name[obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]]
+        assert {key: found.inputs.get(key) for key in obj if key not in ("apiVersion", "kind")} == {
+            key: value for key, value in obj.items() if key not in ("apiVersion", "kind")
+        }, obj["metadata"]
 
 
 def test_children_are_parented_and_use_the_given_provider(local: tuple[Any, dict[str, str]]):

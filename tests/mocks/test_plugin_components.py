@@ -53,12 +53,12 @@ def test_factory_cluster_on_the_local_target_builds_the_cluster_and_its_platform
     recorder = run_program(lambda: FactoryCluster("lab", args))  # type: ignore[arg-type]
     [component] = recorder.of_type("aion-factory:index:FactoryCluster")
     assert component.name == "lab"
-    assert [r.name for r in recorder.of_type("aion:local:Cluster")] == ["lab-local"]
+    assert [r.name for r in recorder.of_type("aion:local:Cluster")] == ["lab"]
     assert [r.name for r in recorder.of_type("aion:platform:ClusterPlatform")] == ["lab-platform"]
     [provider] = recorder.of_type("pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == "/state/kubeconfig"
     nodes = {r.name: r.inputs["count"] for r in recorder.of_type("pulumi-python:dynamic:Resource")}
-    assert nodes == {"lab-local-h100-nodes": 2, "lab-local-l40s-nodes": 2, "lab-local-system-nodes": 1}
+    assert nodes == {"lab-h100-nodes": 2, "lab-l40s-nodes": 2, "lab-system-nodes": 1}
     quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"] for r in recorder.of_type("kubernetes:core/v1:ResourceQuota")}
     assert {ns: int(hard[f"requests.{GPU_RESOURCE}"]) for ns, hard in quotas.items()} == {
         t.name: t.gpu_ceiling("local") for t in PLAN.tenants
@@ -77,7 +77,7 @@ def test_factory_cluster_refuses_an_over_budget_spec_before_registering_anything
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"cluster": "elsewhere"}, "'elsewhere' is not one of: local"),
+        ({"cluster": "elsewhere"}, "cluster 'elsewhere' is not in the spec; clusters: local"),
         ({"site": {"name": "lab"}}, "aion:site.facility_power_mw: required key is missing"),
     ],
 )

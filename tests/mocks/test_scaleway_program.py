@@ -1,4 +1,4 @@
-"""Rung 2: the program stops before any resource on a bad plan or missing Scaleway credentials."""
+"""Rung 2: the program stops before any resource on a bad plan or missing Scaleway credentials (the target's preflight)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from aion_factory.scaleway.credentials import CREDENTIALS, require_credentials
+from aion_factory.scaleway.credentials import CREDENTIALS, missing_credentials
 from mocks_support import run_and_catch
 from support import MINIMAL
 
@@ -56,13 +56,13 @@ def test_missing_credentials_register_no_resource(run_program, monkeypatch):
 def test_credentials_from_the_environment_pass(monkeypatch):
     for name in ENV:
         monkeypatch.setenv(name, "x")
-    require_credentials()
+    assert missing_credentials() == []
 
 
 def test_credentials_from_pulumi_secrets_pass():
     keys = [c.config for c in CREDENTIALS]
     pulumi.runtime.set_all_config(dict.fromkeys(keys, "x"), keys)
-    require_credentials()
+    assert missing_credentials() == []
 
 
 def test_plain_credentials_in_the_stack_file_are_refused_even_with_the_environment_set(monkeypatch):
@@ -70,19 +70,32 @@ def test_plain_credentials_in_the_stack_file_are_refused_even_with_the_environme
         monkeypatch.setenv(name, "x")
     pulumi.runtime.set_all_config({"scaleway:secretKey": "plain"}, [])
 
-    with pytest.raises(pulumi.RunError) as error:
-        require_credentials()
+    [problem] = missing_credentials()
 
-    assert "scaleway:secretKey is stored in plain text" in str(error.value)
-    assert "pulumi config set --secret scaleway:secretKey" in str(error.value)
+    assert str(problem).startswith("scaleway:secretKey: is stored in plain text")
+    assert "pulumi config set --secret scaleway:secretKey" in problem.message
 
 
-def test_missing_credentials_are_named_one_per_line(monkeypatch):
+def test_missing_credentials_are_named_one_per_line(run_program, monkeypatch):
     monkeypatch.setenv("SCW_ACCESS_KEY", "x")
+    stack_config(monkeypatch, copy.deepcopy(MINIMAL))
 
-    with pytest.raises(pulumi.RunError) as error:
-        require_credentials()
+    recorder, [error] = run_and_catch(run_program)
 
-    lines = str(error.value).splitlines()
-    assert lines[0].startswith("Scaleway credentials are needed")
-    assert [line.split()[0] for line in lines[1:]] == ["SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"]
+    lines = str(error).splitlines()
+    assert lines[0] == "a target would refuse the clusters; nothing was deployed:"
+    assert [line.split()[1] for line in lines[1:]] == ["SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"]
+    assert recorder.resources == []
+
+
+def test_what_kapsule_would_refuse_stops_the_program_before_any_resource(run_program, monkeypatch):
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    config = copy.deepcopy(MINIMAL)
+    config["clusters"][0]["auto_upgrade"] = False  # with version "1.35": Kapsule wants x.y.z
+    stack_config(monkeypatch, config)
+
+    recorder, [error] = run_and_catch(run_program)
+
+    assert "aion:clusters[0].auto_upgrade: false needs a full x.y.z kubernetes_version" in str(error)
+    assert recorder.resources == []

@@ -10,8 +10,9 @@ import pulumi
 import pytest
 
 from aion_factory import make_plan, spec_from_config
-from aion_factory.scaleway import KapsuleClusterStack, ScalewayClusterArgs
 from aion_factory.scaleway.replacement import GET_POOL
+from aion_factory.scaleway.stack import KapsuleClusterStack
+from aion_factory.view import cluster_view
 from support import MINIMAL
 
 LIVE_H100 = {
@@ -50,7 +51,7 @@ def preview(live: dict[str, dict[str, Any]], *, dry_run: bool = True) -> LivePoo
     plan = make_plan(spec)
     mocks = LivePools(live)
     pulumi.runtime.set_mocks(mocks, project="aion-factory", stack="test", preview=dry_run)
-    pulumi.runtime.test(lambda: KapsuleClusterStack("c", ScalewayClusterArgs(spec, plan, "c")))()
+    pulumi.runtime.test(lambda: KapsuleClusterStack("c", cluster_view(spec, plan, "c")))()
     return mocks
 
 

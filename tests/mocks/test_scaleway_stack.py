@@ -8,7 +8,8 @@ from typing import Any
 import pulumi
 
 from aion_factory import FactorySpec, Plan, load_stack_file, make_plan, spec_from_config
-from aion_factory.scaleway import KapsuleClusterStack, ScalewayClusterArgs
+from aion_factory.scaleway.stack import KapsuleClusterStack
+from aion_factory.view import cluster_view
 from mocks_support import parent_types
 from support import MINIMAL, ROOT
 
@@ -45,7 +46,7 @@ def spec_and_plan(config: dict[str, Any]) -> tuple[FactorySpec, Plan]:
 
 
 def deploy(spec: FactorySpec, plan: Plan, *clusters: str) -> list[KapsuleClusterStack]:
-    return [KapsuleClusterStack(name, ScalewayClusterArgs(spec, plan, name)) for name in clusters]
+    return [KapsuleClusterStack(name, cluster_view(spec, plan, name)) for name in clusters]
 
 
 def test_three_pool_cluster_registers_exactly_these_children(run_program):
@@ -239,22 +240,3 @@ def test_the_production_example_registers_what_the_readme_says(run_program):
         "b300": ("B300-SXM-8-288G", 48, 48),
     }
     assert recorder.named("train-1-storage-fs").inputs["sizeInGb"] == 10_000
-
-
-def test_what_kapsule_would_refuse_stops_the_stack_before_any_resource(run_program):
-    config = copy.deepcopy(MINIMAL)
-    config["clusters"][0]["auto_upgrade"] = False  # with version "1.35": Kapsule wants x.y.z
-    spec, plan = spec_and_plan(config)
-    errors: list[pulumi.RunError] = []
-
-    def program() -> None:
-        try:
-            deploy(spec, plan, "c")
-        except pulumi.RunError as error:
-            errors.append(error)
-
-    recorder = run_program(program)
-
-    [error] = errors
-    assert "aion:clusters[0].auto_upgrade" in str(error)
-    assert recorder.resources == []

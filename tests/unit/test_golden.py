@@ -31,7 +31,7 @@ def test_report_and_chart(stack: str, tmp_path: Path):
 
 
 def test_kind_config():
-    from aion_factory.local.kind import kind_config
+    from aion_factory.devstack.kind import kind_config
 
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
     assert_golden("kind-config-local.yaml", kind_config(spec, "local"))

@@ -1,13 +1,13 @@
 """Simulated nodes carry exactly the pool's labels, taints and GPU capacity."""
 
-from aion_factory import load_catalog, load_stack_file, make_plan
+from aion_factory import load_stack_file
 from aion_factory.local.simulated import node_groups, node_manifest
-from support import ROOT
+from support import ROOT, view_of
 
 
 def groups():
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
-    return {g.pool: g for g in node_groups(spec, make_plan(spec), "local", load_catalog())}
+    return {g.pool: g for g in node_groups(view_of(spec, "local"))}
 
 
 def test_one_group_per_pool_at_its_current_size():

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from aion_factory import load_stack_file, make_plan
-from aion_factory.platform import KueueInstall, PlatformArgs, PlatformError
+from aion_factory.platform import KueueInstall, PlatformError
+from aion_factory.view import UnknownCluster, cluster_view
 from support import ROOT
 
 
@@ -36,7 +37,7 @@ def test_crds_are_the_folders_kueue_files_in_order(tmp_path: Path):
     assert not install.runs_controller
 
 
-def test_platform_args_name_an_unknown_cluster():
+def test_a_view_of_an_unknown_cluster_names_the_clusters_there_are():
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
-    with pytest.raises(PlatformError, match="cluster 'nope' is not in the spec \\(clusters: local\\)"):
-        PlatformArgs(spec, make_plan(spec), "nope", KueueInstall.helm())
+    with pytest.raises(UnknownCluster, match="cluster 'nope' is not in the spec; clusters: local"):
+        cluster_view(spec, make_plan(spec), "nope")

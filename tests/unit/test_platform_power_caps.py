@@ -10,10 +10,11 @@ from kube_validation import assert_valid_builtin
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import pool_selector
 from aion_factory.platform import power_caps
-from support import ROOT
+from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
 PLAN = make_plan(SPEC)
+VIEW = view_of(SPEC, "local")
 
 
 def container(daemonset: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def container(daemonset: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_one_daemonset_per_capped_pool_with_the_planners_cap():
-    [daemonset] = power_caps.power_cap_daemonsets(SPEC, PLAN, "local")
+    [daemonset] = power_caps.power_cap_daemonsets(VIEW)
     [h100] = [p for p in PLAN.pools_of("local") if p.gpu_power_cap_w is not None]
     assert (daemonset["metadata"]["name"], daemonset["metadata"]["namespace"]) == ("gpu-power-cap-h100", "aion-system")
     env = {e["name"]: e["value"] for e in container(daemonset)["env"]}
@@ -32,7 +33,7 @@ def test_one_daemonset_per_capped_pool_with_the_planners_cap():
 
 
 def test_the_daemonset_runs_on_its_pool_only_and_tolerates_its_taints():
-    [daemonset] = power_caps.power_cap_daemonsets(SPEC, PLAN, "local")
+    [daemonset] = power_caps.power_cap_daemonsets(VIEW)
     pod = daemonset["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == pool_selector("local", "h100")
     assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}]
@@ -42,7 +43,7 @@ def test_the_daemonset_runs_on_its_pool_only_and_tolerates_its_taints():
 
 def test_another_stack_caps_its_own_pool():
     spec = load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml")
-    [daemonset] = power_caps.power_cap_daemonsets(spec, make_plan(spec), "train-1")
+    [daemonset] = power_caps.power_cap_daemonsets(view_of(spec, "train-1"))
     assert daemonset["spec"]["template"]["spec"]["nodeSelector"] == pool_selector("train-1", "b300")
     assert {e["name"]: e["value"] for e in container(daemonset)["env"]}["GPU_POWER_CAP_W"] == "1000"
 
@@ -81,7 +82,7 @@ exit 0
 
 
 def run_script(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    [daemonset] = power_caps.power_cap_daemonsets(SPEC, PLAN, "local")
+    [daemonset] = power_caps.power_cap_daemonsets(VIEW)
     spec = container(daemonset)
     return subprocess.run([*spec["command"], *spec["args"]], env=env, capture_output=True, text=True, timeout=20)
 
@@ -108,9 +109,9 @@ def test_the_script_fails_loudly_when_the_driver_refuses_the_cap(tmp_path: Path)
 
 
 def test_time_slicing_config_has_one_key_per_shared_pool(config: dict[str, Any]):
-    assert power_caps.time_slicing_config(SPEC, "local") is None
+    assert power_caps.time_slicing_config(VIEW) is None
     config["clusters"][0]["pools"][1]["sharing"] = {"time_slicing_replicas": 4}
-    config_map = power_caps.time_slicing_config(spec_from_config(config), "c")
+    config_map = power_caps.time_slicing_config(view_of(spec_from_config(config), "c"))
     assert config_map is not None
     assert (config_map["metadata"]["name"], config_map["metadata"]["namespace"]) == ("aion-time-slicing", "kube-system")
     assert list(config_map["data"]) == ["l4"]

@@ -7,15 +7,16 @@ from kube_validation import assert_valid, assert_valid_kueue
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE, flavor_selector
 from aion_factory.platform import queues
-from support import ROOT
+from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
 PLAN = make_plan(SPEC)
+VIEW = view_of(SPEC, "local")
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}
 
 
 def queue_of(tenant: str) -> dict[str, Any]:
-    return next(cq for cq, _ in queues.queues_for(SPEC, PLAN, "local") if cq["metadata"]["name"] == tenant)
+    return next(cq for cq, _ in queues.queues_for(VIEW) if cq["metadata"]["name"] == tenant)
 
 
 def gpu_quotas(cluster_queue: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -24,7 +25,7 @@ def gpu_quotas(cluster_queue: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def test_a_flavor_per_gpu_model_selects_its_pools_and_tolerates_their_taints():
-    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(SPEC, PLAN, "local")}
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(VIEW)}
     assert set(flavors) == {queues.CPU_FLAVOR, "h100-sxm", "l40s"} == {queues.CPU_FLAVOR, *PLAN.cluster("local").gpus_by_flavor}
     for flavor in ("h100-sxm", "l40s"):
         assert flavors[flavor] == {"nodeLabels": flavor_selector(flavor), "tolerations": [GPU_TOLERATION]}
@@ -35,13 +36,13 @@ def test_flavor_tolerations_follow_each_pools_own_taints(config: dict[str, Any])
     config["clusters"][0]["pools"][0]["taints"] = [{"key": "dedicated", "effect": "NoExecute"}]
     config["clusters"][0]["pools"][1]["taints"] = []
     spec = spec_from_config(config)
-    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(spec, make_plan(spec), "c")}
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view_of(spec, "c"))}
     assert flavors["h100-sxm"]["tolerations"] == [{"key": "dedicated", "operator": "Exists", "effect": "NoExecute"}]
     assert "tolerations" not in flavors["l4"]
 
 
 def test_cohorts_mirror_the_power_tree_from_site_to_hall():
-    site, hall = queues.cohorts(SPEC, "local")
+    site, hall = queues.cohorts(VIEW)
     assert (site["metadata"]["name"], site["spec"]) == ("lab", {})
     assert (hall["metadata"]["name"], hall["spec"]) == ("lab-hall-a", {"parentName": "lab"})
     for tenant in SPEC.tenants:
@@ -76,7 +77,7 @@ def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing():
 
 
 def test_each_queue_admits_only_its_tenants_namespace_through_a_default_local_queue():
-    for cluster_queue, local_queue in queues.queues_for(SPEC, PLAN, "local"):
+    for cluster_queue, local_queue in queues.queues_for(VIEW):
         tenant = cluster_queue["metadata"]["name"]
         assert cluster_queue["spec"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": tenant}}
         assert local_queue["metadata"] == {"name": "default", "namespace": tenant}
@@ -86,9 +87,9 @@ def test_each_queue_admits_only_its_tenants_namespace_through_a_default_local_qu
 def test_a_cluster_without_gpus_gets_queues_for_cpu_and_memory_only(config: dict[str, Any]):
     config["clusters"][0]["pools"] = []
     spec = spec_from_config(config)
-    [(cluster_queue, _)] = queues.queues_for(spec, make_plan(spec), "c")
+    [(cluster_queue, _)] = queues.queues_for(view_of(spec, "c"))
     assert [g["coveredResources"] for g in cluster_queue["spec"]["resourceGroups"]] == [["cpu", "memory"]]
-    assert [f["metadata"]["name"] for f in queues.resource_flavors(spec, make_plan(spec), "c")] == [queues.CPU_FLAVOR]
+    assert [f["metadata"]["name"] for f in queues.resource_flavors(view_of(spec, "c"))] == [queues.CPU_FLAVOR]
 
 
 def test_priority_classes_and_workload_priority_classes_share_names_and_values():
@@ -102,8 +103,8 @@ def test_priority_classes_and_workload_priority_classes_share_names_and_values()
 
 
 def test_every_kueue_object_matches_kueues_v1beta2_crds():
-    objects = queues.resource_flavors(SPEC, PLAN, "local") + queues.cohorts(SPEC, "local") + queues.workload_priority_classes()
-    objects += [o for pair in queues.queues_for(SPEC, PLAN, "local") for o in pair]
+    objects = queues.resource_flavors(VIEW) + queues.cohorts(VIEW) + queues.workload_priority_classes()
+    objects += [o for pair in queues.queues_for(VIEW) for o in pair]
     for obj in objects:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"
         assert_valid_kueue(obj)

@@ -1,4 +1,4 @@
-"""Tenant objects from the spec and plan: namespace, access, network fence, quota, defaults."""
+"""Tenant objects from the cluster view: namespace, access, network fence, quota, defaults."""
 
 from typing import Any
 
@@ -8,16 +8,19 @@ from kube_validation import assert_valid_builtin
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE
 from aion_factory.platform import tenancy
-from support import ROOT
+from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
 PLAN = make_plan(SPEC)
+VIEW = view_of(SPEC, "local")
+
+
+def tenant_view(name: str, view: Any = VIEW) -> Any:
+    return next(t for t in view.tenants if t.name == name)
 
 
 def objects_of(name: str) -> dict[tuple[str, str], dict[str, Any]]:
-    tenant = next(t for t in SPEC.tenants if t.name == name)
-    objects = tenancy.tenant_objects(tenant, tenancy.tenant_gpus(PLAN, name, "local"))
-    return {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    return {(o["kind"], o["metadata"]["name"]): o for o in tenancy.tenant_objects(tenant_view(name))}
 
 
 @pytest.mark.parametrize("name", ["kyutai", "mistral-lab"])
@@ -54,7 +57,7 @@ def test_the_gpu_quota_is_the_tenants_ceiling_quota_plus_borrowing():
             "pods": str(tenant.pods_quota),
         }
         # Never more than the cluster has.
-        assert tenancy.tenant_gpus(PLAN, tenant.name, "local") <= PLAN.cluster("local").gpus
+        assert tenant_view(tenant.name).gpu_ceiling == ceiling <= PLAN.cluster("local").gpus
 
 
 def test_namespace_enforces_the_tenants_pod_security_level(config: dict[str, Any]):
@@ -62,7 +65,7 @@ def test_namespace_enforces_the_tenants_pod_security_level(config: dict[str, Any
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
     config["tenants"][0]["pod_security"] = "baseline"
-    tenant = spec_from_config(config).tenants[0]
+    tenant = tenant_view("t", view_of(spec_from_config(config), "c"))
     assert tenancy.namespace(tenant)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
@@ -74,7 +77,7 @@ def test_the_group_and_service_account_get_the_tenant_role_in_its_namespace_only
         {"kind": "ServiceAccount", "name": "kyutai", "namespace": "kyutai"},
     ]
     config["tenants"][0]["group"] = "t-ml"
-    assert tenancy.role_binding(spec_from_config(config).tenants[0])["subjects"][0]["name"] == "t-ml"
+    assert tenancy.role_binding(tenant_view("t", view_of(spec_from_config(config), "c")))["subjects"][0]["name"] == "t-ml"
 
 
 def test_the_role_cannot_undo_its_own_fences():
@@ -106,6 +109,6 @@ def test_only_tenants_of_the_cluster_are_on_it(config: dict[str, Any]):
     config["clusters"].append({**config["clusters"][0], "name": "c2", "subnet": "172.16.4.0/22"})
     config["tenants"].append({"name": "u", "power_kw": 5, "clusters": ["c2"]})
     spec = spec_from_config(config)
-    assert [t.name for t in tenancy.tenants_on(spec, "c")] == ["t"]
-    assert [t.name for t in tenancy.tenants_on(spec, "c2")] == ["u"]
-    assert tenancy.tenant_gpus(make_plan(spec), "u", "c") == 0
+    assert [t.name for t in view_of(spec, "c").tenants] == ["t"]
+    assert [t.name for t in view_of(spec, "c2").tenants] == ["u"]
+    assert make_plan(spec).tenant("u").gpu_ceiling("c") == 0

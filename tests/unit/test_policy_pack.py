@@ -14,8 +14,7 @@ import pytest
 import yaml
 
 from aion_factory.platform.tenancy import tenant_objects
-from aion_factory.spec import Tenant
-from support import ROOT
+from support import ROOT, tenant_view
 
 pytest.importorskip("pulumi_policy", reason="pulumi-policy is a dev dependency (pyproject.toml)")
 sys.path.insert(0, str(ROOT / "policy"))
@@ -67,7 +66,7 @@ def test_every_policy_is_mandatory_and_named() -> None:
 
 def tenant_resources(drop_kind: str | None = None) -> list[proto.AnalyzerResource]:
     """The objects the platform's Tenant component registers, as the engine reports them."""
-    objects = tenant_objects(Tenant(name="kyutai", power_kw=16, clusters=("local",)), gpus=18)
+    objects = tenant_objects(tenant_view("kyutai", gpus=18))
     return [
         resource(
             f"kubernetes:{'core/v1' if o['apiVersion'] == 'v1' else o['apiVersion']}:{o['kind']}",

@@ -6,15 +6,14 @@ import copy
 import sys
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
 from aion_factory import spec_from_config
+from aion_factory.errors import NotDeployable
+from aion_factory.factory import deployable_clusters
 from aion_factory.platform.tenancy import tenant_objects
-from aion_factory.program import checked_plan
-from aion_factory.spec import Tenant
-from support import ROOT
+from support import ROOT, tenant_view
 
 sys.path.insert(0, str(ROOT / "policy"))
 
@@ -60,8 +59,8 @@ def test_a_row_over_budget_is_named_with_its_draw_and_limit() -> None:
 
 def test_the_policy_and_the_program_refuse_the_same_levels() -> None:
     values = with_row_budget(LOCAL, 25)
-    with pytest.raises(pulumi.RunError) as refused:
-        checked_plan(spec_from_config(values))
+    with pytest.raises(NotDeployable) as refused:
+        deployable_clusters(spec_from_config(values))
     for message in power_findings(values):
         assert message.removesuffix(" (site power tree from the stack's config)") in str(refused.value)
 
@@ -137,7 +136,7 @@ def seen(obj: dict[str, Any], provider: str = PROVIDER) -> Seen:
 
 def tenant(name: str = "kyutai", provider: str = PROVIDER) -> list[Seen]:
     """Exactly the objects the platform's Tenant component creates."""
-    return [seen(obj, provider) for obj in tenant_objects(Tenant(name=name, power_kw=10, clusters=("local",)), gpus=12)]
+    return [seen(obj, provider) for obj in tenant_objects(tenant_view(name, gpus=12))]
 
 
 def test_the_platforms_own_tenants_are_fenced() -> None:

@@ -2,10 +2,11 @@
 
 import pytest
 
-from aion_factory import make_plan, spec_from_config
+from aion_factory import spec_from_config
 from aion_factory.scaleway import cluster_inputs, naming, pool_inputs
 from aion_factory.scaleway.storage_inputs import lifecycle_rules
-from aion_factory.spec import Bucket, GpuPool, Taint
+from aion_factory.spec import Bucket, Taint
+from support import view_of
 
 
 def test_region_of_a_zone():
@@ -16,12 +17,11 @@ def test_region_of_a_zone():
 
 
 def test_names_and_tags(config):
-    spec = spec_from_config(config)
-    cluster = spec.clusters[0]
+    view = view_of(spec_from_config(config), "c")
     assert naming.child("c", "network", "pn") == "c-network-pn"
-    assert naming.scaleway_name(spec.site, cluster) == "s-c"
-    assert naming.tags(spec.site, cluster) == ["managed-by=aion-factory", "site=s", "hall=h", "cluster=c"]
-    assert naming.bucket_tags(spec.site, cluster) == {"managed-by": "aion-factory", "site": "s", "hall": "h", "cluster": "c"}
+    assert naming.scaleway_name(view) == "s-c"
+    assert naming.tags(view) == ["managed-by=aion-factory", "site=s", "hall=h", "cluster=c"]
+    assert naming.bucket_tags(view) == {"managed-by": "aion-factory", "site": "s", "hall": "h", "cluster": "c"}
 
 
 def test_control_plane_comes_from_the_plan(config):
@@ -29,14 +29,12 @@ def test_control_plane_comes_from_the_plan(config):
     config["site"]["halls"][0].update(it_power_kw=8000, rows=[])
     config["clusters"][0].pop("row")
     config["clusters"][0]["pools"] = [{"name": "l4", "node_type": "L4-1-24G", "size": 200}]
-    spec = spec_from_config(config)
-    assert cluster_inputs.control_plane(make_plan(spec), spec.clusters[0]) == "kapsule-dedicated-4"
+    assert cluster_inputs.control_plane(view_of(spec_from_config(config), "c")) == "kapsule-dedicated-4"
 
 
 def test_auto_upgrade_uses_the_maintenance_window(config):
     config["clusters"][0]["maintenance"] = {"day": "tuesday", "start_hour": 22}
-    cluster = spec_from_config(config).clusters[0]
-    assert cluster_inputs.auto_upgrade(cluster) == {
+    assert cluster_inputs.auto_upgrade(view_of(spec_from_config(config), "c")) == {
         "enable": True,
         "maintenance_window_day": "tuesday",
         "maintenance_window_start_hour": 22,
@@ -49,17 +47,7 @@ def test_autoscaler_never_balances_gpu_types_against_each_other():
     assert config["expander"] == "least_waste"
 
 
-def test_pool_sizes_are_always_explicit():
-    fixed = GpuPool(name="p", node_type="L4-1-24G", size=3)
-    assert pool_inputs.sizes(fixed) == pool_inputs.PoolSizes(size=3, min_size=0, max_size=3)
-    scaling = GpuPool(name="p", node_type="L4-1-24G", size=3, min_size=1, max_size=9, autoscaling=True)
-    assert pool_inputs.sizes(scaling) == pool_inputs.PoolSizes(size=3, min_size=1, max_size=9)
-
-
-def test_taints_default_to_the_gpu_taint_and_an_empty_list_means_none():
-    default = GpuPool(name="p", node_type="L4-1-24G", size=1)
-    assert pool_inputs.taints(default.effective_taints) == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
-    assert pool_inputs.taints(GpuPool(name="p", node_type="L4-1-24G", size=1, taints=()).effective_taints) == []
+def test_taints_as_the_provider_takes_them():
     custom = (Taint(key="k", effect="NoExecute"),)
     assert pool_inputs.taints(custom) == [{"key": "k", "value": "", "effect": "NoExecute"}]
 
@@ -67,21 +55,6 @@ def test_taints_default_to_the_gpu_taint_and_an_empty_list_means_none():
 def test_upgrade_policies():
     assert pool_inputs.gpu_upgrade_policy() == {"max_surge": 0, "max_unavailable": 1}
     assert pool_inputs.system_upgrade_policy() == {"max_surge": 1, "max_unavailable": 0}
-
-
-def test_gpu_pool_labels_come_from_the_shared_label_module(config):
-    config["clusters"][0]["pools"][0]["labels"] = {"team": "ml"}
-    spec = spec_from_config(config)
-    cluster = spec.clusters[0]
-    found = pool_inputs.gpu_pool_labels(spec.site, cluster, cluster.pools[0], make_plan(spec))
-    assert found["team"] == "ml"
-    assert (found["aion-factory.io/pool"], found["aion-factory.io/gpu-flavor"]) == ("h100", "h100-sxm")
-
-
-def test_system_pool_labels_name_the_row_only_when_there_is_one(config):
-    assert pool_inputs.system_pool_labels(spec_from_config(config).clusters[0])["aion-factory.io/row"] == "r"
-    config["clusters"][0].pop("row")
-    assert "aion-factory.io/row" not in pool_inputs.system_pool_labels(spec_from_config(config).clusters[0])
 
 
 def test_lifecycle_rules_follow_the_bucket_spec():

@@ -1,18 +1,17 @@
 """What Kapsule would refuse halfway through a deployment is reported first, at the config key."""
 
-from aion_factory import load_stack_file, make_plan, spec_from_config
+from aion_factory import load_stack_file, spec_from_config
 from aion_factory.scaleway import preflight
-from support import ROOT
+from support import ROOT, view_of
 
 
 def problems_of(config):
-    spec = spec_from_config(config)
-    return [str(p) for p in preflight.problems(spec, make_plan(spec))]
+    return [str(p) for p in preflight.cluster_problems(view_of(spec_from_config(config), "c"))]
 
 
 def test_the_production_example_passes():
     spec = load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml")
-    assert preflight.problems(spec, make_plan(spec)) == []
+    assert preflight.cluster_problems(view_of(spec, "train-1")) == []
 
 
 def test_minimal_passes(config):
@@ -32,8 +31,3 @@ def test_the_subnet_must_hold_every_node_at_rated_size(config):
         "aion:clusters[0].subnet: 172.16.0.0/29 holds 5 nodes, but the cluster reaches 8 at rated size; "
         "allowed: a larger subnet (a /22 holds 1,021)"
     )
-
-
-def test_local_clusters_are_not_checked(config):
-    config["clusters"][0].update(target="local", control_plane="auto", auto_upgrade=False, subnet="172.16.0.0/30")
-    assert problems_of(config) == []

@@ -1,4 +1,4 @@
-from aion_factory.schema import render_reference, render_schema
+from aion_factory.schema import render_plan_schema, render_reference, render_schema
 from support import ROOT
 
 
@@ -10,3 +10,8 @@ def test_committed_json_schema_is_current():
 def test_committed_config_reference_is_current():
     committed = (ROOT / "docs" / "CONFIG.md").read_text()
     assert committed == render_reference(), "stale: run `python -m aion_factory.schema --markdown > docs/CONFIG.md`"
+
+
+def test_committed_plan_schema_is_current():
+    committed = (ROOT / "docs" / "plan.schema.json").read_text()
+    assert committed == render_plan_schema(), "stale: run `python -m aion_factory.schema --plan > docs/plan.schema.json`"

@@ -1,6 +1,6 @@
 """The kind path, for users with Docker: a kind config rendered from the spec.
 
-`python -m aion_factory.local.kind STACK_FILE [CLUSTER]` prints it; `make kind-up`
+`python -m aion_factory.devstack.kind STACK_FILE [CLUSTER]` prints it; `make kind-up`
 uses it. The GPU pools stay simulated nodes (KWOK runs in the kind cluster).
 """
 
@@ -37,7 +37,7 @@ def _check(config: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aion_factory.local.kind")
+    parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.kind")
     parser.add_argument("stack_file")
     parser.add_argument("cluster", nargs="?", help="a local cluster of the stack (default: the first)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler, and KWOK to make fake nodes look alive.
 
-`python -m aion_factory.local.controlplane start|stop|status [--root DIR]`, or
+`python -m aion_factory.devstack.controlplane start|stop|status [--root DIR]`, or
 `LocalControlPlane(root).start()` from a test fixture. State (certificates, etcd
 data, ports, pids) lives under `root`, so a second start reuses it and the
 kubeconfig path never changes.
@@ -287,7 +287,7 @@ def _terminate(pid: int, grace_s: float = 10) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aion_factory.local.controlplane")
+    parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.controlplane")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--root", default=".state/local", help="state folder (default: .state/local)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Print what a cluster holds, as the API server sees it: nodes per pool with their
 GPUs, tenant namespaces with their GPU quota, and Kueue's per-flavor quotas.
 
-`python -m aion_factory.local.show [--kubeconfig PATH]`
+`python -m aion_factory.devstack.show [--kubeconfig PATH]`
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from kubernetes import config
 
-    parser = argparse.ArgumentParser(prog="python -m aion_factory.local.show")
+    parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.show")
     parser.add_argument("--kubeconfig", default=".state/local/kubeconfig")
     args = parser.parse_args(argv)
     api_client = config.new_client_from_config(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]

@@ -1,0 +1,24 @@
+"""The environment variables the library reads, named once.
+
+The toolchain bootstrap (scripts/bootstrap-toolchain.sh) and scripts/pulumi-env.sh set them
+for the local stack; the tests and benchmarks set them for their own control planes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The local cluster's kubeconfig; without it, the one `make local` writes.
+LOCAL_KUBECONFIG = "AION_LOCAL_KUBECONFIG"
+DEFAULT_LOCAL_KUBECONFIG = Path(".state/local/kubeconfig")
+# The folder of Kueue's CRD files that the local target applies.
+KUEUE_CRDS = "AION_KUEUE_CRDS"
+
+
+def local_kubeconfig() -> str:
+    return os.environ.get(LOCAL_KUBECONFIG) or str(DEFAULT_LOCAL_KUBECONFIG.resolve())
+
+
+def kueue_crds() -> str | None:
+    return os.environ.get(KUEUE_CRDS)

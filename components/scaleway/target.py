@@ -1,0 +1,33 @@
+"""The Scaleway target's adapter: credentials and what Kapsule would refuse, Kueue's Helm chart,
+Block Storage as the default class, and a KapsuleClusterStack per cluster."""
+
+from __future__ import annotations
+
+import pulumi
+
+from ..errors import Problem
+from ..platform import KueueInstall, PlatformChoices, StorageClassChoice
+from ..target import Infrastructure, LocalSettings
+from ..view import ClusterView
+from .credentials import missing_credentials
+from .preflight import cluster_problems
+
+
+class ScalewayTarget:
+    name = "scaleway"
+
+    def preflight(self, view: ClusterView) -> list[Problem]:
+        return missing_credentials() + cluster_problems(view)
+
+    def platform_choices(self, view: ClusterView) -> PlatformChoices:
+        return PlatformChoices(KueueInstall.helm(), StorageClassChoice.scaleway(view.settings.storage.default_class))
+
+    def infrastructure(self, name: str, view: ClusterView, opts: pulumi.ResourceOptions) -> Infrastructure:
+        from .stack import KapsuleClusterStack  # the Scaleway SDK, only once a Scaleway cluster is built
+
+        kapsule = KapsuleClusterStack(name, view, opts)
+        return Infrastructure(resource=kapsule, provider=kapsule.provider, kubeconfig=kapsule.kubeconfig)
+
+
+def adapter(settings: LocalSettings) -> ScalewayTarget:
+    return ScalewayTarget()

@@ -1,0 +1,212 @@
+"""The cluster view: one cluster's spec and plan, joined once.
+
+Every builder and component of a cluster reads a `ClusterView` and nothing
+else: pools with their labels, taints, counts, power and caps; tenants with
+their quota, borrowing, lending and GPU ceiling per flavor; the control plane.
+Pure: no Pulumi, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from . import labels
+from .errors import AionError
+from .planner import FlavorQuota, Plan, PoolPlan
+from .spec import Cluster, FactorySpec, GpuPool, Taint, Tenant
+
+
+@dataclass(frozen=True)
+class PoolView:
+    """A node pool as every target builds it: the GPU pools and the CPU system pool alike."""
+
+    name: str
+    node_type: str
+    gpu_model: str | None  # None for the system pool
+    flavor: str | None
+    size: int  # nodes now
+    min_size: int
+    max_size: int  # explicit: `size` where the spec leaves it unset
+    rated_nodes: int  # what the planner counts: max_size when autoscaling, else size
+    autoscaling: bool
+    gpus_per_node: int
+    vcpus: int
+    ram_gib: int
+    node_power_w: float  # after the per-GPU cap
+    gpu_power_cap_w: int | None
+    labels: Mapping[str, str]
+    taints: tuple[Taint, ...]
+    time_slicing_replicas: int | None
+    settings: GpuPool | None  # the spec's own pool settings that only the target reads; None for the system pool
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.flavor is not None
+
+    @property
+    def rated_kw(self) -> float:
+        return self.rated_nodes * self.node_power_w / 1000
+
+
+@dataclass(frozen=True)
+class FlavorView:
+    """A GPU flavor of the cluster: its GPUs at rated size, and the taints of the pools that have it."""
+
+    name: str
+    gpus: int
+    taints: tuple[Taint, ...]
+
+
+@dataclass(frozen=True)
+class TenantView:
+    """A tenant on this cluster: its namespace, who may use it, and its GPUs per flavor."""
+
+    name: str
+    namespace: str
+    group: str  # the identity group with edit rights in the namespace
+    pod_security: str
+    cpu_quota: int
+    memory_quota_gib: int
+    pods_quota: int
+    gpu_quotas: tuple[FlavorQuota, ...]  # one per flavor of the cluster, by name
+
+    @property
+    def gpu_ceiling(self) -> int:
+        """The namespace's hard GPU cap (its ResourceQuota): quota plus what it may borrow, every flavor."""
+        return sum(quota.ceiling for quota in self.gpu_quotas)
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    site: str
+    name: str
+    index: int  # position in aion:clusters, for key paths in messages
+    target: str
+    hall: str
+    row: str | None
+    level: str  # the power-tree path the cluster draws from
+    control_plane: str | None  # None when none holds its nodes (the plan is then violated)
+    node_limit: int
+    rated_nodes: int
+    gpu_pools: tuple[PoolView, ...]
+    system_pool: PoolView
+    flavors: tuple[FlavorView, ...]
+    tenants: tuple[TenantView, ...]
+    site_cohort: str  # Kueue cohorts follow the power tree: the site, then the hall
+    hall_cohort: str
+    settings: Cluster  # the spec's own cluster settings that only the target reads (zone, subnet, versions, storage)
+
+    @property
+    def pools(self) -> tuple[PoolView, ...]:
+        return (*self.gpu_pools, self.system_pool)
+
+
+class UnknownCluster(AionError):
+    pass
+
+
+def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
+    """The view of cluster `name` of `spec`, whose plan is `plan`."""
+    index = next((i for i, c in enumerate(spec.clusters) if c.name == name), None)
+    if index is None:
+        known = ", ".join(c.name for c in spec.clusters) or "none"
+        raise UnknownCluster(f"cluster {name!r} is not in the spec; clusters: {known}")
+    cluster = spec.clusters[index]
+    planned = {p.name: p for p in plan.pools_of(name)}
+    gpu_pools = tuple(_gpu_pool(cluster, pool, planned[pool.name]) for pool in cluster.pools)
+    cluster_plan = plan.cluster(name)
+    return ClusterView(
+        site=spec.site.name,
+        name=name,
+        index=index,
+        target=cluster.target,
+        hall=cluster.hall,
+        row=cluster.row,
+        level=cluster_plan.level,
+        control_plane=cluster_plan.control_plane,
+        node_limit=cluster_plan.node_limit,
+        rated_nodes=cluster_plan.max_nodes,
+        gpu_pools=gpu_pools,
+        system_pool=_system_pool(cluster, planned[labels.SYSTEM_POOL]),
+        flavors=_flavors(gpu_pools),
+        tenants=tuple(_tenant(t, plan, name) for t in spec.tenants if name in t.clusters),
+        site_cohort=spec.site.name,
+        hall_cohort=f"{spec.site.name}-{cluster.hall}",
+        settings=cluster,
+    )
+
+
+def cluster_views(spec: FactorySpec, plan: Plan) -> list[ClusterView]:
+    return [cluster_view(spec, plan, cluster.name) for cluster in spec.clusters]
+
+
+def _gpu_pool(cluster: Cluster, pool: GpuPool, planned: PoolPlan) -> PoolView:
+    assert planned.gpu_model is not None and planned.flavor is not None  # a GPU pool's plan always has both
+    return PoolView(
+        name=pool.name,
+        node_type=pool.node_type,
+        gpu_model=planned.gpu_model,
+        flavor=planned.flavor,
+        size=pool.size,
+        min_size=pool.min_size,
+        max_size=pool.size if pool.max_size is None else pool.max_size,
+        rated_nodes=planned.nodes,
+        autoscaling=pool.autoscaling,
+        gpus_per_node=planned.gpus_per_node,
+        vcpus=planned.vcpus,
+        ram_gib=planned.ram_gib,
+        node_power_w=planned.node_power_w,
+        gpu_power_cap_w=pool.gpu_power_cap_w,
+        labels=labels.gpu_pool_labels(cluster, pool, planned.gpu_model, planned.flavor),
+        taints=labels.gpu_pool_taints(pool),
+        time_slicing_replicas=pool.sharing.time_slicing_replicas,
+        settings=pool,
+    )
+
+
+def _system_pool(cluster: Cluster, planned: PoolPlan) -> PoolView:
+    size = cluster.system_pool.size
+    return PoolView(
+        name=labels.SYSTEM_POOL,
+        node_type=planned.node_type,
+        gpu_model=None,
+        flavor=None,
+        size=size,
+        min_size=size,
+        max_size=size,
+        rated_nodes=planned.nodes,
+        autoscaling=False,
+        gpus_per_node=0,
+        vcpus=planned.vcpus,
+        ram_gib=planned.ram_gib,
+        node_power_w=planned.node_power_w,
+        gpu_power_cap_w=None,
+        labels=labels.system_pool_labels(cluster),
+        taints=(),
+        time_slicing_replicas=None,
+        settings=None,
+    )
+
+
+def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
+    gpus: dict[str, int] = {}
+    taints: dict[str, dict[tuple[str, str, str], Taint]] = {}
+    for pool in gpu_pools:
+        assert pool.flavor is not None
+        gpus[pool.flavor] = gpus.get(pool.flavor, 0) + pool.rated_nodes * pool.gpus_per_node
+        taints.setdefault(pool.flavor, {}).update({(t.key, t.value, t.effect): t for t in pool.taints})
+    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items()))) for name in sorted(gpus))
+
+
+def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:
+    return TenantView(
+        name=tenant.name,
+        namespace=tenant.name,
+        group=tenant.group or tenant.name,
+        pod_security=tenant.pod_security,
+        cpu_quota=tenant.cpu_quota,
+        memory_quota_gib=tenant.memory_quota_gib,
+        pods_quota=tenant.pods_quota,
+        gpu_quotas=plan.tenant(tenant.name).flavor_quotas(cluster),
+    )

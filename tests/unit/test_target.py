@@ -1,0 +1,60 @@
+"""Targets as adapters: one adapter per `target:` the spec allows, each with its own preflight and platform choices."""
+
+import typing
+from pathlib import Path
+from typing import Any
+
+from aion_factory import environment, spec_from_config
+from aion_factory.local import LocalTarget
+from aion_factory.platform import StorageClassChoice
+from aion_factory.scaleway import ScalewayTarget
+from aion_factory.spec import Target as TargetName
+from aion_factory.target import ADAPTERS, LocalSettings, target_for
+from support import view_of
+
+SCALEWAY_ENV = {"SCW_ACCESS_KEY": "a", "SCW_SECRET_KEY": "s", "SCW_DEFAULT_PROJECT_ID": "p"}
+
+
+def crds(folder: Path) -> str:
+    (folder / "kueue.x-k8s.io_cohorts.yaml").write_text("{}\n")
+    return str(folder)
+
+
+def test_every_target_the_spec_allows_has_an_adapter_of_that_name():
+    assert set(ADAPTERS) == set(typing.get_args(TargetName))
+    for name in ADAPTERS:
+        assert target_for(name).name == name
+
+
+def test_local_settings_win_over_the_environment(monkeypatch: Any, tmp_path: Path):
+    monkeypatch.setenv(environment.LOCAL_KUBECONFIG, "/from/env")
+    assert LocalTarget(LocalSettings()).kubeconfig_path == "/from/env"
+    assert LocalTarget(LocalSettings(kubeconfig_path="/given")).kubeconfig_path == "/given"
+    monkeypatch.delenv(environment.LOCAL_KUBECONFIG)
+    assert LocalTarget(LocalSettings()).kubeconfig_path == str(Path.cwd() / ".state/local/kubeconfig")
+
+
+def test_the_local_target_skips_kapsules_rules_but_needs_kueues_crds(config: dict[str, Any], tmp_path: Path, monkeypatch: Any):
+    monkeypatch.delenv(environment.KUEUE_CRDS, raising=False)
+    config["clusters"][0].update(target="local", auto_upgrade=False, subnet="172.16.0.0/30")
+    view = view_of(spec_from_config(config), "c")
+    assert LocalTarget(LocalSettings(kueue_crds=crds(tmp_path))).preflight(view) == []
+    [problem] = LocalTarget(LocalSettings()).preflight(view)
+    assert problem.path == "$AION_KUEUE_CRDS" and "is not set" in problem.message
+    choices = LocalTarget(LocalSettings(kueue_crds=crds(tmp_path))).platform_choices(view)
+    assert (choices.kueue.mode, choices.storage) == ("crds", StorageClassChoice.local())
+
+
+def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[str, Any], monkeypatch: Any):
+    for name in SCALEWAY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    config["clusters"][0]["subnet"] = "172.16.0.0/29"
+    paths = [p.path for p in ScalewayTarget().preflight(view_of(spec_from_config(config), "c"))]
+    assert paths == ["scaleway:accessKey", "scaleway:secretKey", "scaleway:projectId", "aion:clusters[0].subnet"]
+    for name, value in SCALEWAY_ENV.items():
+        monkeypatch.setenv(name, value)
+    config["clusters"][0]["subnet"] = "172.16.0.0/22"
+    view = view_of(spec_from_config(config), "c")
+    assert ScalewayTarget().preflight(view) == []
+    choices = ScalewayTarget().platform_choices(view)
+    assert (choices.kueue.mode, choices.storage) == ("helm", StorageClassChoice.scaleway("sbs-5k"))
