@@ -45,9 +45,10 @@ lint-workflows: $(ACTIONLINT)
 unit: venv
 	$(BIN)/pytest tests/unit tests/mocks
 
-# What CI runs: lint, then the whole test ladder, the engine rung included.
+# What CI runs: lint, then the whole test ladder, the engine rung included, with the coverage floor.
+COVERAGE_FLOOR := 85
 test: lint toolchain
-	AION_ENGINE_TESTS=1 $(BIN)/pytest
+	AION_ENGINE_TESTS=1 $(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 # The main job: a local control plane, `pulumi up --stack local`, and what it deployed.
 local:

@@ -1,18 +1,44 @@
-"""`aion plan`: exit 0 when it fits, 1 on a violation naming the level, 2 on bad input."""
+"""`aion plan`: exit 0 when it fits, 1 on a violation naming the level, 2 on bad input.
+
+In-process (`cli.main`), so coverage sees it; one test runs the installed command itself.
+"""
 
 import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
+import jsonschema
+import pytest
 import yaml
 
-from support import MINIMAL, ROOT
+from aion_factory import cli, load_stack_file
+from support import MINIMAL, ROOT, view_of
 
 
-def aion(*args: str) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def aion(capsys: pytest.CaptureFixture[str]):
+    def run(*args: str) -> Result:
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def test_the_installed_command_runs_the_same_main():
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    return subprocess.run([sys.executable, "-m", "aion_factory.cli", *args], capture_output=True, text=True, env=env, check=False)
+    args = [sys.executable, "-m", "aion_factory.cli", "plan", str(ROOT / "stacks/Pulumi.local.yaml")]
+    result = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0 and result.stdout.startswith("site lab:"), result.stderr
 
 
 def stack_file(tmp_path, values) -> str:
@@ -21,7 +47,7 @@ def stack_file(tmp_path, values) -> str:
     return str(path)
 
 
-def test_json_output_has_the_documented_keys():
+def test_json_output_has_the_documented_keys(aion):
     result = aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"), "--json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
@@ -45,7 +71,30 @@ def test_json_output_has_the_documented_keys():
     assert plan["violations"] == []
 
 
-def test_over_budget_exits_1_and_names_the_level(tmp_path):
+def test_json_output_follows_the_committed_schema_and_shows_each_tenants_gpu_ceiling(aion):
+    result = aion("plan", str(ROOT / "stacks/Pulumi.local.yaml"), "--json")
+    plan = json.loads(result.stdout)
+    jsonschema.validate(plan, json.loads((ROOT / "docs/plan.schema.json").read_text()))
+    view = view_of(load_stack_file(ROOT / "stacks/Pulumi.local.yaml"), "local")
+    for tenant in view.tenants:
+        [found] = [t["clusters"]["local"] for t in plan["tenants"] if t["name"] == tenant.name]
+        # The namespace's ResourceQuota, and Kueue's figures per flavor, as the platform deploys them.
+        assert found["gpu_ceiling"] == tenant.gpu_ceiling
+        assert found["flavors"] == {
+            q.flavor: {"nominal": q.nominal, "borrowing": q.borrowing, "lending": q.lending, "ceiling": q.ceiling} for q in tenant.gpu_quotas
+        }
+
+
+def test_an_over_budget_plan_in_json_lists_its_violations_with_their_level(aion, tmp_path):
+    values = json.loads(json.dumps(MINIMAL))
+    values["clusters"][0]["pools"][0]["size"] = 60
+    result = aion("plan", stack_file(tmp_path, values), "--json")
+    assert result.returncode == 1
+    [violation] = json.loads(result.stdout)["violations"]
+    assert (violation["path"], violation["level"]) == ("s/h/r", "violation")
+
+
+def test_over_budget_exits_1_and_names_the_level(aion, tmp_path):
     values = json.loads(json.dumps(MINIMAL))
     values["clusters"][0]["pools"][0]["size"] = 60
     result = aion("plan", stack_file(tmp_path, values))
@@ -53,7 +102,7 @@ def test_over_budget_exits_1_and_names_the_level(tmp_path):
     assert "violation: s/h/r: row s/h/r draws 613.9 kW rated" in result.stderr
 
 
-def test_bad_input_exits_2_one_line_per_problem_no_traceback(tmp_path):
+def test_bad_input_exits_2_one_line_per_problem_no_traceback(aion, tmp_path):
     values = json.loads(json.dumps(MINIMAL))
     values["clusters"][0]["pools"][0]["node_type"] = "H200-SXM-8"
     values["site"]["pue"] = -1
@@ -69,13 +118,13 @@ def test_bad_input_exits_2_one_line_per_problem_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_missing_file_exits_2(tmp_path):
+def test_missing_file_exits_2(aion, tmp_path):
     result = aion("plan", str(tmp_path / "nope.yaml"))
     assert result.returncode == 2
     assert "cannot read the stack file" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_report_writes_markdown_and_svg(tmp_path):
+def test_report_writes_markdown_and_svg(aion, tmp_path):
     result = aion("plan", str(ROOT / "stacks/Pulumi.local.yaml"), "--report", str(tmp_path))
     assert result.returncode == 0
     assert (tmp_path / "report.md").read_text().startswith("# Power plan for site lab")
