@@ -7,20 +7,22 @@ GPU ceiling per cluster and flavor. Regenerate the schema with
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from .errors import Level
 from .planner import Plan, TenantPlan
 
-
-def _kw(value: float) -> float:
-    return round(value, 3)
+# Figures as people read them: kW to the watt, H100-equivalents to two decimals, node power to 0.1 W.
+Kw = Annotated[float, AfterValidator(lambda value: round(value, 3))]
+Equivalents = Annotated[float, AfterValidator(lambda value: round(value, 2))]
+Watts = Annotated[float, AfterValidator(lambda value: round(value, 1))]
 
 
 class _Document(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # Read from the planner's dataclasses by attribute, properties included.
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True, use_attribute_docstrings=True)
 
 
 class HeadroomBuys(_Document):
@@ -29,25 +31,25 @@ class HeadroomBuys(_Document):
     node_type: str
     nodes: int
     gpus: int
-    h100_equivalents_fp8: float
-    h100_equivalents_bf16: float
+    h100_equivalents_fp8: Equivalents
+    h100_equivalents_bf16: Equivalents
     clusters_needed: int
 
 
 class H100Equivalents(_Document):
-    fp8: float
-    bf16: float
+    fp8: Equivalents
+    bf16: Equivalents
 
 
 class SiteDocument(_Document):
     name: str
     pue: float
-    facility_budget_kw: float
-    it_budget_kw: float
+    facility_budget_kw: Kw
+    it_budget_kw: Kw
     """Facility budget / PUE."""
-    rated_it_kw: float
-    rated_facility_kw: float
-    headroom_kw: float
+    rated_it_kw: Kw
+    rated_facility_kw: Kw
+    headroom_kw: Kw
     gpus_by_model: dict[str, int]
     h100_equivalents: H100Equivalents
     headroom_buys: HeadroomBuys
@@ -57,9 +59,9 @@ class LevelDocument(_Document):
     path: str
     """site, site/hall or site/hall/row."""
     kind: str
-    budget_kw: float
+    budget_kw: Kw
     oversubscription: float
-    rated_kw: float
+    rated_kw: Kw
 
 
 class ClusterDocument(_Document):
@@ -71,7 +73,7 @@ class ClusterDocument(_Document):
     max_nodes: int
     gpus: int
     gpus_by_flavor: dict[str, int]
-    rated_kw: float
+    rated_kw: Kw
 
 
 class PoolDocument(_Document):
@@ -83,8 +85,8 @@ class PoolDocument(_Document):
     nodes: int
     """Rated nodes: max_size when autoscaling, else size."""
     gpus: int
-    node_power_w: float
-    rated_kw: float
+    node_power_w: Watts
+    rated_kw: Kw
     level: str
 
 
@@ -137,63 +139,14 @@ class PlanDocument(_Document):
 
 
 def plan_document(plan: Plan) -> PlanDocument:
-    site, buys, eq = plan.site, plan.site.headroom_buys, plan.site.h100_equivalents
     return PlanDocument(
         fits=plan.fits,
-        site=SiteDocument(
-            name=site.name,
-            pue=site.pue,
-            facility_budget_kw=_kw(site.facility_budget_kw),
-            it_budget_kw=_kw(site.it_budget_kw),
-            rated_it_kw=_kw(site.rated_it_kw),
-            rated_facility_kw=_kw(site.rated_facility_kw),
-            headroom_kw=_kw(site.headroom_kw),
-            gpus_by_model=site.gpus_by_model,
-            h100_equivalents=H100Equivalents(fp8=round(eq.fp8, 2), bf16=round(eq.bf16, 2)),
-            headroom_buys=HeadroomBuys(
-                node_type=buys.node_type,
-                nodes=buys.nodes,
-                gpus=buys.gpus,
-                h100_equivalents_fp8=round(buys.h100_equivalents_fp8, 2),
-                h100_equivalents_bf16=round(buys.h100_equivalents_bf16, 2),
-                clusters_needed=buys.clusters_needed,
-            ),
-        ),
-        levels=[
-            LevelDocument(
-                path=lv.path, kind=lv.kind, budget_kw=_kw(lv.budget_kw), oversubscription=lv.oversubscription, rated_kw=_kw(lv.rated_kw)
-            )
-            for lv in plan.levels
-        ],
-        clusters=[
-            ClusterDocument(
-                name=c.name,
-                target=c.target,
-                control_plane=c.control_plane,
-                node_limit=c.node_limit,
-                max_nodes=c.max_nodes,
-                gpus=c.gpus,
-                gpus_by_flavor=c.gpus_by_flavor,
-                rated_kw=_kw(c.rated_kw),
-            )
-            for c in plan.clusters
-        ],
-        pools=[
-            PoolDocument(
-                cluster=p.cluster,
-                name=p.name,
-                node_type=p.node_type,
-                flavor=p.flavor,
-                nodes=p.nodes,
-                gpus=p.gpus,
-                node_power_w=round(p.node_power_w, 1),
-                rated_kw=_kw(p.rated_kw),
-                level=p.level,
-            )
-            for p in plan.pools
-        ],
+        site=SiteDocument.model_validate(plan.site),
+        levels=[LevelDocument.model_validate(level) for level in plan.levels],
+        clusters=[ClusterDocument.model_validate(cluster) for cluster in plan.clusters],
+        pools=[PoolDocument.model_validate(pool) for pool in plan.pools],
         tenants=[_tenant(t) for t in plan.tenants],
-        violations=[ProblemDocument(path=v.path, message=v.message, level=v.level) for v in plan.violations],
+        violations=[ProblemDocument.model_validate(v) for v in plan.violations],
     )
 
 
@@ -201,7 +154,7 @@ def _tenant(tenant: TenantPlan) -> TenantDocument:
     clusters = {}
     for cluster in tenant.quotas_by_cluster:
         quotas = tenant.flavor_quotas(cluster)
-        flavors = {q.flavor: QuotaDocument(nominal=q.nominal, borrowing=q.borrowing, lending=q.lending, ceiling=q.ceiling) for q in quotas}
+        flavors = {q.flavor: QuotaDocument.model_validate(q) for q in quotas}
         clusters[cluster] = TenantClusterDocument(gpu_ceiling=tenant.gpu_ceiling(cluster), flavors=flavors)
     return TenantDocument(
         name=tenant.name,

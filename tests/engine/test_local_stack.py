@@ -108,6 +108,20 @@ def test_tenant_service_account_cannot_create_pods_in_another_tenant(project: Pu
     assert created.metadata.namespace == "kyutai"
 
 
+def test_the_summary_make_local_prints_is_what_the_api_server_holds(project: PulumiProject, control_plane: Any, capsys: Any) -> None:
+    from aion_factory.devstack import show
+
+    assert show.main(["--kubeconfig", str(control_plane.kubeconfig)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in printed if line.startswith("local/")] == [
+        ["local/h100", "2", "2", "16"],
+        ["local/l40s", "2", "2", "8"],
+        ["local/system", "1", "1", "0"],
+    ]
+    quotas = {line.split()[0]: line.split()[1] for line in printed if line.split()[:1] in (["kyutai"], ["mistral-lab"])}
+    assert quotas == {t.name: str(t.gpu_ceiling("local")) for t in PLAN.tenants}
+
+
 def test_resizing_a_pool_changes_its_node_count_and_nothing_else(project: PulumiProject, api_client: Any) -> None:
     values = copy.deepcopy(stack_values(LOCAL_STACK))
     values["clusters"][0]["pools"][0]["size"] = 3  # h100 autoscales to 3: its rated power, and so quotas, stay put

@@ -80,9 +80,11 @@ def test_json_output_follows_the_committed_schema_and_shows_each_tenants_gpu_cei
         [found] = [t["clusters"]["local"] for t in plan["tenants"] if t["name"] == tenant.name]
         # The namespace's ResourceQuota, and Kueue's figures per flavor, as the platform deploys them.
         assert found["gpu_ceiling"] == tenant.gpu_ceiling
-        assert found["flavors"] == {
-            q.flavor: {"nominal": q.nominal, "borrowing": q.borrowing, "lending": q.lending, "ceiling": q.ceiling} for q in tenant.gpu_quotas
+        figures = {
+            q.flavor: {"nominal": q.nominal, "borrowing": q.borrowing, "lending": q.lending, "ceiling": q.ceiling}
+            for q in tenant.gpu_quotas
         }
+        assert found["flavors"] == figures
 
 
 def test_an_over_budget_plan_in_json_lists_its_violations_with_their_level(aion, tmp_path):
