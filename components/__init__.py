@@ -6,9 +6,10 @@ Pulumi components live in `aion_factory.scaleway`, `aion_factory.platform` and
 """
 
 from .catalog import Catalog, load_catalog
-from .config import load_stack_file, spec_from_config
+from .config import spec_from_config
 from .errors import AionError, ConfigError, Problem
 from .planner import Plan, make_plan, split_fleet
+from .site import SiteStack, load_site, load_stack, load_stack_file
 from .spec import FactorySpec
 
 __all__ = [
@@ -18,7 +19,10 @@ __all__ = [
     "FactorySpec",
     "Plan",
     "Problem",
+    "SiteStack",
     "load_catalog",
+    "load_site",
+    "load_stack",
     "load_stack_file",
     "make_plan",
     "spec_from_config",

@@ -1,39 +1,21 @@
-"""Read a stack's `aion:` config into a validated FactorySpec, or say every problem."""
+"""Validate `aion:` config values into a FactorySpec, or say every problem (files are read in `site.py`)."""
 
 from __future__ import annotations
 
 import types
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from .catalog import Catalog, load_catalog
 from .checks import check_spec
 from .errors import ConfigError, Problem
-from .keys import NAMESPACE, key_path
+from .keys import key_path
 from .spec import FactorySpec
 
 NAME_PATTERN_HELP = "a DNS label: lowercase letters, digits and '-', at most 40 characters"
-
-
-def load_stack_file(path: str | Path, catalog: Catalog | None = None) -> FactorySpec:
-    """Validate the `aion:` keys of a Pulumi stack file (Pulumi.<stack>.yaml)."""
-    try:
-        document = yaml.safe_load(Path(path).read_text())
-    except OSError as error:
-        raise ConfigError([Problem(str(path), f"cannot read the stack file: {error.strerror}")]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([Problem(str(path), f"is not valid YAML: {error}")]) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise ConfigError([Problem(str(path), "has no `config:` mapping; a Pulumi stack file holds its settings there")])
-    prefix = f"{NAMESPACE}:"
-    values = {key[len(prefix) :]: value for key, value in config.items() if str(key).startswith(prefix)}
-    return spec_from_config(values, catalog)
 
 
 def spec_from_config(values: Mapping[str, Any], catalog: Catalog | None = None) -> FactorySpec:

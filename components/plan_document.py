@@ -34,6 +34,9 @@ class HeadroomBuys(_Document):
     h100_equivalents_fp8: Equivalents
     h100_equivalents_bf16: Equivalents
     clusters_needed: int
+    """Clusters of the largest Kapsule control plane, counted hall by hall."""
+    nodes_by_hall: dict[str, int]
+    clusters_by_hall: dict[str, int]
 
 
 class H100Equivalents(_Document):
@@ -136,11 +139,14 @@ class PlanDocument(_Document):
     pools: list[PoolDocument]
     tenants: list[TenantDocument]
     violations: list[ProblemDocument]
+    stacks: dict[str, str]
+    """Cluster -> the stack that deploys it, where the stack files are known."""
 
 
-def plan_document(plan: Plan) -> PlanDocument:
+def plan_document(plan: Plan, stacks: dict[str, str] | None = None) -> PlanDocument:
     return PlanDocument(
         fits=plan.fits,
+        stacks=stacks or {},
         site=SiteDocument.model_validate(plan.site),
         levels=[LevelDocument.model_validate(level) for level in plan.levels],
         clusters=[ClusterDocument.model_validate(cluster) for cluster in plan.clusters],

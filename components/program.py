@@ -1,28 +1,44 @@
-"""The Pulumi program of a cluster stack: config -> spec -> plan -> a FactoryCluster per cluster.
+"""The Pulumi program of a cluster stack: config -> site -> plan -> a FactoryCluster per cluster it deploys.
 
-`__main__.py` calls `run()`. Bad config, plan violations and what a target would
-refuse stop the program before a single resource is registered. This is the
-application: stacks that build on the toolkit import `aion_factory.factory`, not this.
+`__main__.py` calls `run()`. The stack plans its whole site (a site document it
+names, or its own inline config) and deploys its own clusters. Bad config, a
+violation anywhere in the site and what a target would refuse stop the program
+before a single resource is registered. This is the application: stacks that
+build on the toolkit import `aion_factory.factory`, not this.
 """
 
 from __future__ import annotations
 
-import pulumi
+from pathlib import Path
 
-from .config import spec_from_config
+import pulumi
+import yaml
+
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
 from .keys import NAMESPACE
 from .planner import make_plan
-from .spec import FactorySpec
+from .site import SPEC_KEYS, SiteStack, stack_from_config
+from .target import LocalSettings
 
-CONFIG_KEYS = ("site", "clusters", "tenants")
+# The site's plan, as the policy pack reads it: every stack of a site exports the same.
+SITE_OUTPUT = "aion-spec"
 
 
-def spec_from_pulumi_config() -> FactorySpec:
+def stack_from_pulumi_config() -> SiteStack:
     config = pulumi.Config(NAMESPACE)
     values = {key: config.get_object(key) for key in _aion_keys()}
-    return spec_from_config({k: v for k, v in values.items() if v is not None})
+    return stack_from_config({k: v for k, v in values.items() if v is not None}, _stack_dir())
+
+
+def _stack_dir() -> Path:
+    """Where the stack files live (Pulumi.yaml's stackConfigDir): a site_file is relative to it."""
+    root = Path(pulumi.get_root_directory() or ".")
+    try:
+        project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    except OSError:
+        return root
+    return root / str(project.get("stackConfigDir", ".")) if isinstance(project, dict) else root
 
 
 def _aion_keys() -> set[str]:
@@ -31,14 +47,14 @@ def _aion_keys() -> set[str]:
 
     keys = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
     prefix = f"{NAMESPACE}:"
-    return set(CONFIG_KEYS) | {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
+    return set(SPEC_KEYS) | {key.removeprefix(prefix) for key in keys if key.startswith(prefix)}
 
 
 def run() -> None:
     try:
-        spec = spec_from_pulumi_config()
-        plan = make_plan(spec)
-        deployments = deployable_clusters(spec, plan)
+        stack = stack_from_pulumi_config()
+        plan = make_plan(stack.spec)
+        deployments = deployable_clusters(stack.spec, plan, stack.clusters, LocalSettings(kubeconfig_path=stack.kubeconfig))
     except ConfigError as error:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
@@ -46,3 +62,4 @@ def run() -> None:
     for deployment in deployments:
         FactoryCluster(deployment.view.name, deployment)
     pulumi.export("plan", {"rated_it_kw": round(plan.site.rated_it_kw, 3), "it_budget_kw": round(plan.site.it_budget_kw, 3)})
+    pulumi.export(SITE_OUTPUT, stack.spec.model_dump(mode="json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ from .planner import Plan
 from .rendering import render
 
 
-def format_table(plan: Plan) -> str:
+def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
+    """The plan as a terminal table; with `stacks` (cluster -> stack name), which stack deploys each cluster."""
     site = plan.site
     lines = [
         f"site {site.name}: facility {site.facility_budget_kw:,.0f} kW at PUE {site.pue:g} = IT budget {site.it_budget_kw:,.1f} kW",
@@ -22,10 +24,12 @@ def format_table(plan: Plan) -> str:
         use = f"{100 * lv.rated_kw / lv.limit_kw:.1f}%" if lv.limit_kw else "-"
         flag = "" if lv.fits else "  OVER"
         lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {use:>7}{flag}")
-    lines += ["", f"{'cluster':<24} {'control plane':<22} {'nodes':>11} {'GPUs':>7} {'rated kW':>12}"]
+    stack_header = "  stack" if stacks is not None else ""
+    lines += ["", f"{'cluster':<24} {'control plane':<22} {'nodes':>11} {'GPUs':>7} {'rated kW':>12}{stack_header}"]
     for c in plan.clusters:
         plane = c.control_plane or "(none fits)"
-        lines.append(f"{c.name:<24} {plane:<22} {c.max_nodes:>5}/{c.node_limit:<5} {c.gpus:>7} {c.rated_kw:>12,.1f}")
+        stack = f"  {stacks.get(c.name, '(no stack)')}" if stacks is not None else ""
+        lines.append(f"{c.name:<24} {plane:<22} {c.max_nodes:>5}/{c.node_limit:<5} {c.gpus:>7} {c.rated_kw:>12,.1f}{stack}")
     if plan.tenants:
         lines += ["", f"{'tenant':<24} {'kW':>10}  GPU quotas"]
         for t in plan.tenants:
@@ -37,7 +41,7 @@ def format_table(plan: Plan) -> str:
         f"GPUs: {', '.join(f'{m} {n}' for m, n in site.gpus_by_model.items()) or 'none'}",
         f"H100-equivalents: {eq.fp8:,.1f} at FP8, {eq.bf16:,.1f} at BF16 (dense)",
         f"headroom buys: {buys.nodes:,} x {buys.node_type} = {buys.gpus:,} GPUs = {buys.h100_equivalents_fp8:,.0f} H100-eq FP8 "
-        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters",
+        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters{_by_hall(buys.clusters_by_hall)}",
     ]
     if plan.violations:
         lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
@@ -68,3 +72,10 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     markdown = out / "report.md"
     markdown.write_text(render("report.md.j2", plan=plan, chart=svg.name))
     return [markdown, svg]
+
+
+def _by_hall(clusters_by_hall: dict[str, int]) -> str:
+    """Where the clusters go, when there is more than one hall to say it of."""
+    if len(clusters_by_hall) < 2:
+        return ""
+    return " (" + ", ".join(f"{hall} {n}" for hall, n in clusters_by_hall.items()) + ")"

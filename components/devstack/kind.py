@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from ..config import load_stack_file
 from ..errors import ConfigError
 from ..rendering import TemplateError, render
+from ..site import load_stack_file
 from ..spec import FactorySpec
 
 # kind publishes one node image per Kubernetes minor; pin the digest from kind's release notes.

@@ -23,7 +23,16 @@ from .model import (
     SitePlan,
     TenantPlan,
 )
-from .power import budget_violations, gpu_pool_plan, level_of, node_power_w, roll_up, site_it_budget_kw, system_pool_plan
+from .power import (
+    budget_violations,
+    gpu_pool_plan,
+    level_of,
+    node_power_w,
+    placeable_headroom_kw,
+    roll_up,
+    site_it_budget_kw,
+    system_pool_plan,
+)
 from .quotas import tenant_quotas
 
 __all__ = [
@@ -39,6 +48,7 @@ __all__ = [
     "TenantPlan",
     "make_plan",
     "node_power_w",
+    "placeable_headroom_kw",
     "split_fleet",
 ]
 
@@ -53,7 +63,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
     gpu_pools = [gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools]
     system_pools = [system_pool_plan(site, c, catalog) for c in spec.clusters]
     levels = roll_up(site, gpu_pools + system_pools)
-    violations = budget_violations(levels)
+    violations = budget_violations(levels, gpu_pools + system_pools)
 
     clusters = []
     for index, cluster in enumerate(spec.clusters):
@@ -87,17 +97,9 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         rated_it_kw=rated_it_kw,
         gpus_by_model=dict(sorted(gpus_by_model.items())),
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
-        headroom_buys=equivalence.headroom_buys(catalog, _placeable_headroom_kw(levels), SystemPool().size),
+        headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
     return Plan(site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations))
-
-
-def _placeable_headroom_kw(levels: list[LevelPlan]) -> float:
-    """Unused IT budget that a hall can actually host: the site's headroom, but no
-    more than the halls' own unused budgets (oversubscription not counted)."""
-    site, halls = levels[0], [lv for lv in levels if lv.kind == "hall"]
-    in_halls = sum(max(0.0, hall.budget_kw - hall.rated_kw) for hall in halls)
-    return min(site.budget_kw - site.rated_kw, in_halls)
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:

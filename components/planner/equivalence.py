@@ -41,19 +41,25 @@ def most_efficient_node_type(catalog: Catalog) -> str:
     return max(sorted(published), key=lambda name: fp8_per_kw(catalog, name))
 
 
-def headroom_buys(catalog: Catalog, headroom_kw: float, system_nodes_per_cluster: int, node_type: str | None = None) -> HeadroomBuys:
-    """What `headroom_kw` of IT power buys in `node_type` (default: the most efficient)."""
+def headroom_buys(
+    catalog: Catalog, headroom_kw_by_hall: dict[str, float], system_nodes_per_cluster: int, node_type: str | None = None
+) -> HeadroomBuys:
+    """What each hall's share of the headroom buys in `node_type` (default: the most efficient),
+    in clusters of that hall under the largest Kapsule control plane, system nodes counted."""
     name = node_type or most_efficient_node_type(catalog)
     node = catalog.gpu_node_types[name]
-    nodes = math.floor(max(headroom_kw, 0.0) * 1000 / node.node_max_power_w + 1e-9)
-    gpus = nodes * node.gpus
-    ratio = per_gpu(catalog, node.gpu_model)
+    nodes = {hall: math.floor(max(kw, 0.0) * 1000 / node.node_max_power_w + 1e-9) for hall, kw in headroom_kw_by_hall.items()}
     limit = largest_node_limit(catalog, "scaleway")
+    clusters = {hall: len(split_fleet(n, limit, system_nodes_per_cluster)) for hall, n in nodes.items()}
+    gpus = sum(nodes.values()) * node.gpus
+    ratio = per_gpu(catalog, node.gpu_model)
     return HeadroomBuys(
         node_type=name,
-        nodes=nodes,
+        nodes=sum(nodes.values()),
         gpus=gpus,
         h100_equivalents_fp8=gpus * ratio.fp8,
         h100_equivalents_bf16=gpus * ratio.bf16,
-        clusters_needed=len(split_fleet(nodes, limit, system_nodes_per_cluster)),
+        clusters_needed=sum(clusters.values()),
+        nodes_by_hall=nodes,
+        clusters_by_hall=clusters,
     )

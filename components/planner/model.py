@@ -125,7 +125,8 @@ class H100Equivalents:
 
 @dataclass(frozen=True)
 class HeadroomBuys:
-    """What the site's unused IT budget buys in its most efficient node type."""
+    """What the site's unused IT budget buys in its most efficient node type, hall by hall:
+    a cluster sits in one hall, so each hall's nodes are split into clusters of their own."""
 
     node_type: str
     nodes: int
@@ -133,6 +134,8 @@ class HeadroomBuys:
     h100_equivalents_fp8: float
     h100_equivalents_bf16: float
     clusters_needed: int
+    nodes_by_hall: dict[str, int] = field(default_factory=dict)
+    clusters_by_hall: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -82,15 +82,33 @@ def site_it_budget_kw(site: Site) -> float:
     return site.facility_power_mw * 1000 / site.pue
 
 
-def budget_violations(levels: list[LevelPlan]) -> list[Problem]:
+def budget_violations(levels: list[LevelPlan], pools: list[PoolPlan]) -> list[Problem]:
+    """A level over its limit, and every cluster that draws on it: in a site of many stacks, each
+    stack that shares the level must change or leave it."""
     return [
         Problem(
             level.path,
             f"{level.kind} {level.path} draws {level.rated_kw:,.1f} kW rated, over its limit of "
             f"{level.limit_kw:,.1f} kW (budget {level.budget_kw:,.1f} kW x oversubscription "
-            f"{level.oversubscription:g}) by {level.rated_kw - level.limit_kw:,.1f} kW",
+            f"{level.oversubscription:g}) by {level.rated_kw - level.limit_kw:,.1f} kW; "
+            f"clusters drawing on it: {', '.join(clusters_drawing_on(level.path, pools))}",
             "violation",
         )
         for level in levels
         if not level.fits
     ]
+
+
+def clusters_drawing_on(level: str, pools: list[PoolPlan]) -> list[str]:
+    """The clusters with a pool at `level` or below it, in the spec's order."""
+    return list(dict.fromkeys(p.cluster for p in pools if p.level == level or p.level.startswith(f"{level}/")))
+
+
+def placeable_headroom_kw(levels: list[LevelPlan]) -> dict[str, float]:
+    """Unused IT budget each hall can actually host (oversubscription not counted): its own
+    unused budget, all scaled down alike when the site's headroom is smaller than their sum."""
+    site, halls = levels[0], [lv for lv in levels if lv.kind == "hall"]
+    unused = {hall.path.split("/")[-1]: max(0.0, hall.budget_kw - hall.rated_kw) for hall in halls}
+    total = sum(unused.values())
+    scale = min(1.0, max(0.0, site.budget_kw - site.rated_kw) / total) if total else 0.0
+    return {hall: kw * scale for hall, kw in unused.items()}

@@ -1,0 +1,140 @@
+"""`aion fleet OPERATION SITE`: every cluster stack of a site (or the ones named), with Pulumi's Automation API.
+
+`stacks` writes the stack files a site's clusters lack and names those no cluster owns;
+`changed` and `matrix` say which clusters a change to the site touches (for CI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError, Problem
+from ..fleet.changes import changed_clusters
+from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
+from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
+from ..planner import make_plan
+from ..site import load_site
+from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
+
+HELP = {
+    "preview": "`pulumi preview` of every cluster stack of the site, in parallel",
+    "up": "`pulumi up` of every cluster stack of the site, in parallel",
+    "destroy": "`pulumi destroy` of every cluster stack of the site, the last created first",
+    "refresh": "`pulumi refresh` of every cluster stack of the site, in parallel",
+    "status": "each cluster stack's last update",
+    "stacks": "write the stack files the site's clusters lack; name those no cluster owns",
+    "changed": "the clusters a change to the site touches, one a line",
+    "matrix": "the stacks of those clusters, as a GitHub Actions matrix",
+}
+
+
+def add_parser(commands: Any) -> None:
+    fleet = commands.add_parser("fleet", help="run or shape every cluster stack of a site")
+    operations = fleet.add_subparsers(dest="fleet_command", required=True)
+    for operation in OPERATIONS:
+        run = _with_site(operations.add_parser(operation, help=HELP[operation]))
+        run.add_argument("--cluster", action="append", help="only this cluster's stack (repeatable)")
+        run.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help=f"stacks at once (default {DEFAULT_PARALLEL})")
+        run.add_argument("--logs", help="folder of the stacks' log files (default: PROJECT/.state/fleet)")
+        run.set_defaults(run=_operate, operation=operation)
+    _with_site(operations.add_parser("stacks", help=HELP["stacks"])).set_defaults(run=_stacks)
+    for name in ("changed", "matrix"):
+        changed = _with_site(operations.add_parser(name, help=HELP[name]))
+        changed.add_argument("--base", help="the git revision to compare the site document with (default: every cluster)")
+        changed.set_defaults(run=_changed, as_matrix=name == "matrix")
+
+
+def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("site_file", help="the site document")
+    parser.add_argument("--project", default=".", help="the Pulumi project's folder (default: here); its stackConfigDir holds the stacks")
+    return parser
+
+
+def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
+    project = Path(args.project)
+    try:
+        settings = yaml.safe_load((project / "Pulumi.yaml").read_text())
+    except OSError as error:
+        why = f"{project} has no Pulumi.yaml ({error.strerror}); allowed: a Pulumi project's folder"
+        raise ConfigError([Problem("--project", why)]) from None
+    stack_dir = project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
+    return fleet_of(args.site_file, stack_dir), project, stack_dir
+
+
+def _operate(args: argparse.Namespace) -> int:
+    try:
+        fleet, project, _ = _fleet(args)
+        stacks = _chosen(fleet, args.cluster)
+    except ConfigError as error:
+        return bad_input(error)
+    if args.operation in ("preview", "up") and (violations := make_plan(fleet.spec).violations):
+        # Every stack would refuse the same way: say it once, run none.
+        print("the site's plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
+        return EXIT_VIOLATED
+    logs = Path(args.logs) if args.logs else project / ".state" / "fleet"
+    results = run_fleet(FleetRun(args.operation, project.resolve(), logs, args.parallel), stacks, sys.stderr)
+    print(summary_table(results), end="")
+    return EXIT_FITS if all(r.ok for r in results) else EXIT_VIOLATED
+
+
+def _chosen(fleet: Fleet, clusters: list[str] | None) -> dict[str, Path]:
+    problems = [
+        Problem("--cluster", f"{c!r} has no stack file; clusters with one: {', '.join(fleet.stacks) or 'none'}")
+        for c in clusters or []
+        if c not in fleet.stacks
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return {c: p for c, p in fleet.stacks.items() if not clusters or c in clusters}
+
+
+def _stacks(args: argparse.Namespace) -> int:
+    try:
+        fleet, _, stack_dir = _fleet(args)
+        written = write_missing_stacks(fleet, stack_dir)
+    except ConfigError as error:
+        return bad_input(error)
+    for path in written:
+        print(f"wrote {path}")
+    for orphan in fleet.orphans:
+        print(f"warning: {orphan} names a cluster that {fleet.site_file} does not have", file=sys.stderr)
+    return EXIT_BAD_INPUT if fleet.orphans else EXIT_FITS
+
+
+def _changed(args: argparse.Namespace) -> int:
+    try:
+        after = load_site(args.site_file)
+        before = _site_at(args.base, Path(args.site_file)) if args.base else None
+        fleet = _fleet(args)[0] if args.as_matrix else None
+    except ConfigError as error:
+        return bad_input(error)
+    kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed
+    clusters = [c for c in changed_clusters(before, after) if c in kept]
+    if fleet is None:
+        print("\n".join(clusters))
+    else:
+        print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))
+    return EXIT_FITS
+
+
+def _site_at(revision: str, site_file: Path) -> Any:
+    """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
+    shown = subprocess.run(
+        ["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, text=True, check=False
+    )
+    if shown.returncode != 0:
+        if "exists on disk, but not in" in shown.stderr or "does not exist in" in shown.stderr:
+            return None
+        raise ConfigError([Problem("--base", f"{revision!r}: git cannot show {site_file} there: {shown.stderr.strip()}")])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / site_file.name
+        path.write_text(shown.stdout)
+        return load_site(path)

@@ -1,0 +1,102 @@
+"""`aion plan PATH [--json] [--report DIR]`: the whole site's plan, from a stack file, a site document
+or a folder of stack files (every site they deploy, and which stack deploys each cluster)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Problem, format_problems
+from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
+from ..plan_document import plan_document
+from ..planner import make_plan
+from ..report import format_table, write_report
+from ..site import SITE_FILE, load_site, load_stack, read_yaml, stack_values
+from ..spec import FactorySpec
+from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
+
+
+@dataclass(frozen=True)
+class PlannedSite:
+    label: str  # where it came from, for headings
+    spec: FactorySpec
+    stacks: dict[str, str] | None  # cluster -> stack name; None where stack files are not known
+
+
+def add_parser(commands: Any) -> None:
+    plan = commands.add_parser("plan", help="check a site against its power budget, at every level")
+    plan.add_argument("path", help="a stack file (Pulumi.<stack>.yaml), a site document, or a folder of stack files")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON (schema: docs/plan.schema.json)")
+    plan.add_argument("--report", metavar="DIR", help="also write report.md and power.svg into DIR")
+    plan.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        sites = sites_of(Path(args.path))
+    except ConfigError as error:
+        return bad_input(error)
+    plans = [(site, make_plan(site.spec)) for site in sites]
+    if args.json:
+        documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    for site, plan in plans:
+        if not args.json:
+            heading = f"== {site.label}\n" if len(plans) > 1 else ""
+            print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
+        if args.report:
+            for path in write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report):
+                print(f"wrote {path}", file=sys.stderr)
+        if plan.violations:
+            print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
+    return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def sites_of(path: Path) -> list[PlannedSite]:
+    """The site(s) `path` stands for: a folder's stack files grouped by the site they deploy."""
+    if path.is_dir():
+        return _folder(path)
+    document = read_yaml(path, "stack file or site document")
+    if isinstance(document, dict) and "config" in document:
+        stack = load_stack(path)
+        if stack.site_file is None:
+            return [PlannedSite(str(path), stack.spec, {c: stack_name(path) for c in stack.clusters})]
+        # The same verdict as its site: every stack of it beside this one is shown too.
+        fleet = fleet_of(stack.site_file, path.parent)
+        return [PlannedSite(str(stack.site_file), fleet.spec, {c: stack_name(p) for c, p in fleet.stacks.items()})]
+    return [PlannedSite(str(path), load_site(path), None)]
+
+
+def _folder(folder: Path) -> list[PlannedSite]:
+    stack_files = sorted(folder.glob(STACK_GLOB))
+    if not stack_files:
+        raise ConfigError(
+            [Problem(str(folder), f"holds no stack files ({STACK_GLOB}); allowed: a folder of stack files, a stack file, a site document")]
+        )
+    sites: list[PlannedSite] = []
+    site_files: dict[Path, None] = {}
+    for stack_file in stack_files:
+        site_file = stack_values(read_yaml(stack_file, "stack file"), stack_file).get(SITE_FILE)
+        if isinstance(site_file, str):
+            site_files.setdefault((folder / site_file).resolve(), None)
+        else:  # an inline site: a site of its own
+            stack = load_stack(stack_file)
+            sites.append(PlannedSite(str(stack_file), stack.spec, {c: stack_name(stack_file) for c in stack.clusters}))
+    for site_file in site_files:
+        fleet = fleet_of(site_file, folder)
+        if fleet.orphans:  # load_stack names the bad key and the clusters there are
+            raise ConfigError([p for orphan in fleet.orphans for p in _problems_of(orphan)])
+        sites.append(PlannedSite(str(site_file), fleet.spec, {c: stack_name(p) for c, p in fleet.stacks.items()}))
+    return sites
+
+
+def _problems_of(stack_file: Path) -> list[Problem]:
+    try:
+        load_stack(stack_file)
+    except ConfigError as error:
+        return [Problem(f"{stack_file}: {p.path}", p.message) for p in error.problems]
+    return []

@@ -1,0 +1,43 @@
+"""`aion site add-clusters SITE --hall H --node-type T (--nodes N | --fill)`: cluster entries for a demand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+from ..fleet.demand import cluster_entries, fill_nodes
+from ..site import load_site
+from .exits import EXIT_FITS, bad_input
+
+
+def add_parser(commands: Any) -> None:
+    site = commands.add_parser("site", help="shape a site document").add_subparsers(dest="site_command", required=True)
+    add = site.add_parser(
+        "add-clusters",
+        help="print cluster entries that hold a demand of GPU nodes in one hall, each under the control-plane limit",
+    )
+    add.add_argument("site_file", help="the site document")
+    add.add_argument("--hall", required=True, help="the hall the clusters draw from")
+    add.add_argument("--node-type", required=True, help="a GPU node type of the catalog, e.g. B300-SXM-8-288G")
+    demand = add.add_mutually_exclusive_group(required=True)
+    demand.add_argument("--nodes", type=int, help="how many GPU nodes")
+    demand.add_argument("--fill", action="store_true", help="as many as the hall's share of the site's headroom holds")
+    add.add_argument("--prefix", help="cluster names: PREFIX-c01, PREFIX-c02 ... (default: the hall's name)")
+    add.add_argument("--zone", default="fr-par-2", help="Scaleway zone of the clusters (default: fr-par-2)")
+    add.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        spec = load_site(args.site_file)
+        nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else args.nodes
+        entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
+    except ConfigError as error:
+        return bad_input(error)
+    print(f"# {nodes} x {args.node_type} in hall {args.hall}: {len(entries)} clusters; add them under `clusters:`", file=sys.stderr)
+    print(yaml.safe_dump(entries, sort_keys=False), end="")
+    return EXIT_FITS

@@ -1,0 +1,143 @@
+"""Run one operation on many cluster stacks with Pulumi's Automation API.
+
+Each stack is its own `pulumi` process (the Automation API runs the CLI), at most
+`parallel` at a time, its output in a log file of its own. A failed stack never
+stops or hides the others: every stack ends with a result, and the caller sees all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .stacks import stack_name
+
+OPERATIONS = ("preview", "up", "destroy", "refresh", "status")
+# A laptop's two cores: each stack runs a CLI, a language host and provider plugins.
+DEFAULT_PARALLEL = 2
+
+
+@dataclass(frozen=True)
+class StackResult:
+    cluster: str
+    stack: str
+    ok: bool
+    seconds: float
+    summary: str  # what changed, or the last state, or why it failed
+    log: Path
+
+
+@dataclass(frozen=True)
+class FleetRun:
+    operation: str
+    project_dir: Path
+    log_dir: Path
+    parallel: int = DEFAULT_PARALLEL
+    env: Mapping[str, str] | None = None  # added to every stack's environment
+
+
+def run_fleet(run: FleetRun, stacks: Mapping[str, Path], out: IO[str]) -> list[StackResult]:
+    """`run.operation` on each stack of `stacks` (cluster -> stack file), in their order; destroy in reverse."""
+    if run.operation not in OPERATIONS:
+        raise ValueError(f"unknown operation {run.operation!r}; allowed: {', '.join(OPERATIONS)}")
+    order = list(stacks.items())
+    if run.operation == "destroy":
+        order.reverse()  # the last created first
+    run.log_dir.mkdir(parents=True, exist_ok=True)
+    progress = _Progress(run.operation, len(order), out)
+    with ThreadPoolExecutor(max_workers=max(1, run.parallel)) as pool:
+        futures = [pool.submit(_one, run, cluster, stack_name(path), progress) for cluster, path in order]
+        return [future.result() for future in futures]
+
+
+def _one(run: FleetRun, cluster: str, stack: str, progress: _Progress) -> StackResult:
+    log = run.log_dir / f"{stack}.{run.operation}.log"
+    progress.started(stack)
+    start = time.monotonic()
+    with open(log, "w") as stream:
+        try:
+            ok, summary = True, _operate(run, stack, lambda line: stream.write(line.rstrip("\n") + "\n"))
+        except Exception as error:  # the Automation API raises CommandError with the CLI's output
+            ok, summary = False, _reason(error)
+            stream.write(f"\n{type(error).__name__}: {error}\n")
+    result = StackResult(cluster, stack, ok, time.monotonic() - start, summary, log)
+    progress.finished(result)
+    return result
+
+
+def _operate(run: FleetRun, stack_name: str, write: Callable[[str], Any]) -> str:
+    from pulumi import automation as auto  # the Automation API, only when a fleet runs
+
+    options = auto.LocalWorkspaceOptions(env_vars=dict(run.env or {}))
+    if run.operation == "status":
+        stack = auto.select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
+        info = stack.info()
+        if info is None:
+            return "never deployed"
+        changes = ", ".join(f"{n} {op}" for op, n in sorted((info.resource_changes or {}).items())) or "no changes"
+        return f"last {info.kind} {info.result} at {info.end_time or info.start_time}: {changes}"
+    stack = auto.create_or_select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
+    common: dict[str, Any] = {"on_output": write, "color": "never"}
+    if run.operation == "preview":
+        preview = stack.preview(**common)
+        return _changes(preview.change_summary)
+    if run.operation == "up":
+        return _changes(stack.up(**common).summary.resource_changes)
+    if run.operation == "refresh":
+        return _changes(stack.refresh(**common).summary.resource_changes)
+    return _changes(stack.destroy(**common).summary.resource_changes)
+
+
+def _changes(counts: Mapping[Any, int] | None) -> str:
+    """`{create: 3, same: 10}` -> `3 create, 10 same`."""
+    parts = [f"{n} {getattr(op, 'value', op)}" for op, n in sorted((counts or {}).items(), key=lambda item: str(item[0])) if n]
+    return ", ".join(parts) or "nothing"
+
+
+def _reason(error: Exception) -> str:
+    """The line of a failed run that says why: the program's own refusal, else the CLI's last error line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for marker in ("nothing was deployed", "error:"):
+        found = [line for line in lines if marker in line]
+        if found:
+            return found[0][:300]
+    return (lines[-1] if lines else type(error).__name__)[:300]
+
+
+class _Progress:
+    """One line per start and per end, with how many are done, running and failed."""
+
+    def __init__(self, operation: str, total: int, out: IO[str]) -> None:
+        self.operation, self.total, self.out = operation, total, out
+        self.running = self.done = self.failed = 0
+        self.lock = threading.Lock()
+
+    def started(self, stack: str) -> None:
+        with self.lock:
+            self.running += 1
+            self._say(f"{stack}: started")
+
+    def finished(self, result: StackResult) -> None:
+        with self.lock:
+            self.running -= 1
+            self.done += 1
+            self.failed += not result.ok
+            verdict = "ok" if result.ok else "FAILED"
+            self._say(f"{result.stack}: {verdict} in {result.seconds:.1f} s, {result.summary}")
+
+    def _say(self, what: str) -> None:
+        counts = f"{self.done}/{self.total} done, {self.running} running, {self.failed} failed"
+        print(f"[{self.operation} {counts}] {what}", file=self.out, flush=True)
+
+
+def summary_table(results: Sequence[StackResult]) -> str:
+    width = max([len(r.stack) for r in results] + [5])
+    lines = [f"{'stack':<{width}}  {'result':<6}  {'seconds':>7}  what", *[
+        f"{r.stack:<{width}}  {'ok' if r.ok else 'FAILED':<6}  {r.seconds:>7.1f}  {r.summary}   (log: {r.log})" for r in results
+    ]]  # fmt: skip
+    return "\n".join(lines) + "\n"
