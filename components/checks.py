@@ -36,7 +36,7 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
             )
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
-                problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of this stack", cluster_names))
+                problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
     return problems
 
 

@@ -167,10 +167,10 @@ class Storage(_Spec):
 
 
 class Cluster(_Spec):
-    """A Kubernetes cluster: one Pulumi stack deploys its share of the site."""
+    """A Kubernetes cluster of the site: one Pulumi stack deploys it."""
 
     name: Name
-    """Unique within the stack."""
+    """Unique within the site."""
     target: Target
     """Where it lives: `scaleway` (Kapsule) or `local` (this machine)."""
     zone: str = "fr-par-2"
@@ -209,7 +209,7 @@ class Tenant(_Spec):
     power_kw: PositiveFloat
     """IT power allotted to the tenant, kW; the planner turns it into GPUs per flavor."""
     clusters: Annotated[tuple[Name, ...], Field(min_length=1)]
-    """Clusters of this stack the tenant runs on."""
+    """Clusters of the site the tenant runs on."""
     borrowing_limit: Ratio | None = None
     """How much more than its quota it may borrow, as a fraction of its quota; unset: no limit."""
     lending_limit: Ratio | None = None
@@ -227,12 +227,12 @@ class Tenant(_Spec):
 
 
 class FactorySpec(_Spec):
-    """Everything under the `aion:` namespace of one stack's config."""
+    """A site: its power tree, its clusters, its tenants (a site document, or a stack's inline `aion:` config)."""
 
     site: Site
     """The site and its power tree."""
     clusters: tuple[Cluster, ...] = ()
-    """Clusters of this stack."""
+    """Every cluster of the site (a stack that names a site document deploys one of them)."""
     tenants: tuple[Tenant, ...] = ()
     """Tenants and their power allotments."""
 

@@ -1,8 +1,11 @@
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from aion_factory import cli
 from support import MINIMAL
 
 
@@ -10,3 +13,22 @@ from support import MINIMAL
 def config() -> dict[str, Any]:
     """A small valid config (values keyed without the `aion:` namespace), to mutate."""
     return copy.deepcopy(MINIMAL)
+
+
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def aion(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """`aion ARGS...` in-process (so coverage sees it): its exit code, stdout and stderr."""
+
+    def run(*args: str) -> Result:
+        code = cli.main(list(args))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run

@@ -3,6 +3,8 @@
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL: dict[str, Any] = {
     "site": {
@@ -54,3 +56,35 @@ def tenant_view(name: str, gpus: int) -> Any:
         pods_quota=spec.pods_quota,
         gpu_quotas=(FlavorQuota(flavor="h100-sxm", nominal=gpus, borrowing=0, lending=None),),
     )
+
+
+def write(path: Path, document: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def stack(folder: Path, name: str, **values: Any) -> Path:
+    return write(folder / f"Pulumi.{name}.yaml", {"config": {f"aion:{k}": v for k, v in values.items()}})
+
+
+def one_hall_two_stacks(tmp_path: Path) -> Path:
+    """The issue's case: one hall of 4,000 kW (x1.1) and two clusters of 200 B300-SXM-8 nodes (2,900 kW each)."""
+    cluster = {"target": "scaleway", "hall": "hall-1", "system_pool": {"size": 2}}
+    pools = [{"name": "b300", "node_type": "B300-SXM-8-288G", "size": 200}]
+    site = {
+        "site": {
+            "name": "dc",
+            "facility_power_mw": 10,
+            "pue": 1.2,
+            "halls": [{"name": "hall-1", "it_power_kw": 4000, "oversubscription": 1.1}],
+        },
+        "clusters": [
+            {**cluster, "name": "train-a", "subnet": "172.16.0.0/22", "pools": pools},
+            {**cluster, "name": "train-b", "subnet": "172.16.4.0/22", "pools": pools},
+        ],
+    }
+    write(tmp_path / "sites/dc.yaml", site)
+    for name in ("train-a", "train-b"):
+        stack(tmp_path / "stacks", name, site_file="../sites/dc.yaml", cluster=name)
+    return tmp_path / "stacks"

@@ -12,7 +12,7 @@ import pytest
 
 from aion_factory.scaleway.credentials import CREDENTIALS, missing_credentials
 from mocks_support import run_and_catch
-from support import MINIMAL
+from support import MINIMAL, one_hall_two_stacks
 
 ENV = [c.env for c in CREDENTIALS]
 
@@ -99,3 +99,16 @@ def test_what_kapsule_would_refuse_stops_the_program_before_any_resource(run_pro
 
     assert "aion:clusters[0].auto_upgrade: false needs a full x.y.z kubernetes_version" in str(error)
     assert recorder.resources == []
+
+
+def test_a_stack_of_a_site_over_budget_with_its_neighbour_registers_nothing(run_program, monkeypatch, tmp_path):
+    """Each of the two stacks fits alone; planned as the site they share, the program refuses both."""
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    stacks = one_hall_two_stacks(tmp_path)
+    for cluster in ("train-a", "train-b"):
+        stack_config(monkeypatch, {"site_file": str(stacks / "../sites/dc.yaml"), "cluster": cluster})
+        recorder, [error] = run_and_catch(run_program)
+        assert "the plan violates the site's budgets or limits; nothing was deployed" in str(error)
+        assert "clusters drawing on it: train-a, train-b" in str(error)
+        assert recorder.resources == []

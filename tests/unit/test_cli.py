@@ -7,31 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import jsonschema
-import pytest
 import yaml
 
-from aion_factory import cli, load_stack_file
+from aion_factory import load_stack_file
 from support import MINIMAL, ROOT, view_of
-
-
-@dataclass(frozen=True)
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def aion(capsys: pytest.CaptureFixture[str]):
-    def run(*args: str) -> Result:
-        code = cli.main(list(args))
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
 
 
 def test_the_installed_command_runs_the_same_main():

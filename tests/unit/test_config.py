@@ -67,7 +67,7 @@ def test_every_problem_is_reported_at_once(config):
     assert problems(config) == [
         "aion:clusters[0].hall: 'nowhere' is not a hall of the site; allowed: h",
         "aion:clusters[0].pools[0].gpu_power_cap_w: 900 W is above the H100-SXM maximum; allowed: 1 to 700 W",
-        "aion:tenants[0].clusters[0]: 'ghost' is not a cluster of this stack; allowed: c",
+        "aion:tenants[0].clusters[0]: 'ghost' is not a cluster of the site; allowed: c",
     ]
 
 

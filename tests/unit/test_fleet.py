@@ -1,0 +1,146 @@
+"""A site's fleet: which stack deploys which cluster, what a change touches, demand into clusters,
+and the runner's bookkeeping (the real Automation API runs at rung 3)."""
+
+import copy
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aion_factory import ConfigError, load_catalog, load_site, make_plan, spec_from_config
+from aion_factory.fleet import runner
+from aion_factory.fleet.changes import changed_clusters
+from aion_factory.fleet.demand import cluster_entries, fill_nodes
+from aion_factory.fleet.stacks import fleet_of, write_missing_stacks
+from support import MINIMAL, ROOT, one_hall_two_stacks, stack
+
+SITE_200MW = ROOT / "examples/aion-200mw/site.yaml"
+
+
+def test_each_cluster_has_its_stack_and_a_stack_of_another_site_is_not_counted(tmp_path: Path):
+    stacks = one_hall_two_stacks(tmp_path)
+    stack(stacks, "inline", **MINIMAL)
+    fleet = fleet_of(tmp_path / "sites/dc.yaml", stacks)
+    assert {c: p.name for c, p in fleet.stacks.items()} == {"train-a": "Pulumi.train-a.yaml", "train-b": "Pulumi.train-b.yaml"}
+    assert (fleet.missing, fleet.orphans) == ([], ())
+
+
+def test_two_stacks_claiming_one_cluster_are_refused(tmp_path: Path):
+    stacks = one_hall_two_stacks(tmp_path)
+    stack(stacks, "train-a-copy", site_file="../sites/dc.yaml", cluster="train-a")
+    with pytest.raises(ConfigError) as refused:
+        fleet_of(tmp_path / "sites/dc.yaml", stacks)
+    [problem] = refused.value.problems
+    assert problem.path.endswith("Pulumi.train-a.yaml: aion:cluster")
+    assert problem.message.endswith("Pulumi.train-a-copy.yaml already; a cluster has one stack")
+
+
+def test_missing_stack_files_are_written_and_name_only_the_site_and_cluster(tmp_path: Path):
+    stacks = one_hall_two_stacks(tmp_path)
+    (stacks / "Pulumi.train-b.yaml").unlink()
+    stack(stacks, "gone", site_file="../sites/dc.yaml", cluster="train-z")
+    fleet = fleet_of(tmp_path / "sites/dc.yaml", stacks)
+    assert (fleet.missing, [p.name for p in fleet.orphans]) == (["train-b"], ["Pulumi.gone.yaml"])
+    [written] = write_missing_stacks(fleet, stacks)
+    assert yaml.safe_load(written.read_text()) == {"config": {"aion:cluster": "train-b", "aion:site_file": "../sites/dc.yaml"}}
+    assert fleet_of(tmp_path / "sites/dc.yaml", stacks).missing == []
+
+
+def test_a_stack_file_in_the_way_is_never_overwritten(tmp_path: Path):
+    stacks = one_hall_two_stacks(tmp_path)
+    (stacks / "Pulumi.train-b.yaml").write_text("config:\n  aion:site: {}\n")
+    with pytest.raises(ConfigError, match="exists and deploys something else"):
+        write_missing_stacks(fleet_of(tmp_path / "sites/dc.yaml", stacks), stacks)
+
+
+def two_clusters() -> dict[str, Any]:
+    config = copy.deepcopy(MINIMAL)
+    config["site"]["halls"][0]["rows"].append({"name": "r2", "it_power_kw": 400})
+    config["clusters"].append({**copy.deepcopy(config["clusters"][0]), "name": "d", "row": "r2", "subnet": "172.16.4.0/22"})
+    config["tenants"].append({"name": "u", "power_kw": 10, "clusters": ["d"]})
+    return config
+
+
+def changed(change: Any) -> list[str]:
+    before = two_clusters()
+    after = copy.deepcopy(before)
+    change(after)
+    return changed_clusters(spec_from_config(before), spec_from_config(after))
+
+
+def test_a_change_touches_the_clusters_whose_deployment_changes():
+    assert changed(lambda c: None) == []
+    assert changed(lambda c: c["clusters"][1]["pools"][0].update(size=5)) == ["d"]
+    assert changed(lambda c: c["tenants"][1].update(power_kw=12)) == ["d"]  # its quotas, on its clusters
+    assert changed(lambda c: c["tenants"][0].update(clusters=["c", "d"])) == ["c", "d"]
+    assert changed(lambda c: c["site"]["halls"][0]["rows"][1].update(it_power_kw=450)) == []  # no figure it deploys moves
+    assert changed(lambda c: c["clusters"].reverse()) == []  # its place in the list says nothing
+    assert changed(lambda c: (c["clusters"].pop(), c["tenants"].pop())) == ["d"]  # dropped
+
+
+def test_everything_is_new_without_a_base():
+    assert changed_clusters(None, load_site(SITE_200MW))[:2] == ["h1-c01", "h1-c02"]
+
+
+def test_a_demand_becomes_clusters_under_the_control_plane_limit_with_system_nodes_counted():
+    spec = load_site(SITE_200MW)
+    entries = cluster_entries(spec, "hall-2", "H100-SXM-8-80G", 1200, prefix="h2x")
+    assert [e["name"] for e in entries] == ["h2x-c01", "h2x-c02", "h2x-c03"]
+    assert [e["pools"][0]["size"] + e["system_pool"]["size"] for e in entries] == [402, 402, 402]  # 3 x 500 planes
+    assert {e["hall"] for e in entries} == {"hall-2"}
+    subnets = [c.subnet for c in spec.clusters] + [e["subnet"] for e in entries]
+    assert len(set(subnets)) == len(subnets) == 31
+
+
+def test_fill_takes_the_halls_share_of_the_headroom(config: dict[str, Any]):
+    config["site"]["halls"] = [{"name": f"h{i}", "it_power_kw": 3000} for i in (1, 2, 3)]
+    config["site"].update(facility_power_mw=12)
+    config["clusters"], config["tenants"] = [], []
+    spec = spec_from_config(config)
+    node_kw = load_catalog().node_max_power_w("B300-SXM-8-288G") / 1000
+    assert fill_nodes(spec, "h1", "B300-SXM-8-288G") == int((3000 - 2 * 0.5) // node_kw)  # one cluster's system nodes
+    buys = make_plan(spec).site.headroom_buys
+    assert buys.clusters_by_hall == {"h1": 1, "h2": 1, "h3": 1}  # 206 nodes each: one cluster per hall, not 2 pooled
+
+
+def test_unknown_hall_and_node_type_are_named():
+    with pytest.raises(ConfigError) as refused:
+        cluster_entries(load_site(SITE_200MW), "hall-9", "H200", 10)
+    assert [p.path for p in refused.value.problems] == ["--hall", "--node-type"]
+
+
+@pytest.fixture
+def fake_operations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Automation API replaced: `fail-*` stacks raise as the CLI would, the others succeed."""
+    seen: list[str] = []
+
+    def operate(run: runner.FleetRun, stack: str, write: Any) -> str:
+        seen.append(stack)
+        write(f"{run.operation} of {stack}\n")
+        if stack.startswith("fail"):
+            raise RuntimeError("code: 255\n stdout: ...\n error: the plan violates the site's budgets or limits; nothing was deployed:")
+        return "3 create"
+
+    monkeypatch.setattr(runner, "_operate", operate)
+    return seen
+
+
+def test_every_stack_gets_a_result_and_a_log_and_a_failure_hides_nothing(fake_operations: list[str], tmp_path: Path):
+    stacks = {name: Path(f"Pulumi.{name}.yaml") for name in ("a", "fail-b", "c")}
+    out = io.StringIO()
+    results = runner.run_fleet(runner.FleetRun("up", tmp_path, tmp_path / "logs", parallel=2), stacks, out)
+    assert [(r.stack, r.ok) for r in results] == [("a", True), ("fail-b", False), ("c", True)]
+    assert results[1].summary == "error: the plan violates the site's budgets or limits; nothing was deployed:"
+    assert (tmp_path / "logs/c.up.log").read_text() == "up of c\n"
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 6 and lines[-1].startswith("[up 3/3 done, 0 running, 1 failed]")
+    table = runner.summary_table(results)
+    assert "fail-b  FAILED" in table and table.count("  ok  ") == 2
+
+
+def test_destroy_goes_the_last_created_first(fake_operations: list[str], tmp_path: Path):
+    stacks = {name: Path(f"Pulumi.{name}.yaml") for name in ("a", "b", "c")}
+    runner.run_fleet(runner.FleetRun("destroy", tmp_path, tmp_path, parallel=1), stacks, io.StringIO())
+    assert fake_operations == ["c", "b", "a"]
