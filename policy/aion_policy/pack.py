@@ -38,8 +38,11 @@ def _power(args: StackValidationArgs, report: ReportViolation) -> None:
         values, source = _spec_output(view.resources), f"the stack output {SPEC_OUTPUT}"
     if not values:
         args.not_applicable(f"no aion: config and no {SPEC_OUTPUT} stack output: nothing to plan")
-    site = args.get_config().get("site")
-    for message in power_findings(values, site if isinstance(site, dict) else None, source):
+    config = args.get_config()
+    site, document = config.get("site"), config.get("site_document")
+    for message in power_findings(
+        values, site if isinstance(site, dict) else None, source, document if isinstance(document, dict) else None
+    ):
         report(message, None)
 
 
@@ -71,7 +74,13 @@ def policies() -> list[StackValidationPolicy | ResourceValidationPolicy]:
             description="Every level of the site's power tree holds the stack's pools at rated power.",
             validate=_power,
             config_schema=PolicyConfigSchema(
-                properties={"site": {"type": "object", "description": "The site's power tree (as aion:site); overrides the stack's."}}
+                properties={
+                    "site": {"type": "object", "description": "The site's power tree (as aion:site); overrides the stack's."},
+                    "site_document": {
+                        "type": "object",
+                        "description": "The whole site (site, clusters, tenants): the stack is planned among every other cluster.",
+                    },
+                }
             ),
         ),
         ResourceValidationPolicy(

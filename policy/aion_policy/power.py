@@ -17,15 +17,24 @@ from aion_factory.planner import TENANTS_PATH
 
 
 def power_findings(
-    values: Mapping[str, Any], site_override: Mapping[str, Any] | None = None, source: str = "the stack's config"
+    values: Mapping[str, Any],
+    site_override: Mapping[str, Any] | None = None,
+    source: str = "the stack's config",
+    site_document: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """One message per power level over its limit (naming the level), or per spec problem.
 
     `values` holds `site`, `clusters` and `tenants` as a stack's `aion:` config does
     (`source` says where they came from); `site_override` replaces its `site` when given.
+    `site_document` is the whole site (its tree, every cluster, every tenant): the stack's
+    clusters and tenants are planned among all the others, so that stacks which each fit
+    alone are refused when together they do not.
     """
     values = dict(values)
-    if site_override:
+    if site_document:
+        values = among_the_site(values, site_document)
+        source = "the site document in the policy config"
+    elif site_override:
         values["site"] = dict(site_override)
         source = "the policy config"
     try:
@@ -36,3 +45,14 @@ def power_findings(
     levels = {level.path for level in plan.levels}
     # Control-plane node limits are the program's business; this policy is about watts.
     return [f"{v.message} (site power tree from {source})" for v in plan.violations if v.path in levels or v.path == TENANTS_PATH]
+
+
+def among_the_site(values: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    """The site document, with the stack's own clusters and tenants in place of the site's of the same name."""
+    merged: dict[str, Any] = {"site": document.get("site")}
+    for key in ("clusters", "tenants"):
+        own = {item.get("name"): item for item in values.get(key) or [] if isinstance(item, dict)}
+        theirs = [item for item in document.get(key) or [] if isinstance(item, dict)]
+        names = {item.get("name") for item in theirs}
+        merged[key] = [own.get(item.get("name"), item) for item in theirs] + [item for name, item in own.items() if name not in names]
+    return merged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,3 +240,17 @@ def test_the_wire_view_unwraps_secrets_and_marks_unknowns() -> None:
     assert resource.is_secret("a") and resource.is_secret("c")
     assert resource.provider_urn == "urn:p"
     assert plain(secret(secret("x"))) == "x"
+
+
+def test_with_the_site_document_two_stacks_that_each_fit_are_refused(tmp_path: Path) -> None:
+    """Two inline stacks, each of one cluster of the hall: alone each fits; planned among the site, neither does."""
+    from support import one_hall_two_stacks
+
+    one_hall_two_stacks(tmp_path)
+    document = yaml.safe_load((tmp_path / "sites/dc.yaml").read_text())
+    for own in document["clusters"]:
+        values = {"site": document["site"], "clusters": [own]}
+        assert power_findings(values) == []
+        [message] = power_findings(values, site_document=document)
+        assert message.startswith("hall dc/hall-1 draws 5,800.1 kW rated, over its limit of 4,400.0 kW")
+        assert message.endswith("clusters drawing on it: train-a, train-b (site power tree from the site document in the policy config)")

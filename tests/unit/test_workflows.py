@@ -27,24 +27,28 @@ def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [s for s in steps(job) if str(s.get("uses", "")).startswith(action)]
 
 
-def test_pull_requests_preview_every_production_stack_with_the_policy_pack_and_the_plan_beside_it() -> None:
+def test_pull_requests_post_the_sites_plan_and_preview_the_stacks_the_change_touches() -> None:
     preview = load("preview.yml")
     assert "pull_request" in preview["on"]
+    assert preview["jobs"]["stacks"]["with"]["changed-since"] == "${{ github.event.pull_request.base.sha }}"
+    plan = preview["jobs"]["plan"]
+    [step] = [s for s in steps(plan) if s.get("id") == "plan"]
+    assert '.venv/bin/aion plan stacks --report "$RUNNER_TEMP/plan"' in step["run"]  # every stack, planned as one site
+    assert uses(plan, "actions/github-script@"), "the site's plan is posted as a PR comment"
     job = preview["jobs"]["preview"]
+    assert job["needs"] == ["stacks", "plan"]  # no preview of a site that does not fit
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
     [pulumi] = uses(job, "pulumi/actions@")
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["diff"] is True and pulumi["with"]["comment-on-pr"] is True
     assert pulumi["with"]["policyPacks"] == "policy"
-    plan = next(s for s in steps(job) if s.get("id") == "plan")
-    assert '.venv/bin/aion plan "stacks/Pulumi.$STACK.yaml" --report' in plan["run"]
-    assert uses(job, "actions/github-script@"), "the plan's report is posted as a PR comment"
     assert preview["permissions"]["pull-requests"] == "write"
 
 
-def test_production_stacks_are_every_stack_file_but_the_local_one() -> None:
+def test_production_stacks_come_from_the_site_document_or_else_every_stack_file_but_the_local_one() -> None:
     listing = load("production-stacks.yml")["jobs"]["list"]
     [script] = [s["run"] for s in steps(listing) if "run" in s]
+    assert '.venv/bin/aion fleet matrix "$SITE" "${base[@]}"' in script
     assert "! -name 'Pulumi.local.yaml'" in script
     assert sorted(p.name for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if p.name != "Pulumi.local.yaml") == ["Pulumi.dc5-train-1.yaml"]
 
