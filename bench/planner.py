@@ -5,9 +5,11 @@ to load and validate the stack file (YAML, pydantic, cross-checks), and to make
 the plan; the Python heap peak of load+plan (tracemalloc, in runs of its own, as
 it slows what it watches); and `aion plan STACK` end to end as a user runs it
 (wall time and the process's peak RSS). `--against REV` runs the same with the
-library as of a git revision, side by side.
+library as of a git revision, side by side. `--sites`: site documents instead, the
+200 MW one of examples/aion-200mw (as a document, and through one of its 28 stack
+files, which also reads the other 27) and a generated 1 GW one.
 
-    .venv/bin/python bench/planner.py [--runs N] [--quick]
+    .venv/bin/python bench/planner.py [--runs N] [--quick] [--sites]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from _common import OUT, PYTHON, ROOT, Stats, print_machine, ratio, run_child, source_at, write_result
 from sites import aion_site, check, counts, local_values, write_stack
 
@@ -28,7 +31,7 @@ AION = str(Path(PYTHON).with_name("aion"))
 def child(stack_file: str, trace: bool) -> None:
     """One measured run, in this fresh process; prints JSON."""
     t0 = time.perf_counter()
-    from aion_factory import load_stack_file, make_plan
+    from aion_factory import load_site, load_stack_file, make_plan
 
     t1 = time.perf_counter()
     if trace:
@@ -36,7 +39,7 @@ def child(stack_file: str, trace: bool) -> None:
 
         tracemalloc.start()
     t2 = time.perf_counter()
-    spec = load_stack_file(stack_file)
+    spec = load_site(stack_file) if "Pulumi." not in Path(stack_file).name else load_stack_file(stack_file)
     t3 = time.perf_counter()
     plan = make_plan(spec)
     t4 = time.perf_counter()
@@ -52,6 +55,18 @@ def configurations(quick: bool) -> list[tuple[str, dict[str, Any]]]:
     if not quick:
         configs.append(("400 MW", aion_site(halls=8, tenants=1040)))
     return configs
+
+
+def site_documents() -> list[tuple[str, Path]]:
+    example = ROOT / "examples/aion-200mw"
+    giga = OUT / "planner" / "site-1gw.yaml"
+    giga.parent.mkdir(parents=True, exist_ok=True)
+    giga.write_text(yaml.safe_dump(aion_site(halls=20, tenants=2600), sort_keys=False))
+    return [
+        ("200 MW site document", example / "site.yaml"),
+        ("200 MW through a stack file", example / "stacks/Pulumi.h2-c03.yaml"),
+        ("1 GW site document", giga),
+    ]
 
 
 def measure_once(stack: Path, env: dict[str, str] | None) -> dict[str, float]:
@@ -91,6 +106,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 runs, no 400 MW configuration")
     parser.add_argument("--against", metavar="REV", help="also run the library as of this git revision, side by side")
+    parser.add_argument("--sites", action="store_true", help="site documents: the 200 MW example and a generated 1 GW site")
     parser.add_argument("--child", metavar="STACK", help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -102,10 +118,15 @@ def main() -> int:
     print(f"{runs} runs per configuration, each in a fresh process; figures: median [min..max, IQR, n]\n")
     results: list[dict[str, Any]] = []
     baseline: dict[str, Stats] | None = None
-    for label, values in configurations(args.quick):
-        check(values)
-        size = counts(values)
-        stack = write_stack(OUT / "planner" / f"Pulumi.{label.split()[0].lower()}.yaml", values)
+    chosen: list[tuple[str, Any]] = site_documents() if args.sites else configurations(args.quick)
+    for label, values in chosen:
+        if isinstance(values, Path):
+            stack, site = values, yaml.safe_load((values.parent.parent / "site.yaml" if "Pulumi." in values.name else values).read_text())
+            size = counts(site)
+        else:
+            check(values)
+            size = counts(values)
+            stack = write_stack(OUT / "planner" / f"Pulumi.{label.split()[0].lower()}.yaml", values)
         stats, *others = measure(stack, runs, [None, source_at(args.against)] if args.against else [None])
         before = others[0] if others else None
         baseline = baseline or stats
@@ -132,7 +153,7 @@ def main() -> int:
             result["against"] = {"rev": args.against, "stats": {k: v.as_dict() for k, v in before.items()}}
         results.append(result)
         print()
-    write_result("planner", {"machine": info, "runs": runs, "results": results})
+    write_result("planner-sites" if args.sites else "planner", {"machine": info, "runs": runs, "results": results})
     return 0
 
 
