@@ -9,7 +9,9 @@ build on the toolkit import `aion_factory.factory`, not this.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import yaml
@@ -27,8 +29,18 @@ SITE_OUTPUT = "aion-spec"
 
 def stack_from_pulumi_config() -> SiteStack:
     config = pulumi.Config(NAMESPACE)
-    values = {key: config.get_object(key) for key in _aion_keys()}
+    values = {key: _value(config.get(key)) for key in _aion_keys()}
     return stack_from_config({k: v for k, v in values.items() if v is not None}, _stack_dir())
+
+
+def _value(text: str | None) -> Any:
+    """Objects and lists arrive as JSON text; a plain string (a path, a cluster's name) as itself."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _stack_dir() -> Path:

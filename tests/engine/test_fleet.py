@@ -38,13 +38,16 @@ def site(b_size: int) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def second_plane(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str]) -> Iterator[LocalControlPlane]:
-    plane = LocalControlPlane(tmp_path_factory.mktemp("control-plane-b"))
-    plane.start()
-    yield plane
-    pids = plane.state()["pids"]
-    plane.stop()
-    assert not [p for p in pids.values() if _alive(p)]
+def planes(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str]) -> Iterator[dict[str, LocalControlPlane]]:
+    """A control plane per cluster, apart from the one the other engine tests share."""
+    planes = {cluster: LocalControlPlane(tmp_path_factory.mktemp(f"control-plane-{cluster}")) for cluster in CLUSTERS}
+    for plane in planes.values():
+        plane.start()
+    yield planes
+    for plane in planes.values():
+        pids = plane.state()["pids"]
+        plane.stop()
+        assert not [p for p in pids.values() if _alive(p)]
 
 
 class Fleet:
@@ -77,8 +80,8 @@ class Fleet:
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory, pulumi_env: dict[str, str], control_plane: Any, second_plane: Any) -> Fleet:
-    return Fleet(tmp_path_factory.mktemp("fleet"), pulumi_env, {"lab-a": control_plane, "lab-b": second_plane})
+def fleet(tmp_path_factory: pytest.TempPathFactory, pulumi_env: dict[str, str], planes: dict[str, LocalControlPlane]) -> Fleet:
+    return Fleet(tmp_path_factory.mktemp("fleet"), pulumi_env, planes)
 
 
 def test_the_fleet_comes_up_each_cluster_on_its_own_control_plane(fleet: Fleet) -> None:
@@ -115,7 +118,8 @@ def test_a_change_to_one_clusters_pools_previews_changes_in_its_stack_alone(flee
     assert preview.returncode == 0, preview.stderr[-3000:]
     rows = {line.split()[0]: line for line in preview.stdout.splitlines()[1:]}
     assert "update" not in rows["lab-a"] and "create" not in rows["lab-a"]
-    assert "1 update" in rows["lab-b"]
+    # lab-b: its nodes, and its tenant's quota and ClusterQueue, which follow the pool's GPUs.
+    assert "3 update" in rows["lab-b"]
     changed = subprocess.run([AION, "fleet", "changed", str(fleet.site_file), "--project", str(fleet.root)], capture_output=True, text=True)
     assert changed.stdout.split() == ["lab-a", "lab-b"]  # no base: every cluster is new to CI
 
