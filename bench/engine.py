@@ -73,21 +73,17 @@ def system_kubectl_version() -> str:
     return json.loads(out)["clientVersion"]["gitVersion"] if out.strip().startswith("{") else "absent"
 
 
-def render(values: dict[str, Any], crd_folder: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(Kueue CRDs, every other platform object): the platform manifest the component registers."""
+def render(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The platform manifest the component registers (Kueue itself comes with the control plane)."""
     from aion_factory import make_plan, spec_from_config
     from aion_factory.platform import StorageClassChoice, platform_manifest
-    from aion_factory.platform.install import KueueInstall
-    from aion_factory.platform.resources import _crd  # the CRDs exactly as the component creates them
     from aion_factory.view import cluster_view
 
     spec = spec_from_config(values)
-    view = cluster_view(spec, make_plan(spec), "local")
-    crds = [_crd(path) for path in KueueInstall.crds(crd_folder).crd_files]
-    objects = platform_manifest(view, StorageClassChoice.local()).objects()
+    objects = platform_manifest(cluster_view(spec, make_plan(spec), "local"), StorageClassChoice.local()).objects()
     # Namespaces first: kubectl applies in file order.
     objects.sort(key=lambda o: o["kind"] != "Namespace")
-    return crds, objects
+    return objects
 
 
 class Project:
@@ -144,9 +140,9 @@ class Project:
 def kubectl_steps(
     kubectl: str, kubeconfig: Path, folder: Path, env: dict[str, str], watched: dict[str, int]
 ) -> dict[str, tuple[float, dict[str, float]]]:
-    """apply (CRDs, wait Established, the rest), a no-change diff, delete: wall and CPU of each."""
+    """apply, a no-change diff, delete: wall and CPU of each (Kueue and its CRDs come with the control plane)."""
     base = [kubectl, f"--kubeconfig={kubeconfig}"]
-    crds, objects = folder / "crds.yaml", folder / "objects.yaml"
+    objects = folder / "objects.yaml"
 
     def step(*argvs: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, dict[str, float]]:
         wall, cpu = 0.0, {}
@@ -160,15 +156,11 @@ def kubectl_steps(
         return wall, cpu
 
     return {
-        "up": step(
-            ["apply", "--server-side", "--field-manager=bench", "-f", str(crds)],
-            ["wait", "--for=condition=Established", "--timeout=120s", "-f", str(crds)],
-            ["apply", "--server-side", "--field-manager=bench", "-f", str(objects)],
-        ),
+        "up": step(["apply", "--server-side", "--field-manager=bench", "-f", str(objects)]),
         # exit 0: no differences (1 would mean drift, which would be a bench bug)
-        "preview": step(["diff", "--server-side", "--field-manager=bench", "-f", str(crds), "-f", str(objects)]),
+        "preview": step(["diff", "--server-side", "--field-manager=bench", "-f", str(objects)]),
         # A namespace's deletion takes its LocalQueue with it: that one may be gone before kubectl gets to it.
-        "destroy": step(["delete", "--ignore-not-found", "--wait=true", "--timeout=600s", "-f", str(objects), "-f", str(crds)]),
+        "destroy": step(["delete", "--ignore-not-found", "--wait=true", "--timeout=600s", "-f", str(objects)]),
     }
 
 
@@ -227,10 +219,9 @@ def main() -> int:
         print(f"control plane up in {work.relative_to(ROOT)}")
         for tenants in configs:
             values = local_cluster(tenants)
-            crds, objects = render(values, os.environ["AION_KUEUE_CRDS"])
+            objects = render(values)
             folder = work / f"kubectl-{tenants}"
             folder.mkdir()
-            (folder / "crds.yaml").write_text(yaml.safe_dump_all(crds, sort_keys=False))
             (folder / "objects.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
             env = {
                 **toolchain,
@@ -284,7 +275,7 @@ def main() -> int:
             program_stats = {key: Stats.of(values) for key, values in merged.items()}
             print(
                 f"== {tenants} tenants: {count} resources in the stack, its state {state['state_mib']:.1f} MiB "
-                f"({state['crd_share']:.0%} of it the Kueue CRDs); {len(crds)} CRDs + {len(objects)} objects through kubectl"
+                f"({state['crd_share']:.0%} of it the Kueue CRDs); {len(objects)} objects through kubectl"
             )
             for op, kubectl_op in (("up", "apply"), ("preview", "diff"), ("destroy", "delete")):
                 p, k = pulumi_stats[op], kubectl_stats[op]
@@ -302,7 +293,7 @@ def main() -> int:
                     "tenants": tenants,
                     "resources": count,
                     "state": state,
-                    "kubectl_objects": len(crds) + len(objects),
+                    "kubectl_objects": len(objects),
                     "pulumi": {k: v.as_dict() for k, v in pulumi_stats.items()},
                     "kubectl": {k: v.as_dict() for k, v in kubectl_stats.items()},
                     "program": {k: v.as_dict() for k, v in program_stats.items()},

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,24 +25,13 @@ from sites import local_cluster
 TENANTS = (10, 100, 500)
 
 
-def fake_crds(folder: Path) -> Path:
-    """Two tiny CRDs in the shape of Kueue's: the mocks never read a schema."""
-    for plural, kind in (("cohorts", "Cohort"), ("clusterqueues", "ClusterQueue")):
-        (folder / f"kueue.x-k8s.io_{plural}.yaml").write_text(
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-            f"metadata:\n  name: {plural}.kueue.x-k8s.io\nspec:\n  group: kueue.x-k8s.io\n  scope: Cluster\n"
-            f"  names: {{kind: {kind}, plural: {plural}}}\n  versions: []\n"
-        )
-    return folder
-
-
 def child(tenants: int, profile: str | None) -> None:
     """One measured run in this fresh process; prints JSON."""
     t0 = time.perf_counter()
     import pulumi
 
     import aion_factory
-    from aion_factory import environment, make_plan, spec_from_config
+    from aion_factory import make_plan, spec_from_config
     from aion_factory.factory import FactoryCluster, deployable_clusters
     from aion_factory.target import LocalSettings
 
@@ -59,7 +47,6 @@ def child(tenants: int, profile: str | None) -> None:
         def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
             return {}
 
-    crds = environment.kueue_crds() or str(fake_crds(Path(tempfile.mkdtemp(prefix="aion-bench-crds-"))))
     timings: dict[str, float] = {}
 
     def program() -> None:
@@ -68,7 +55,7 @@ def child(tenants: int, profile: str | None) -> None:
         plan = make_plan(spec)
         timings["spec_plan_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        local = LocalSettings(kubeconfig_path="/bench/kubeconfig", kueue_crds=crds)
+        local = LocalSettings(kubeconfig_path="/bench/kubeconfig")
         for deployment in deployable_clusters(spec, plan, local=local):
             FactoryCluster(deployment.view.name, deployment)
         timings["construct_s"] = time.perf_counter() - start  # the constructors ran; RPCs may still be in flight
@@ -154,10 +141,7 @@ def main() -> int:
     runs = 3 if args.quick else args.runs
     configs = args.tenants[:2] if args.quick else args.tenants
     info = print_machine()
-    from aion_factory import environment
-
-    crds = environment.kueue_crds()
-    print(f"Kueue CRDs: {crds or 'two tiny fake CRD files'}; {runs} runs per configuration, each in a fresh process")
+    print(f"{runs} runs per configuration, each in a fresh process (Kueue comes with the cluster: no CRDs in the program)")
     print(f"figures: median [min..max, IQR, n]; growth is against {configs[0]} tenants (linear growth = the tenant ratio)\n")
     results: list[dict[str, Any]] = []
     baseline: dict[str, Any] | None = None
@@ -178,7 +162,7 @@ def main() -> int:
             result["against"] = {"rev": args.against, "library": before[2], "stats": {k: v.as_dict() for k, v in before[1].items()}}
         results.append(result)
         print()
-    write_result("program_mocks", {"machine": info, "runs": runs, "kueue_crds": crds or "fake", "results": results})
+    write_result("program_mocks", {"machine": info, "runs": runs, "results": results})
     return 0
 
 

@@ -12,13 +12,8 @@ from pathlib import Path
 # The local cluster's kubeconfig; without it, the one `make local` writes.
 LOCAL_KUBECONFIG = "AION_LOCAL_KUBECONFIG"
 DEFAULT_LOCAL_KUBECONFIG = Path(".state/local/kubeconfig")
-# The folder of Kueue's CRD files that the local target applies.
-KUEUE_CRDS = "AION_KUEUE_CRDS"
 
 
 def local_kubeconfig() -> str:
     return os.environ.get(LOCAL_KUBECONFIG) or str(DEFAULT_LOCAL_KUBECONFIG.resolve())
 
-
-def kueue_crds() -> str | None:
-    return os.environ.get(KUEUE_CRDS)

@@ -44,10 +44,14 @@ class SiteStack:
     kubeconfig: str | None = None  # local target: the cluster's kubeconfig, when the stack names one
 
 
+# libyaml's safe loader where PyYAML was built with it: a 1 GW site document parses about 5x faster.
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """A YAML document, or a ConfigError naming the file and why it cannot be read."""
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=_SAFE_LOADER)
     except OSError as error:
         raise ConfigError([Problem(str(path), f"cannot read the {what}: {error.strerror}")]) from None
     except yaml.YAMLError as error:
@@ -56,7 +60,11 @@ def read_yaml(path: Path, what: str) -> Any:
 
 def load_site(path: str | Path, catalog: Catalog | None = None) -> FactorySpec:
     """A site document: `site`, `clusters` and `tenants` at its top level, as a stack's `aion:` config holds them."""
-    document = read_yaml(Path(path), "site document")
+    return site_from_document(read_yaml(Path(path), "site document"), path, catalog)
+
+
+def site_from_document(document: Any, path: str | Path, catalog: Catalog | None = None) -> FactorySpec:
+    """The site of an already read site document (`path` names it in messages)."""
     if not isinstance(document, dict) or "site" not in document:
         raise ConfigError([Problem(str(path), "is not a site document; it needs `site:` at its top level (and `clusters:`, `tenants:`)")])
     try:

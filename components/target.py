@@ -46,10 +46,9 @@ class Target(Protocol):
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """Where the local target finds its cluster and Kueue's CRDs; unset: from the environment."""
+    """Where the local target finds its cluster; unset: from the environment."""
 
     kubeconfig_path: str | None = None
-    kueue_crds: str | None = None
 
 
 # Imported on demand: a local stack never loads the Scaleway provider's SDK.

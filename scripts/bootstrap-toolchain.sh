@@ -206,20 +206,24 @@ KWOKCTL=$(from_path kwokctl "$KWOK_VERSION" 0.9.0 --version) ||
 
 # KWOK takes its stages (node start, heartbeat with a lease, pod lifecycle) from
 # config files: the ones its release ships, read from its module, not copied here.
+# Pods of Jobs complete after the general stage's delay (1 to 6 s, or what the pod's
+# pod-complete.stage.kwok.x-k8s.io/delay annotation says), so Kueue sees them run.
 KWOK_DIR=$(go -C "$CACHE" mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" |
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 STAGES=$KWOK_DIR/kustomize/stage
 KWOK_STAGES=$STAGES/node/fast/node-initialize.yaml:$STAGES/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
-KWOK_STAGES+=:$STAGES/pod/fast/pod-ready.yaml:$STAGES/pod/fast/pod-complete.yaml:$STAGES/pod/fast/pod-delete.yaml
+KWOK_STAGES+=:$STAGES/pod/fast/pod-ready.yaml:$STAGES/pod/general/pod-complete.yaml:$STAGES/pod/fast/pod-delete.yaml
 for f in ${KWOK_STAGES//:/ }; do [[ -f $f ]] || die "no KWOK stage file $f"; done
 
-# --- Kueue CRDs --------------------------------------------------------------
-# The sigs.k8s.io/kueue module is the whole repository: its CRDs and Helm
-# chart come with it, no container registry needed.
+# --- Kueue: CRDs, webhooks and manager -----------------------------------------
+# The sigs.k8s.io/kueue module is the whole repository: its CRDs, webhook
+# manifests and Helm chart come with it, no container registry needed. Its
+# manager builds from the module as it is (no replace lines).
 KUEUE_DIR=$(go -C "$CACHE" mod download -json "sigs.k8s.io/kueue@v$KUEUE_VERSION" |
   sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 KUEUE_CRDS=$KUEUE_DIR/config/components/crd/bases
 ls "$KUEUE_CRDS"/kueue.x-k8s.io_clusterqueues.yaml >/dev/null || die "no Kueue CRDs in $KUEUE_CRDS"
+KUEUE=$(go_tool kueue "$KUEUE_VERSION" kueue sigs.k8s.io/kueue/cmd/kueue "-X sigs.k8s.io/kueue/pkg/version.GitVersion=v$KUEUE_VERSION")
 
 # --- env file ----------------------------------------------------------------
 ENV_FILE=$CACHE/env.sh
@@ -250,7 +254,7 @@ export AION_KWOK='$KWOK'
 export AION_KWOKCTL='$KWOKCTL'
 export AION_KUBERNETES_VERSION='v$KV'
 export AION_KUEUE_DIR='$KUEUE_DIR'
-export AION_KUEUE_CRDS='$KUEUE_CRDS'
+export AION_KUEUE='$KUEUE'
 export AION_KWOK_STAGES='$KWOK_STAGES'
 export AION_KUEUE_CHART='$KUEUE_DIR/charts/kueue'
 # kwokctl: run the binaries above instead of downloading them or using Docker.

@@ -15,7 +15,7 @@ from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_document import plan_document
 from ..planner import make_plan
 from ..report import format_table, write_report
-from ..site import SITE_FILE, load_site, load_stack, read_yaml, stack_values
+from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
@@ -68,7 +68,7 @@ def sites_of(path: Path) -> list[PlannedSite]:
         # The same verdict as its site: every stack of it beside this one is shown too.
         fleet = fleet_of(stack.site_file, path.parent)
         return [PlannedSite(str(stack.site_file), fleet.spec, {c: stack_name(p) for c, p in fleet.stacks.items()})]
-    return [PlannedSite(str(path), load_site(path), None)]
+    return [PlannedSite(str(path), site_from_document(document, path), None)]
 
 
 def _folder(folder: Path) -> list[PlannedSite]:

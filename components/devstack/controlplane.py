@@ -1,5 +1,6 @@
 """A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver,
-kube-controller-manager, kube-scheduler, and KWOK to make fake nodes look alive.
+kube-controller-manager, kube-scheduler, KWOK to make fake nodes look alive,
+and Kueue's manager with its CRDs and webhooks (see kueue.py).
 
 `python -m aion_factory.devstack.controlplane start|stop|status [--root DIR]`, or
 `LocalControlPlane(root).start()` from a test fixture. State (certificates, etcd
@@ -27,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AionError
+from . import kueue
 from .certs import Pki, ensure_pki
 
 log = logging.getLogger(__name__)
 
 # Start order; stop goes the other way.
-PROGRAMS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
-PORTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+PROGRAMS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue")
+PORTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue-webhook", "kueue-health")
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_RANGE = "10.0.0.0/24"
 # KWOK's own stages (fast node start, heartbeat with a lease, pods Running), as its
@@ -88,8 +90,9 @@ class LocalControlPlane:
             log.info("local control plane already running at %s", self.kubeconfig)
             return
         self.stop()
-        binaries = {program: find_binary(program) for program in PROGRAMS}
+        binaries = {program: find_binary(program) for program in (*PROGRAMS, "kubectl")}
         kwok_stages()  # fail before anything starts
+        kueue.kueue_module()
         pki = ensure_pki(self.root / "pki")
         ports = _choose_ports(self.state()["ports"])
         self._save({"ports": ports, "pids": {}})
@@ -99,6 +102,8 @@ class LocalControlPlane:
         deadline = time.monotonic() + timeout_s
         try:
             for program in PROGRAMS:
+                if program == "kueue":
+                    self._install_kueue(binaries["kubectl"], pki, ports)
                 self._launch(program, [binaries[program], *self._flags(program, pki, ports)])
                 self._await_ready(program, ports, deadline)
         except BaseException:
@@ -116,6 +121,19 @@ class LocalControlPlane:
         busy = [f"{name}:{port}" for name, port in state["ports"].items() if not _port_free(port)]
         if busy:
             log.warning("ports still bound after stop: %s", ", ".join(busy))
+
+    def _install_kueue(self, kubectl: str, pki: Pki, ports: dict[str, int]) -> None:
+        """Kueue's CRDs, established, then its namespace and webhooks (by URL, to the port it will listen on)."""
+        _, webhooks = kueue.write_inputs(self.root, pki, ports)
+        crds = [arg for path in kueue.crd_files(kueue.kueue_module()) for arg in ("-f", str(path))]
+        for argv in (
+            ["apply", "--server-side", "--force-conflicts", *crds],
+            ["wait", "--for=condition=Established", "--timeout=60s", *crds],
+            ["apply", "--server-side", "--force-conflicts", "-f", str(webhooks)],
+        ):
+            done = subprocess.run([kubectl, f"--kubeconfig={self.kubeconfig}", *argv], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise ControlPlaneError(f"kubectl {argv[0]} of Kueue failed: {done.stderr.strip()[-2000:]}")
 
     def _client_kubeconfig(self, client: str) -> Path:
         return self.root / f"{client}.kubeconfig"
@@ -169,6 +187,8 @@ class LocalControlPlane:
                     "--use-service-account-credentials=true",
                 ]
             return flags
+        if program == "kueue":
+            return [f"--config={self.root / 'kueue-config.yaml'}", f"--kubeconfig={self.kubeconfig}"]
         return [
             f"--kubeconfig={self.kubeconfig}", "--manage-all-nodes=false",
             f"--manage-nodes-with-annotation-selector={FAKE_NODE_ANNOTATION}=fake",
@@ -185,6 +205,7 @@ class LocalControlPlane:
             "kube-controller-manager": lambda: self._api_ready("/api/v1/namespaces/default/serviceaccounts/default"),
             "kube-scheduler": lambda: _get(f"https://127.0.0.1:{ports['kube-scheduler']}/healthz", insecure=True),
             "kwok": lambda: _get(f"http://127.0.0.1:{ports['kwok']}/healthz"),
+            "kueue": lambda: _get(f"http://127.0.0.1:{ports['kueue-health']}/readyz"),
         }
         pid = self.state()["pids"][program]
         while time.monotonic() < deadline:

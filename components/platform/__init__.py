@@ -9,7 +9,6 @@ components register that list.
 from .args import PlatformArgs, PlatformChoices
 from .cluster import ClusterPlatform
 from .components import GpuPowerCaps, PowerAwareQuotas, Tenant
-from .errors import PlatformError
 from .install import KueueInstall
 from .manifest import PlatformManifest, platform_manifest
 from .storage import StorageClassChoice
@@ -20,7 +19,6 @@ __all__ = [
     "KueueInstall",
     "PlatformArgs",
     "PlatformChoices",
-    "PlatformError",
     "PlatformManifest",
     "PowerAwareQuotas",
     "StorageClassChoice",

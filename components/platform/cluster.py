@@ -36,5 +36,5 @@ class ClusterPlatform(pulumi.ComponentResource):
         if manifest.storage_class is not None:
             create(resource_name(name, manifest.storage_class), manifest.storage_class, child)
         self.register_outputs(
-            {"tenant_namespaces": [t.namespace for t in args.view.tenants], "kueue_controller": args.choices.kueue.runs_controller}
+            {"tenant_namespaces": [t.namespace for t in args.view.tenants], "kueue": args.choices.kueue.mode}
         )

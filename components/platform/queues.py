@@ -65,7 +65,7 @@ def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
                 # The namespace's ResourceQuota caps these anyway: borrowing them would only admit pods it refuses.
                 "resources": [
                     {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
-                    {"name": "memory", "nominalQuota": f"{tenant.memory_quota_gib}Gi", "borrowingLimit": "0"},
+                    {"name": "memory", "nominalQuota": binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
                 ],
             }
         ],
@@ -123,6 +123,15 @@ def priority_classes() -> list[dict[str, Any]]:
 def queues_for(view: ClusterView) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(ClusterQueue, LocalQueue) for each tenant on the cluster."""
     return [(cluster_queue(view, t), local_queue(t)) for t in view.tenants]
+
+
+def binary_quantity(gib: int) -> str:
+    """`gib` GiB in Kubernetes' canonical form (2048Gi is 2Ti): Kueue's webhook rewrites any other,
+    and a stack would then see a change on every preview."""
+    for suffix, size in (("Pi", 1024**2), ("Ti", 1024)):
+        if gib % size == 0:
+            return f"{gib // size}{suffix}"
+    return f"{gib}Gi"
 
 
 def toleration(taint: Taint) -> dict[str, str]:

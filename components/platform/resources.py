@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-from .errors import PlatformError
 from .install import KUEUE_CHART, KUEUE_NAMESPACE, KueueInstall
 
 Object = dict[str, Any]
@@ -65,47 +62,19 @@ def create_all(prefix: str, objects: Sequence[Object], opts: pulumi.ResourceOpti
 
 
 def install_kueue(prefix: str, install: KueueInstall, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
-    if install.mode == "helm":
-        release = k8s.helm.v3.Release(
-            f"{prefix}-kueue",
-            name="kueue",
-            chart=KUEUE_CHART,
-            version=install.version,
-            namespace=KUEUE_NAMESPACE,
-            create_namespace=True,
-            opts=opts,
-        )
-        return [release]
-    return list(create_all(prefix, [_crd(path) for path in install.crd_files], opts))
-
-
-# libyaml's safe loader where PyYAML was built with it: Kueue's CRDs are 1.6 MB of YAML,
-# about 2 s of every local `pulumi up` and `preview` in pure Python (bench/engine.py).
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _crd(path: Path) -> Object:
-    with open(path) as stream:
-        obj = yaml.load(stream, Loader=_SAFE_LOADER)
-    if not isinstance(obj, dict) or obj.get("kind") != "CustomResourceDefinition":
-        raise PlatformError(f"{path} is not a CustomResourceDefinition")
-    # The schemas' description texts are three quarters of Kueue's CRDs, and Pulumi's file backend
-    # rewrites the whole state after every step: without them a local `up` checkpoints a state
-    # about a third the size (bench/engine.py). Validation is the same; `kubectl explain` says less.
-    return {key: obj[key] for key in ("apiVersion", "kind", "metadata")} | {"spec": _without_descriptions(obj["spec"])}
-
-
-def _without_descriptions(schema: Any) -> Any:
-    """A JSON schema without its `description` texts; a property named `description` stays."""
-    if isinstance(schema, dict):
-        return {
-            key: value if key in ("default", "example", "enum") else _without_descriptions(value)
-            for key, value in schema.items()
-            if not (key == "description" and isinstance(value, str))
-        }
-    if isinstance(schema, list):
-        return [_without_descriptions(value) for value in schema]
-    return schema
+    """What Kueue's objects wait for: its Helm release, or nothing where the cluster already runs Kueue."""
+    if install.mode == "present":
+        return []
+    release = k8s.helm.v3.Release(
+        f"{prefix}-kueue",
+        name="kueue",
+        chart=KUEUE_CHART,
+        version=install.version,
+        namespace=KUEUE_NAMESPACE,
+        create_namespace=True,
+        opts=opts,
+    )
+    return [release]
 
 
 def _snake(key: str) -> str:

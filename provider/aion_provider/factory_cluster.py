@@ -32,8 +32,6 @@ class FactoryClusterArgs(TypedDict):
     """The cluster of `clusters` this component deploys."""
     kubeconfig: NotRequired[str]
     """Local target: path of the local cluster's kubeconfig (default: $AION_LOCAL_KUBECONFIG)."""
-    kueue_crds: NotRequired[str]
-    """Local target: folder of Kueue's CRD files (default: $AION_KUEUE_CRDS)."""
 
 
 class FactoryCluster(library.FactoryCluster):
@@ -45,7 +43,7 @@ class FactoryCluster(library.FactoryCluster):
             spec = spec_from_config({key: value for key, value in args.items() if key in SPEC_KEYS})
         except ConfigError as error:
             raise refused("invalid spec", str(error)) from None
-        local = LocalSettings(kubeconfig_path=args.get("kubeconfig"), kueue_crds=args.get("kueue_crds"))
+        local = LocalSettings(kubeconfig_path=args.get("kubeconfig"))
         try:
             [deployment] = library.deployable_clusters(spec, clusters=[args["cluster"]], local=local)
         except AionError as error:

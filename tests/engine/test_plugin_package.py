@@ -44,7 +44,7 @@ def test_get_schema_describes_both_components(pulumi_env: dict[str, str], tmp_pa
     cluster = schema["resources"][f"{PACKAGE}:index:FactoryCluster"]
     assert cluster["isComponent"] is True
     assert sorted(cluster["requiredInputs"]) == ["cluster", "clusters", "site"]
-    assert set(cluster["inputProperties"]) == {"site", "clusters", "tenants", "cluster", "kubeconfig", "kueueCrds"}
+    assert set(cluster["inputProperties"]) == {"site", "clusters", "tenants", "cluster", "kubeconfig"}
     assert set(cluster["properties"]) == {"tenantNamespaces", "gpusByFlavor", "ratedKw", "kubeconfig"}
     plan = schema["resources"][f"{PACKAGE}:index:PowerPlan"]
     assert set(plan["properties"]) == {"fits", "violations", "itBudgetKw", "ratedItKw", "h100EquivalentsFp8"}
@@ -68,7 +68,7 @@ class Remote(pulumi.ComponentResource):
 cluster = Remote(
     "aion-factory:index:FactoryCluster",
     "wire",
-    {{**SPEC, "cluster": "wire-local", "kubeconfig": {kubeconfig!r}, "kueueCrds": {crds!r}}},
+    {{**SPEC, "cluster": "wire-local", "kubeconfig": {kubeconfig!r}}},
     ["tenantNamespaces", "gpusByFlavor", "ratedKw"],
 )
 plan = Remote("aion-factory:index:PowerPlan", "wire-plan", SPEC, ["fits", "ratedItKw"])
@@ -81,9 +81,7 @@ pulumi.export("ratedItKw", plan.ratedItKw)
 
 @pytest.fixture(scope="module")
 def wire(pulumi_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SourceProject]:
-    source = REMOTE_PROGRAM.format(
-        spec=json.dumps(spec_for("wire")), kubeconfig=pulumi_env["AION_LOCAL_KUBECONFIG"], crds=pulumi_env["AION_KUEUE_CRDS"]
-    )
+    source = REMOTE_PROGRAM.format(spec=json.dumps(spec_for("wire")), kubeconfig=pulumi_env["AION_LOCAL_KUBECONFIG"])
     plugins = [{"name": PACKAGE, "path": str(PLUGIN_DIR)}]
     root = tmp_path_factory.mktemp("wire")
     project = SourceProject(root, program_env(pulumi_env), "dev", python_project("wire", source, plugins)).init()
@@ -110,9 +108,7 @@ def test_a_program_in_another_language_gets_the_cluster_and_its_outputs(wire: So
 def test_the_remote_component_refuses_an_over_budget_spec(pulumi_env: dict[str, str], tmp_path: Any) -> None:
     spec = spec_for("over")
     spec["site"]["halls"][0]["rows"][0]["it_power_kw"] = 25
-    source = REMOTE_PROGRAM.format(
-        spec=json.dumps(spec), kubeconfig=pulumi_env["AION_LOCAL_KUBECONFIG"], crds=pulumi_env["AION_KUEUE_CRDS"]
-    )
+    source = REMOTE_PROGRAM.format(spec=json.dumps(spec), kubeconfig=pulumi_env["AION_LOCAL_KUBECONFIG"])
     project = SourceProject(
         tmp_path, program_env(pulumi_env), "over", python_project("over", source, [{"name": PACKAGE, "path": str(PLUGIN_DIR)}])
     ).init()
@@ -152,7 +148,6 @@ def test_a_yaml_program_deploys_a_factory_cluster(pulumi_env: dict[str, str], ap
                     **spec,
                     "cluster": "yaml-local",
                     "kubeconfig": pulumi_env["AION_LOCAL_KUBECONFIG"],
-                    "kueueCrds": pulumi_env["AION_KUEUE_CRDS"],
                 },
             }
         },

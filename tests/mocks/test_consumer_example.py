@@ -6,7 +6,6 @@ Two programs only (pulumi/pulumi#7663): the example as shipped, and an over-budg
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -26,18 +25,9 @@ KUBECONFIG = "/tmp/consumer/kubeconfig"
 _RUNS: dict[str, Any] = {}
 
 
-def kueue_crds(folder: Path) -> Path:
-    (folder / "kueue.x-k8s.io_clusterqueues.yaml").write_text(
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: clusterqueues.kueue.x-k8s.io}\n"
-        "spec: {group: kueue.x-k8s.io, scope: Cluster, names: {kind: ClusterQueue, plural: clusterqueues}, versions: []}\n"
-    )
-    return folder
-
-
 @pytest.fixture
 def deployed(run_program: Any, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     if "example" not in _RUNS:
-        monkeypatch.setenv("AION_KUEUE_CRDS", str(kueue_crds(tmp_path_factory.mktemp("crds"))))
         monkeypatch.setenv("AION_LOCAL_KUBECONFIG", KUBECONFIG)
         _RUNS["example"] = run_program(consumer_stack.deploy)
     return _RUNS["example"]

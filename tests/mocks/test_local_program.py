@@ -18,16 +18,8 @@ LOCAL = yaml.safe_load((ROOT / "stacks/Pulumi.local.yaml").read_text())["config"
 
 @pytest.fixture
 def local_stack(monkeypatch: pytest.MonkeyPatch, tmp_path):
-    """The local stack's config, and a folder of (fake) Kueue CRD files, as the bootstrap provides."""
+    """The local stack's config, as Pulumi hands it to the program."""
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({key: json.dumps(value) for key, value in LOCAL.items() if key.startswith("aion:")}))
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "clusterqueues.kueue.x-k8s.io"},
-        "spec": {"group": "kueue.x-k8s.io"},
-    }
-    (tmp_path / "kueue.x-k8s.io_clusterqueues.yaml").write_text(yaml.safe_dump(crd))
-    monkeypatch.setenv(environment.KUEUE_CRDS, str(tmp_path))
     monkeypatch.setenv(environment.LOCAL_KUBECONFIG, "/state/kubeconfig")
     yield
     pulumi.runtime.set_all_config({}, [])
@@ -50,7 +42,7 @@ def test_local_stack_registers_the_local_cluster_then_the_platform(run_program, 
 
     kinds = Counter(r.type for r in recorder.resources)
     assert kinds["kubernetes:core/v1:Namespace"] == 3  # two tenants and aion-system for the power caps
-    assert kinds["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == 1
+    assert kinds["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == 0  # Kueue comes with the cluster
     assert kinds["kubernetes:apps/v1:DaemonSet"] == 1  # only the h100 pool has a power cap
     assert not [r for r in recorder.resources if r.type.startswith("scaleway:")]
 

@@ -5,7 +5,6 @@ Every quota figure is compared with the planner's. Two programs only (pulumi/pul
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -27,17 +26,6 @@ KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
-def crd_folder(tmp_path: Path) -> Path:
-    """Two small CRD files in the shape of Kueue's (the real ones are checked at rung 1 and 3)."""
-    for plural, kind in (("cohorts", "Cohort"), ("clusterqueues", "ClusterQueue")):
-        (tmp_path / f"kueue.x-k8s.io_{plural}.yaml").write_text(
-            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
-            f"metadata:\n  name: {plural}.kueue.x-k8s.io\nspec:\n  group: kueue.x-k8s.io\n  scope: Cluster\n"
-            f"  names: {{kind: {kind}, plural: {plural}}}\n  versions: []\n"
-        )
-    return tmp_path
-
-
 def deploy(kueue: KueueInstall, storage: StorageClassChoice | None) -> None:
     provider = k8s.Provider("k8s", kubeconfig="{}")
     args = PlatformArgs(VIEW, PlatformChoices(kueue, storage))
@@ -51,8 +39,7 @@ _RUNS: dict[str, tuple[Any, dict[str, str]]] = {}
 def local(run_program: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, str]]:
     """The local stack's platform, run once and shared by the tests that read it."""
     if "local" not in _RUNS:
-        crds = str(crd_folder(tmp_path_factory.mktemp("crds")))
-        recorder = run_program(lambda: deploy(KueueInstall.crds(crds), StorageClassChoice.local()))
+        recorder = run_program(lambda: deploy(KueueInstall.present(), StorageClassChoice.local()))
         _RUNS["local"] = (recorder, parent_types())
     return _RUNS["local"]
 
@@ -86,7 +73,6 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         "aion:platform:PowerAwareQuotas": [quotas],
         "aion:platform:GpuPowerCaps": [f"{NAME}-power-caps"],
         "pulumi:providers:kubernetes": ["k8s"],
-        CRD: [f"{NAME}-customresourcedefinition-{p}.kueue.x-k8s.io" for p in ("clusterqueues", "cohorts")],
         "kubernetes:scheduling.k8s.io/v1:PriorityClass": [f"{quotas}-priorityclass-{c}" for c in ("inference", "training", "batch")],
         f"{KUEUE}:WorkloadPriorityClass": [f"{quotas}-workloadpriorityclass-{c}" for c in ("inference", "training", "batch")],
         f"{KUEUE}:ResourceFlavor": [f"{quotas}-resourceflavor-{f}" for f in ("default-flavor", "h100-sxm", "l40s")],
@@ -103,7 +89,8 @@ def test_it_registers_exactly_the_platform_manifest_with_its_values(local: tuple
     """The golden test pins `platform_manifest`; this pins that the component registers that and nothing else."""
     recorder, _ = local
     objects = platform_manifest(VIEW, StorageClassChoice.local()).objects()
-    registered = [r for r in recorder.resources if r.type.startswith("kubernetes:") and r.type != CRD]
+    registered = [r for r in recorder.resources if r.type.startswith("kubernetes:")]
+    assert recorder.of_type(CRD) == []  # Kueue came with the cluster: none of its CRDs in the stack
     assert len(registered) == len(objects)
     by_name = {(r.type.rsplit(":", 1)[1], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): r for r in registered}
     for obj in objects:

@@ -40,16 +40,8 @@ def as_wire(value: Any) -> Any:
     return value
 
 
-def crd_folder(folder: Path) -> str:
-    (folder / "kueue.x-k8s.io_cohorts.yaml").write_text(
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: cohorts.kueue.x-k8s.io}\n"
-        "spec: {group: kueue.x-k8s.io, scope: Cluster, names: {kind: Cohort, plural: cohorts}, versions: []}\n"
-    )
-    return str(folder)
-
-
 def test_factory_cluster_on_the_local_target_builds_the_cluster_and_its_platform(run_program: Any, tmp_path: Path) -> None:
-    args = {**as_wire(LOCAL), "cluster": "local", "kubeconfig": "/state/kubeconfig", "kueue_crds": crd_folder(tmp_path)}
+    args = {**as_wire(LOCAL), "cluster": "local", "kubeconfig": "/state/kubeconfig"}
     recorder = run_program(lambda: FactoryCluster("lab", args))  # type: ignore[arg-type]
     [component] = recorder.of_type("aion-factory:index:FactoryCluster")
     assert component.name == "lab"

@@ -15,7 +15,10 @@ import pytest
 import yaml
 from kubernetes.client import ApiClient
 
-from aion_factory.platform.install import CRD_GLOB, CRDS_ENV, KUEUE_VERSION
+from aion_factory.devstack.kueue import CRDS, KUEUE_DIR_ENV
+from aion_factory.platform.install import KUEUE_VERSION
+
+CRD_GLOB = "kueue.x-k8s.io_*.yaml"
 
 
 def assert_valid(obj: dict[str, Any]) -> None:
@@ -33,11 +36,13 @@ def assert_valid_builtin(obj: dict[str, Any]) -> None:
 
 
 def kueue_crds() -> Path | None:
-    candidates = [os.environ.get(CRDS_ENV), os.environ.get("GOMODCACHE"), str(Path.home() / "go/pkg/mod")]
+    """Kueue's CRDs in its Go module: where the bootstrap says, else in the toolchain cache or Go's own."""
+    toolchain = Path(os.environ.get("AION_TOOLCHAIN_CACHE", Path.home() / ".cache/aion-factory/toolchain")) / "go/mod"
+    module = f"sigs.k8s.io/kueue@v{KUEUE_VERSION}"
+    candidates = [os.environ.get(KUEUE_DIR_ENV), toolchain / module, Path.home() / "go/pkg/mod" / module]
     for candidate in filter(None, candidates):
-        for folder in (Path(candidate), Path(candidate) / f"sigs.k8s.io/kueue@v{KUEUE_VERSION}/config/components/crd/bases"):
-            if any(folder.glob(CRD_GLOB)):
-                return folder
+        if any((Path(candidate) / CRDS).glob(CRD_GLOB)):
+            return Path(candidate) / CRDS
     return None
 
 
@@ -54,7 +59,7 @@ def _schemas(folder: Path) -> dict[tuple[str, str], dict[str, Any]]:
 def assert_valid_kueue(obj: dict[str, Any]) -> None:
     folder = kueue_crds()
     if folder is None:
-        pytest.skip(f"Kueue's CRDs not found: set {CRDS_ENV}")
+        pytest.skip(f"Kueue's CRDs not found: set {KUEUE_DIR_ENV} (scripts/bootstrap-toolchain.sh does)")
     schema = _schemas(folder)[(obj["apiVersion"].split("/")[1], obj["kind"])]
     errors: list[str] = []
     _check(obj, schema, obj["kind"], errors)

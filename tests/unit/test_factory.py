@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from aion_factory import environment, spec_from_config
+from aion_factory import spec_from_config
 from aion_factory.errors import NotDeployable
 from aion_factory.factory import deployable_clusters
 from aion_factory.target import LocalSettings
@@ -16,11 +16,9 @@ SCALEWAY_ENV = ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID")
 
 @pytest.fixture
 def two_clusters(config: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """`c` on Scaleway with credentials in the environment, and `lab` on the local target with Kueue's CRDs."""
+    """`c` on Scaleway with credentials in the environment, and `lab` on the local target."""
     for name in SCALEWAY_ENV:
         monkeypatch.setenv(name, "x")
-    (tmp_path / "kueue.x-k8s.io_cohorts.yaml").write_text("{}\n")
-    monkeypatch.setenv(environment.KUEUE_CRDS, str(tmp_path))
     config["clusters"].append({**config["clusters"][0], "name": "lab", "target": "local", "pools": [], "subnet": "172.16.4.0/22"})
     return config
 
@@ -42,11 +40,10 @@ def test_a_violated_plan_stops_every_cluster_naming_the_level(two_clusters: dict
 
 def test_what_any_target_refuses_is_named_for_every_cluster_at_once(two_clusters: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("SCW_SECRET_KEY")
-    monkeypatch.delenv(environment.KUEUE_CRDS)
     two_clusters["clusters"][0]["auto_upgrade"] = False
     with pytest.raises(NotDeployable) as refused:
         deployable_clusters(spec_from_config(two_clusters))
-    assert [p.path for p in refused.value.problems] == ["scaleway:secretKey", "aion:clusters[0].auto_upgrade", "$AION_KUEUE_CRDS"]
+    assert [p.path for p in refused.value.problems] == ["scaleway:secretKey", "aion:clusters[0].auto_upgrade"]
 
 
 def test_an_unknown_cluster_is_named(two_clusters: dict[str, Any]):

@@ -70,7 +70,7 @@ def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing():
             "name": queues.CPU_FLAVOR,
             "resources": [
                 {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
-                {"name": "memory", "nominalQuota": f"{tenant.memory_quota_gib}Gi", "borrowingLimit": "0"},
+                {"name": "memory", "nominalQuota": queues.binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
             ],
         }
     ]
@@ -110,3 +110,8 @@ def test_every_kueue_object_matches_kueues_v1beta2_crds():
         assert_valid_kueue(obj)
     for obj in queues.priority_classes():
         assert_valid(obj)
+
+
+def test_memory_is_written_in_kubernetes_canonical_form():
+    """Kueue's webhook rewrites a quantity to its canonical form: anything else is a change on every preview."""
+    assert [queues.binary_quantity(gib) for gib in (2048, 1024, 1536, 3, 1024 * 1024)] == ["2Ti", "1Ti", "1536Gi", "3Gi", "1Pi"]

@@ -35,7 +35,7 @@ def test_factory_cluster_takes_the_aion_config_shape_as_plain_values() -> None:
     assert all(prop.get("plain") is True for prop in inputs.values())
     assert (inputs["site"]["type"], inputs["site"]["additionalProperties"]["$ref"]) == ("object", "pulumi.json#/Any")
     assert (inputs["clusters"]["type"], inputs["clusters"]["items"]["type"]) == ("array", "object")
-    assert inputs["kueueCrds"]["type"] == inputs["kubeconfig"]["type"] == "string"
+    assert inputs["kubeconfig"]["type"] == "string" and "kueueCrds" not in inputs  # Kueue comes with the cluster
     outputs = cluster["properties"]
     assert (outputs["tenantNamespaces"]["type"], outputs["tenantNamespaces"]["items"]["type"]) == ("array", "string")
     assert outputs["gpusByFlavor"]["additionalProperties"]["type"] == "integer"

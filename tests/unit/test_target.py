@@ -6,18 +6,13 @@ from typing import Any
 
 from aion_factory import environment, spec_from_config
 from aion_factory.local import LocalTarget
-from aion_factory.platform import StorageClassChoice
+from aion_factory.platform import KueueInstall, StorageClassChoice
 from aion_factory.scaleway import ScalewayTarget
 from aion_factory.spec import Target as TargetName
 from aion_factory.target import ADAPTERS, LocalSettings, target_for
 from support import view_of
 
 SCALEWAY_ENV = {"SCW_ACCESS_KEY": "a", "SCW_SECRET_KEY": "s", "SCW_DEFAULT_PROJECT_ID": "p"}
-
-
-def crds(folder: Path) -> str:
-    (folder / "kueue.x-k8s.io_cohorts.yaml").write_text("{}\n")
-    return str(folder)
 
 
 def test_every_target_the_spec_allows_has_an_adapter_of_that_name():
@@ -34,15 +29,12 @@ def test_local_settings_win_over_the_environment(monkeypatch: Any, tmp_path: Pat
     assert LocalTarget(LocalSettings()).kubeconfig_path == str(Path.cwd() / ".state/local/kubeconfig")
 
 
-def test_the_local_target_skips_kapsules_rules_but_needs_kueues_crds(config: dict[str, Any], tmp_path: Path, monkeypatch: Any):
-    monkeypatch.delenv(environment.KUEUE_CRDS, raising=False)
+def test_the_local_target_skips_kapsules_rules_and_finds_kueue_with_the_cluster(config: dict[str, Any]):
     config["clusters"][0].update(target="local", auto_upgrade=False, subnet="172.16.0.0/30")
     view = view_of(spec_from_config(config), "c")
-    assert LocalTarget(LocalSettings(kueue_crds=crds(tmp_path))).preflight(view) == []
-    [problem] = LocalTarget(LocalSettings()).preflight(view)
-    assert problem.path == "$AION_KUEUE_CRDS" and "is not set" in problem.message
-    choices = LocalTarget(LocalSettings(kueue_crds=crds(tmp_path))).platform_choices(view)
-    assert (choices.kueue.mode, choices.storage) == ("crds", StorageClassChoice.local())
+    assert LocalTarget(LocalSettings()).preflight(view) == []
+    choices = LocalTarget(LocalSettings()).platform_choices(view)
+    assert (choices.kueue, choices.storage) == (KueueInstall.present(), StorageClassChoice.local())
 
 
 def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[str, Any], monkeypatch: Any):

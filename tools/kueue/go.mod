@@ -5,7 +5,7 @@ module aion-factory/tools/kueue
 
 go 1.26
 
-require sigs.k8s.io/kueue v0.17.0
+require sigs.k8s.io/kueue v0.17.0 // indirect
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -150,3 +150,5 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 	volcano.sh/apis v1.14.0 // indirect
 )
+
+tool sigs.k8s.io/kueue/cmd/kueue

@@ -1,0 +1,188 @@
+"""Rung 3: Kueue's real manager admits the local stack's workloads by the planner's quotas.
+
+The local stack as deployed (tenants kyutai and mistral-lab share the hall's cohort), and
+Jobs of one H100 GPU each, submitted as a tenant would: to its namespace, without naming a
+queue (Kueue sends them to the `default` LocalQueue). Every figure comes from the plan.
+The tests run in file order and share the jobs they leave running.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from aion_factory import labels, make_plan, spec_from_config
+from engine_support import PulumiProject, stack_values
+from support import ROOT
+
+
+def renamed(values: dict[str, Any]) -> dict[str, Any]:
+    """The local stack under names of its own: nothing is confused with what other engine tests deploy."""
+    values = copy.deepcopy(values)
+    values["clusters"][0]["name"] = "kq"
+    for tenant in values["tenants"]:
+        tenant.update(name=f"kq-{tenant['name']}", clusters=["kq"])
+    return values
+
+
+VALUES = renamed(stack_values(ROOT / "stacks/Pulumi.local.yaml"))
+PLAN = make_plan(spec_from_config(VALUES))
+FLAVOR = "h100-sxm"
+KYUTAI, MISTRAL = (PLAN.tenant(name).flavor_quotas("kq") for name in ("kq-kyutai", "kq-mistral-lab"))
+KUEUE = ("kueue.x-k8s.io", "v1beta2")
+
+
+def quota(quotas: Any) -> Any:
+    return next(q for q in quotas if q.flavor == FLAVOR)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 120, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def job(name: str, runs: str = "1h", priority: str | None = None) -> dict[str, Any]:
+    """A Job of one pod and one H100 GPU; KWOK completes its pod after `runs`."""
+    meta: dict[str, Any] = {"name": name}
+    if priority:
+        meta["labels"] = {"kueue.x-k8s.io/priority-class": priority}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"annotations": {"pod-complete.stage.kwok.x-k8s.io/delay": runs}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": labels.flavor_selector(FLAVOR),
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {
+                            "name": "train",
+                            "image": "registry.invalid/train:1",
+                            "resources": {"requests": {labels.GPU_RESOURCE: "1", "cpu": "1", "memory": "1Gi"},
+                                          "limits": {labels.GPU_RESOURCE: "1", "cpu": "1", "memory": "1Gi"}},
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        }
+                    ],
+                },
+            },
+        },
+    }  # fmt: skip
+
+
+class Tenant:
+    def __init__(self, api_client: Any, namespace: str) -> None:
+        self.namespace = namespace
+        self.batch = client.BatchV1Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
+
+    def submit(self, *jobs: dict[str, Any]) -> None:
+        for body in jobs:
+            self.batch.create_namespaced_job(self.namespace, body)
+
+    def workloads(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.custom.list_namespaced_custom_object(*KUEUE, self.namespace, "workloads")["items"]
+        return items
+
+    def admitted(self) -> list[str]:
+        return sorted(_owner(w) for w in self.workloads() if _condition(w, "Admitted") == "True")
+
+    def pending(self) -> dict[str, str]:
+        """Job -> why it waits, for every workload without quota."""
+        return {_owner(w): _message(w, "QuotaReserved") for w in self.workloads() if _condition(w, "QuotaReserved") != "True"}
+
+
+def _owner(workload: dict[str, Any]) -> str:
+    return str(workload["metadata"]["ownerReferences"][0]["name"])
+
+
+def _condition(workload: dict[str, Any], kind: str) -> str | None:
+    return next((c["status"] for c in workload.get("status", {}).get("conditions", []) if c["type"] == kind), None)
+
+
+def _message(workload: dict[str, Any], kind: str) -> str:
+    return next((c.get("message", "") for c in workload.get("status", {}).get("conditions", []) if c["type"] == kind), "")
+
+
+@pytest.fixture(scope="module")
+def stack(new_project: Any) -> Iterator[PulumiProject]:
+    project = new_project("kueue", VALUES)
+    project.pulumi("up", "--yes", "--skip-preview")
+    yield project
+    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+
+
+@pytest.fixture(scope="module")
+def kyutai(stack: PulumiProject, api_client: Any) -> Tenant:
+    return Tenant(api_client, "kq-kyutai")
+
+
+@pytest.fixture(scope="module")
+def mistral(stack: PulumiProject, api_client: Any) -> Tenant:
+    return Tenant(api_client, "kq-mistral-lab")
+
+
+def test_a_tenant_is_admitted_its_quota_then_borrows_what_the_cohort_lends_and_the_rest_waits(kyutai: Tenant) -> None:
+    lendable = quota(MISTRAL).lending  # mistral-lab lends half its quota, keeps the rest for itself
+    expected = quota(KYUTAI).nominal + min(quota(KYUTAI).borrowing, lendable)
+    kyutai.submit(*(job(f"train-{i:02d}") for i in range(20)))
+    admitted = wait_for(lambda: (a := kyutai.admitted()) and len(a) >= expected and a, what=f"{expected} admitted")
+    time.sleep(3)  # and no more than that, once Kueue has looked at every one
+    assert len(kyutai.admitted()) == len(admitted) == expected == 15
+    pending = wait_for(lambda: (p := kyutai.pending()) and len(p) == 20 - expected and p, what="the rest pending with a reason")
+    assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor {FLAVOR}" in why for why in pending.values()), pending
+
+
+def test_the_lenders_kept_share_is_admitted_at_once(mistral: Tenant) -> None:
+    kept = quota(MISTRAL).nominal - quota(MISTRAL).lending
+    mistral.submit(*(job(f"serve-{i}") for i in range(kept)))
+    assert len(wait_for(lambda: (a := mistral.admitted()) and len(a) == kept and a, what="its kept share admitted")) == kept == 3
+
+
+def test_a_higher_priority_workload_preempts_a_lower_one_of_its_tenant(kyutai: Tenant) -> None:
+    kyutai.submit(job("inference-0", priority="inference"))
+    wait_for(lambda: "inference-0" in kyutai.admitted(), what="the inference job admitted")
+    evicted = [w for w in kyutai.workloads() if _condition(w, "Evicted") == "True"]
+    assert evicted, "a batch of lower priority made room"
+
+
+def test_when_jobs_finish_the_next_ones_are_admitted(kyutai: Tenant) -> None:
+    batch = kyutai.batch
+    batch.delete_collection_namespaced_job(kyutai.namespace, propagation_policy="Background")
+    wait_for(lambda: not kyutai.workloads(), what="the tenant's queue empty")
+    room = quota(KYUTAI).nominal + min(quota(KYUTAI).borrowing, quota(MISTRAL).lending)
+    kyutai.submit(*(job(f"short-{i:02d}", runs="4s") for i in range(room + 2)))
+    wait_for(lambda: len(kyutai.pending()) == 2, what="two jobs beyond the room waiting")
+    finished = wait_for(
+        lambda: (done := [w for w in kyutai.workloads() if _condition(w, "Finished") == "True"]) and len(done) == room + 2 and done,
+        timeout_s=180,
+        what="every job admitted in turn and finished",
+    )
+    assert len(finished) == room + 2
+
+
+def test_a_job_in_a_namespace_without_a_local_queue_is_not_admitted(stack: PulumiProject, api_client: Any) -> None:
+    core = client.CoreV1Api(api_client)
+    core.create_namespace({"metadata": {"name": "no-queue"}})
+    try:
+        client.BatchV1Api(api_client).create_namespaced_job("no-queue", job("stray"))
+        stray = Tenant(api_client, "no-queue")
+        wait_for(lambda: stray.workloads(), what="its workload")
+        time.sleep(3)
+        assert stray.admitted() == []
+        assert client.BatchV1Api(api_client).read_namespaced_job("stray", "no-queue").spec.suspend is True  # no pod ever ran
+    finally:
+        core.delete_namespace("no-queue")
