@@ -93,6 +93,9 @@ def test_pod_over_the_tenant_gpu_quota_is_refused(project: PulumiProject, api_cl
     assert "exceeded quota: tenant-quota" in refused.value.body
     assert f"requested: requests.{labels.GPU_RESOURCE}=1, used: requests.{labels.GPU_RESOURCE}={ceiling}" in refused.value.body
     core.delete_namespaced_pod("fits", "kyutai", grace_period_seconds=0)
+    used = f"requests.{labels.GPU_RESOURCE}"
+    # The quota controller frees its GPUs asynchronously: the next test's pod must not find them taken.
+    wait_for(lambda: (core.read_namespaced_resource_quota("tenant-quota", "kyutai").status.used or {}).get(used) == "0", what="GPUs freed")
 
 
 def test_tenant_service_account_cannot_create_pods_in_another_tenant(project: PulumiProject, control_plane: Any) -> None:
