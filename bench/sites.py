@@ -80,7 +80,29 @@ def aion_site(halls: int = 4, tenants: int = 520, seed: int = 7) -> dict[str, An
         if t % 5 == 0:
             tenant["lending_limit"] = 0.25
         tenant_list.append(tenant)
-    return {"site": site, "clusters": clusters, "tenants": tenant_list}
+    values = {"site": site, "clusters": clusters, "tenants": tenant_list}
+    within_budgets(values)
+    return values
+
+
+def within_budgets(values: dict[str, Any]) -> None:
+    """Scale down the tenants drawing on a level allotted beyond its budget, until none is: the
+    planner refuses allotments Kueue could turn into more power than a row or hall may draw."""
+    from aion_factory import make_plan, spec_from_config
+    from aion_factory.planner.power import allotted_levels, tenant_kw_by_level
+
+    for _ in range(20):
+        spec = spec_from_config(values)
+        plan = make_plan(spec)
+        gpu_pools = [p for p in plan.pools if p.flavor]
+        allotted = tenant_kw_by_level(plan.levels[0].path, spec.tenants, gpu_pools)
+        over = {lv.path: lv.budget_kw / allotted[lv.path] for lv in plan.levels if allotted.get(lv.path, 0.0) > lv.budget_kw}
+        if not over:
+            return
+        for tenant, spec_tenant in zip(values["tenants"], spec.tenants, strict=True):
+            factors = [over[path] for path in allotted_levels(spec_tenant, gpu_pools) if path in over]
+            if factors:
+                tenant["power_kw"] = round(tenant["power_kw"] * min(factors) * 0.99, 1)
 
 
 def _subnet(index: int) -> str:
@@ -95,10 +117,10 @@ def local_values() -> dict[str, Any]:
 
 
 def local_cluster(tenants: int) -> dict[str, Any]:
-    """The local stack with `tenants` tenants sharing 75% of its IT budget (the pools stay as they are)."""
+    """The local stack with `tenants` tenants sharing 75% of its row's budget (the pools stay as they are)."""
     values = local_values()
-    site_it_kw = values["site"]["facility_power_mw"] * 1000 / values["site"]["pue"]
-    each_kw = round(0.75 * site_it_kw / tenants, 3)
+    row_kw = values["site"]["halls"][0]["rows"][0]["it_power_kw"]
+    each_kw = round(0.75 * row_kw / tenants, 3)
     values["tenants"] = [
         {
             "name": f"tenant-{t:04d}",

@@ -24,6 +24,7 @@ from .model import (
     TenantPlan,
 )
 from .power import (
+    allotment_violations,
     budget_violations,
     gpu_pool_plan,
     level_of,
@@ -36,7 +37,6 @@ from .power import (
 from .quotas import tenant_quotas
 
 __all__ = [
-    "TENANTS_PATH",
     "ClusterPlan",
     "FlavorQuota",
     "H100Equivalents",
@@ -51,10 +51,6 @@ __all__ = [
     "placeable_headroom_kw",
     "split_fleet",
 ]
-
-
-# Where a violation of the tenants' total allotment points.
-TENANTS_PATH = key_path(["tenants"])
 
 
 def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
@@ -73,15 +69,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         violations += problem
 
     tenants = tenant_quotas(spec.tenants, gpu_pools)
-    allotted_kw = sum(t.power_kw for t in spec.tenants)
-    if allotted_kw > levels[0].limit_kw + 1e-9:
-        violations.append(
-            Problem(
-                TENANTS_PATH,
-                f"tenants are allotted {allotted_kw:,.1f} kW in all, over the site's IT limit of {levels[0].limit_kw:,.1f} kW",
-                "violation",
-            )
-        )
+    violations += allotment_violations(levels, spec.tenants, gpu_pools)
 
     gpus_by_model: dict[str, int] = {}
     for pool in gpu_pools:

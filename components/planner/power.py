@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..catalog import Catalog
 from ..errors import Problem
-from ..spec import Cluster, GpuPool, Site
+from ..spec import Cluster, GpuPool, Site, Tenant
 from .model import LevelPlan, PoolPlan
 
 
@@ -112,3 +112,49 @@ def placeable_headroom_kw(levels: list[LevelPlan]) -> dict[str, float]:
     total = sum(unused.values())
     scale = min(1.0, max(0.0, site.budget_kw - site.rated_kw) / total) if total else 0.0
     return {hall: kw * scale for hall, kw in unused.items()}
+
+
+def allotment_violations(levels: list[LevelPlan], tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[Problem]:
+    """Power enforced at admission: Kueue admits no more than the tenants' quotas, and a tenant's
+    quotas draw at most its allotted kW, spread over the GPU pools of its clusters by their rated
+    power. So the work admitted under a level stays within its *budget* when the kW allotted under
+    it do; hardware rated above the budget (oversubscription) is in no quota and stays idle."""
+    allotted = tenant_kw_by_level(levels[0].path, tenants, gpu_pools)
+    drawing: dict[str, list[str]] = {}
+    for tenant in tenants:
+        for path in allotted_levels(tenant, gpu_pools):
+            drawing.setdefault(path, []).append(tenant.name)
+    return [
+        Problem(
+            level.path,
+            f"tenants are allotted {allotted[level.path]:,.1f} kW of {level.kind} {level.path}, over its budget of "
+            f"{level.budget_kw:,.1f} kW: Kueue admits work up to their quotas, which could then draw more than the "
+            f"{level.kind} may; tenants drawing on it: {', '.join(drawing.get(level.path, [])) or 'all'}",
+            "violation",
+        )
+        for level in levels
+        if allotted.get(level.path, 0.0) > level.budget_kw + 1e-9
+    ]
+
+
+def tenant_kw_by_level(site: str, tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> dict[str, float]:
+    """kW allotted under each level: every tenant's whole allotment at the site, and its share of
+    it (by the rated power of its clusters' GPU pools) in each hall and row."""
+    allotted: dict[str, float] = {site: sum(tenant.power_kw for tenant in tenants)}
+    for tenant in tenants:
+        pools = [p for p in gpu_pools if p.cluster in tenant.clusters and p.rated_kw > 0]
+        rated = sum(p.rated_kw for p in pools)
+        for pool in pools:
+            for path in _ancestors(pool.level)[1:]:
+                allotted[path] = allotted.get(path, 0.0) + tenant.power_kw * pool.rated_kw / rated
+    return allotted
+
+
+def allotted_levels(tenant: Tenant, gpu_pools: list[PoolPlan]) -> list[str]:
+    return list(dict.fromkeys(path for p in gpu_pools if p.cluster in tenant.clusters for path in _ancestors(p.level)))
+
+
+def _ancestors(level: str) -> list[str]:
+    """`site/hall/row` -> [`site`, `site/hall`, `site/hall/row`]."""
+    parts = level.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]

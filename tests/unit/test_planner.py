@@ -35,16 +35,16 @@ def test_dc5_example_matches_hand_computation():
 
 def test_dc5_tenant_quotas_scale_down_to_capacity():
     plan = make_plan(load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
-    # GPU pools rate 1,555.2 kW. kyutai 1,200 kW -> floor(1200 x 704 / 1555.2) = 543 H100,
-    # hf-research 600 kW -> 271: 814 > 704, so both scale by 704 / 814 (rounded down).
-    assert plan.tenant("kyutai").quotas == {"b300": 256, "h100-sxm": 543 * 704 // 814}
-    assert plan.tenant("hf-research").quotas == {"b300": 128, "h100-sxm": 271 * 704 // 814}
-    assert 256 + 128 <= 384
+    # GPU pools rate 1,555.2 kW. kyutai 1,100 kW -> floor(1100 x 704 / 1555.2) = 497 H100, floor(1100 x 384 / 1555.2) = 271 B300;
+    # hf-research 600 kW -> 271 H100, 148 B300: 768 > 704 and 419 > 384, so both scale by capacity / demand (rounded down).
+    kyutai, hf = {"b300": 271 * 384 // 419, "h100-sxm": 497 * 704 // 768}, {"b300": 148 * 384 // 419, "h100-sxm": 271 * 704 // 768}
+    assert (plan.tenant("kyutai").quotas, plan.tenant("hf-research").quotas) == (kyutai, hf)
+    assert kyutai["b300"] + hf["b300"] <= 384 and kyutai["h100-sxm"] + hf["h100-sxm"] <= 704
     # kyutai may borrow 0.25 of its quota; hf-research has no limit: up to what the cluster has beyond its own.
-    assert plan.tenant("kyutai").borrowing_by_cluster["train-1"] == {"b300": 64, "h100-sxm": 469 // 4}
-    assert plan.tenant("hf-research").borrowing_by_cluster["train-1"] == {"b300": 384 - 128, "h100-sxm": 704 - 234}
-    assert plan.tenant("hf-research").lending_by_cluster == {"train-1": {"b300": 64, "h100-sxm": 117}}
-    assert plan.tenant("kyutai").gpu_ceiling("train-1") == 256 + 469 + 64 + 117
+    assert plan.tenant("kyutai").borrowing_by_cluster["train-1"] == {f: n // 4 for f, n in kyutai.items()}
+    assert plan.tenant("hf-research").borrowing_by_cluster["train-1"] == {"b300": 384 - hf["b300"], "h100-sxm": 704 - hf["h100-sxm"]}
+    assert plan.tenant("hf-research").lending_by_cluster == {"train-1": {f: n // 2 for f, n in hf.items()}}
+    assert plan.tenant("kyutai").gpu_ceiling("train-1") == sum(kyutai.values()) + sum(n // 4 for n in kyutai.values())
 
 
 def test_auto_control_plane_picks_the_smallest_that_fits(config):
@@ -92,9 +92,22 @@ def test_oversubscription_raises_the_limit(config):
 
 
 def test_tenants_allotted_more_than_the_site(config):
-    config["tenants"][0]["power_kw"] = 1001  # site IT budget: 1,250 kW / 1.25
+    config["tenants"][0]["power_kw"] = 1001  # site IT budget: 1,250 kW / 1.25; its cluster is in row r (500) of hall h (1,000)
     plan = make_plan(spec_from_config(config))
-    assert [v.path for v in plan.violations] == ["aion:tenants"]
+    assert [v.path for v in plan.violations] == ["s", "s/h", "s/h/r"]
+    assert plan.violations[0].message.startswith("tenants are allotted 1,001.0 kW of site s, over its budget of 1,000.0 kW")
+
+
+def test_an_oversubscribed_row_fits_its_hardware_but_not_more_allotment_than_its_budget(config):
+    """Rated above its budget is allowed (up to the ratio): the extra hardware is in no tenant's quota.
+    Allotting tenants more than the budget is not: Kueue would admit work that draws more."""
+    config["site"]["halls"][0]["rows"][0].update(it_power_kw=400, oversubscription=1.2)  # rated 61.2 kW + ... fits 480
+    config["tenants"][0]["power_kw"] = 400
+    assert make_plan(spec_from_config(config)).fits
+    config["tenants"][0]["power_kw"] = 401
+    [violation] = make_plan(spec_from_config(config)).violations
+    assert (violation.path, violation.level) == ("s/h/r", "violation")
+    assert violation.message.endswith("which could then draw more than the row may; tenants drawing on it: t")
 
 
 def test_what_200_mw_buys():

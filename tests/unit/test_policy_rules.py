@@ -85,10 +85,14 @@ def test_a_stack_whose_hall_the_site_lacks_cannot_be_planned() -> None:
 
 def test_tenants_allotted_more_than_the_site_fail_and_node_limits_do_not_count() -> None:
     values = copy.deepcopy(LOCAL)
-    values["tenants"][0]["power_kw"] = 90  # site IT limit: 80 kW
-    assert power_findings(values) == [
-        "tenants are allotted 98.0 kW in all, over the site's IT limit of 80.0 kW (site power tree from the stack's config)"
+    values["tenants"][0]["power_kw"] = 90  # site and hall budgets: 80 kW; row-1: 40 kW
+    found = power_findings(values)
+    assert [f.split(", over")[0] for f in found] == [
+        "tenants are allotted 98.0 kW of site lab",
+        "tenants are allotted 98.0 kW of hall lab/hall-a",
+        "tenants are allotted 98.0 kW of row lab/hall-a/row-1",
     ]
+    assert all(f.endswith("tenants drawing on it: kyutai, mistral-lab (site power tree from the stack's config)") for f in found)
 
 
 def test_aion_values_decode_the_engines_config_map() -> None:

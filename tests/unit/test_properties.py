@@ -52,9 +52,27 @@ def test_accepted_plans_respect_every_budget_and_limit(config):
     if plan.fits:
         assert all(lv.rated_kw <= lv.limit_kw + 1e-6 for lv in plan.levels)
         assert all(c.max_nodes <= c.node_limit for c in plan.clusters)
-        assert sum(t.allotted_kw for t in plan.tenants) <= plan.levels[0].limit_kw + 1e-6
+        assert sum(t.allotted_kw for t in plan.tenants) <= plan.levels[0].budget_kw + 1e-6
+        # Power enforced at admission: what Kueue may admit (every tenant's nominal quota) draws
+        # no more than each hall's budget, whatever the hardware is rated at.
+        for hall in (lv for lv in plan.levels if lv.kind == "hall"):
+            assert admissible_kw(plan, hall.path) <= hall.budget_kw + 1e-6
     else:
         assert plan.violations
+
+
+def admissible_kw(plan, level: str) -> float:
+    """kW drawn by every tenant's nominal quota in the clusters under `level`, at each flavor's
+    average per-GPU power in that cluster (Kueue places a flavor's GPUs on any of its pools)."""
+    kw = 0.0
+    for cluster in (c for c in plan.clusters if c.level == level or c.level.startswith(level + "/")):
+        pools = [p for p in plan.pools_of(cluster.name) if p.flavor]
+        for tenant in plan.tenants:
+            for flavor, gpus in tenant.quotas_by_cluster.get(cluster.name, {}).items():
+                of_flavor = [p for p in pools if p.flavor == flavor]
+                total = sum(p.gpus for p in of_flavor)
+                kw += gpus * sum(p.rated_kw for p in of_flavor) / total if total else 0.0
+    return kw
 
 
 @settings(max_examples=200, deadline=None)
