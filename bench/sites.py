@@ -89,18 +89,18 @@ def within_budgets(values: dict[str, Any]) -> None:
     """Scale down the tenants drawing on a level allotted beyond its budget, until none is: the
     planner refuses allotments Kueue could turn into more power than a row or hall may draw."""
     from aion_factory import make_plan, spec_from_config
-    from aion_factory.planner.power import allotted_levels, tenant_kw_by_level
+    from aion_factory.planner.power import allotted_levels, pools_by_cluster, tenant_kw_by_level
 
     for _ in range(20):
         spec = spec_from_config(values)
         plan = make_plan(spec)
-        gpu_pools = [p for p in plan.pools if p.flavor]
-        allotted = tenant_kw_by_level(plan.levels[0].path, spec.tenants, gpu_pools)
+        by_cluster = pools_by_cluster([p for p in plan.pools if p.flavor])
+        allotted = tenant_kw_by_level(plan.levels[0].path, spec.tenants, by_cluster)
         over = {lv.path: lv.budget_kw / allotted[lv.path] for lv in plan.levels if allotted.get(lv.path, 0.0) > lv.budget_kw}
         if not over:
             return
         for tenant, spec_tenant in zip(values["tenants"], spec.tenants, strict=True):
-            factors = [over[path] for path in allotted_levels(spec_tenant, gpu_pools) if path in over]
+            factors = [over[path] for path in allotted_levels(spec_tenant, by_cluster) if path in over]
             if factors:
                 tenant["power_kw"] = round(tenant["power_kw"] * min(factors) * 0.99, 1)
 

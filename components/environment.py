@@ -16,4 +16,3 @@ DEFAULT_LOCAL_KUBECONFIG = Path(".state/local/kubeconfig")
 
 def local_kubeconfig() -> str:
     return os.environ.get(LOCAL_KUBECONFIG) or str(DEFAULT_LOCAL_KUBECONFIG.resolve())
-

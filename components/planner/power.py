@@ -119,30 +119,37 @@ def allotment_violations(levels: list[LevelPlan], tenants: tuple[Tenant, ...], g
     quotas draw at most its allotted kW, spread over the GPU pools of its clusters by their rated
     power. So the work admitted under a level stays within its *budget* when the kW allotted under
     it do; hardware rated above the budget (oversubscription) is in no quota and stays idle."""
-    allotted = tenant_kw_by_level(levels[0].path, tenants, gpu_pools)
-    drawing: dict[str, list[str]] = {}
-    for tenant in tenants:
-        for path in allotted_levels(tenant, gpu_pools):
-            drawing.setdefault(path, []).append(tenant.name)
+    by_cluster = pools_by_cluster(gpu_pools)
+    allotted = tenant_kw_by_level(levels[0].path, tenants, by_cluster)
+    over = [level for level in levels if allotted.get(level.path, 0.0) > level.budget_kw + 1e-9]
+    drawing = {level.path: [t.name for t in tenants if level.path in allotted_levels(t, by_cluster)] for level in over}
     return [
         Problem(
             level.path,
             f"tenants are allotted {allotted[level.path]:,.1f} kW of {level.kind} {level.path}, over its budget of "
             f"{level.budget_kw:,.1f} kW: Kueue admits work up to their quotas, which could then draw more than the "
-            f"{level.kind} may; tenants drawing on it: {', '.join(drawing.get(level.path, [])) or 'all'}",
+            f"{level.kind} may; tenants drawing on it: {', '.join(drawing[level.path]) or 'none with GPUs'}",
             "violation",
         )
-        for level in levels
-        if allotted.get(level.path, 0.0) > level.budget_kw + 1e-9
+        for level in over
     ]
 
 
-def tenant_kw_by_level(site: str, tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> dict[str, float]:
+def pools_by_cluster(gpu_pools: list[PoolPlan]) -> dict[str, list[PoolPlan]]:
+    """GPU pools with power, by cluster: looked up once per tenant, not scanned."""
+    found: dict[str, list[PoolPlan]] = {}
+    for pool in gpu_pools:
+        if pool.rated_kw > 0:
+            found.setdefault(pool.cluster, []).append(pool)
+    return found
+
+
+def tenant_kw_by_level(site: str, tenants: tuple[Tenant, ...], by_cluster: dict[str, list[PoolPlan]]) -> dict[str, float]:
     """kW allotted under each level: every tenant's whole allotment at the site, and its share of
     it (by the rated power of its clusters' GPU pools) in each hall and row."""
     allotted: dict[str, float] = {site: sum(tenant.power_kw for tenant in tenants)}
     for tenant in tenants:
-        pools = [p for p in gpu_pools if p.cluster in tenant.clusters and p.rated_kw > 0]
+        pools = [p for cluster in tenant.clusters for p in by_cluster.get(cluster, [])]
         rated = sum(p.rated_kw for p in pools)
         for pool in pools:
             for path in _ancestors(pool.level)[1:]:
@@ -150,8 +157,8 @@ def tenant_kw_by_level(site: str, tenants: tuple[Tenant, ...], gpu_pools: list[P
     return allotted
 
 
-def allotted_levels(tenant: Tenant, gpu_pools: list[PoolPlan]) -> list[str]:
-    return list(dict.fromkeys(path for p in gpu_pools if p.cluster in tenant.clusters for path in _ancestors(p.level)))
+def allotted_levels(tenant: Tenant, by_cluster: dict[str, list[PoolPlan]]) -> set[str]:
+    return {path for cluster in tenant.clusters for p in by_cluster.get(cluster, []) for path in _ancestors(p.level)}
 
 
 def _ancestors(level: str) -> list[str]:

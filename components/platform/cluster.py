@@ -35,6 +35,4 @@ class ClusterPlatform(pulumi.ComponentResource):
         GpuPowerCaps(f"{name}-power-caps", manifest.power_caps, manifest.time_slicing, child)
         if manifest.storage_class is not None:
             create(resource_name(name, manifest.storage_class), manifest.storage_class, child)
-        self.register_outputs(
-            {"tenant_namespaces": [t.namespace for t in args.view.tenants], "kueue": args.choices.kueue.mode}
-        )
+        self.register_outputs({"tenant_namespaces": [t.namespace for t in args.view.tenants], "kueue": args.choices.kueue.mode})
