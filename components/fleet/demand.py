@@ -25,6 +25,7 @@ def fill_nodes(spec: FactorySpec, hall: str, node_type: str, catalog: Catalog | 
     """How many `node_type` nodes the hall's share of the site's headroom holds, with the
     system nodes of the clusters they need counted."""
     catalog = catalog or load_catalog()
+    _check(spec, hall, node_type, catalog)
     kw = placeable_headroom_kw(list(make_plan(spec, catalog).levels)).get(hall, 0.0)
     node_w, system = catalog.node_max_power_w(node_type), SystemPool()
     system_w = system.size * catalog.node_max_power_w(system.node_type)
@@ -46,15 +47,7 @@ def cluster_entries(
 ) -> list[dict[str, Any]]:
     """Clusters of `hall` that hold `nodes` nodes of `node_type`, as entries of the site's `clusters:`."""
     catalog = catalog or load_catalog()
-    problems = []
-    if hall not in [h.name for h in spec.site.halls]:
-        problems.append(
-            Problem("--hall", f"{hall!r} is not a hall of site {spec.site.name}; its halls: {', '.join(h.name for h in spec.site.halls)}")
-        )
-    if node_type not in catalog.gpu_node_types:
-        problems.append(Problem("--node-type", f"{node_type!r} is not a GPU node type; allowed: {', '.join(catalog.gpu_node_types)}"))
-    if problems:
-        raise ConfigError(problems)
+    _check(spec, hall, node_type, catalog)
     system = SystemPool()
     sizes = split_fleet(nodes, largest_node_limit(catalog, "scaleway"), system.size)
     prefix = prefix or hall
@@ -83,3 +76,14 @@ def _free_subnets(spec: FactorySpec) -> Any:
     for subnet in SUBNET_POOL.subnets(new_prefix=SUBNET_PREFIX):
         if not any(subnet.overlaps(u) for u in used):
             yield subnet
+
+
+def _check(spec: FactorySpec, hall: str, node_type: str, catalog: Catalog) -> None:
+    problems = []
+    halls = [h.name for h in spec.site.halls]
+    if hall not in halls:
+        problems.append(Problem("--hall", f"{hall!r} is not a hall of site {spec.site.name}; its halls: {', '.join(halls)}"))
+    if node_type not in catalog.gpu_node_types:
+        problems.append(Problem("--node-type", f"{node_type!r} is not a GPU node type; allowed: {', '.join(catalog.gpu_node_types)}"))
+    if problems:
+        raise ConfigError(problems)

@@ -142,7 +142,7 @@ def test_a_tenant_is_admitted_its_quota_then_borrows_what_the_cohort_lends_and_t
     admitted = wait_for(lambda: (a := kyutai.admitted()) and len(a) >= expected and a, what=f"{expected} admitted")
     time.sleep(3)  # and no more than that, once Kueue has looked at every one
     assert len(kyutai.admitted()) == len(admitted) == expected == 15
-    pending = wait_for(lambda: (p := kyutai.pending()) and len(p) == 20 - expected and p, what="the rest pending with a reason")
+    pending = wait_for(lambda: (p := kyutai.pending()) and len(p) == 20 - expected and all(p.values()) and p, what="the rest with a reason")
     assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor {FLAVOR}" in why for why in pending.values()), pending
 
 

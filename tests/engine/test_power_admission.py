@@ -46,7 +46,8 @@ def test_an_oversubscribed_row_admits_up_to_its_budget_and_queues_the_rest_while
 
     tenant.submit(*(job(f"train-{i:02d}") for i in range(24)))
     wait_for(lambda: len(tenant.admitted()) == admissible, what=f"{admissible} admitted")
-    pending = wait_for(lambda: (p := tenant.pending()) and len(p) == 24 - admissible and p, what="the rest queued")
+    # Queued, each with Kueue's reason (a workload not looked at yet has none).
+    pending = wait_for(lambda: (p := tenant.pending()) and len(p) == 24 - admissible and all(p.values()) and p, what="the rest queued")
     assert all("insufficient unused quota" in why for why in pending.values()), pending
     assert len(tenant.admitted()) * per_gpu_kw <= ROW_BUDGET_KW  # what runs draws within the budget
 

@@ -70,6 +70,8 @@ def test_add_clusters_prints_entries_that_plan_within_the_hall(aion, tmp_path: P
     path.write_text(yaml.safe_dump(site))
     assert aion("plan", str(path)).returncode == 0
     assert aion("site", "add-clusters", str(path), "--hall", "hall-9", "--node-type", "H100-SXM-8-80G", "--nodes", "4").returncode == 2
+    bad = aion("site", "add-clusters", str(path), "--hall", "hall-5", "--node-type", "H200", "--fill")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --node-type: 'H200' is not a GPU node type; allowed: ")
 
 
 @pytest.fixture
