@@ -111,9 +111,9 @@ def _stacks(args: argparse.Namespace) -> int:
 
 def _changed(args: argparse.Namespace) -> int:
     try:
-        after = load_site(args.site_file)
-        before = _site_at(args.base, Path(args.site_file)) if args.base else None
         fleet = _fleet(args)[0] if args.as_matrix else None
+        after = fleet.spec if fleet else load_site(args.site_file)
+        before = _site_at(args.base, Path(args.site_file)) if args.base else None
     except ConfigError as error:
         return bad_input(error)
     kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed

@@ -66,7 +66,7 @@ def sites_of(path: Path) -> list[PlannedSite]:
         if stack.site_file is None:
             return [PlannedSite(str(path), stack.spec, {c: stack_name(path) for c in stack.clusters})]
         # The same verdict as its site: every stack of it beside this one is shown too.
-        fleet = fleet_of(stack.site_file, path.parent)
+        fleet = fleet_of(stack.site_file, path.parent, stack.spec)
         return [PlannedSite(str(stack.site_file), fleet.spec, {c: stack_name(p) for c, p in fleet.stacks.items()})]
     return [PlannedSite(str(path), site_from_document(document, path), None)]
 

@@ -36,10 +36,11 @@ class Fleet:
         return [c.name for c in self.spec.clusters if c.name not in self.stacks]
 
 
-def fleet_of(site_file: str | Path, stack_dir: str | Path) -> Fleet:
-    """The stack files in `stack_dir` that name `site_file`; two that claim one cluster are refused."""
+def fleet_of(site_file: str | Path, stack_dir: str | Path, spec: FactorySpec | None = None) -> Fleet:
+    """The stack files in `stack_dir` that name `site_file` (whose site is `spec`, when already
+    loaded); two that claim one cluster are refused."""
     site_file, stack_dir = Path(site_file).resolve(), Path(stack_dir)
-    spec = load_site(site_file)
+    spec = spec or load_site(site_file)
     names = {c.name for c in spec.clusters}
     claims: dict[str, list[Path]] = {}
     orphans = []

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from aion_factory import site
 from support import ROOT
 
 
@@ -50,5 +53,16 @@ class PulumiProject:
 
 
 def stack_values(path: Path) -> dict[str, Any]:
-    config = yaml.safe_load(path.read_text())["config"]
-    return {key.removeprefix("aion:"): value for key, value in config.items() if key.startswith("aion:")}
+    """A stack file's `aion:` values, as the library reads them."""
+    return site.stack_values(site.read_yaml(path, "stack file"), path)
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 120, what: str = "condition") -> Any:
+    """`condition()`'s first truthy result, polled until `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
 
 from aion_factory import labels, make_plan, spec_from_config
-from engine_support import PulumiProject, stack_values
+from engine_support import PulumiProject, stack_values, wait_for
 from support import ROOT
 
 
@@ -39,16 +39,6 @@ KUEUE = ("kueue.x-k8s.io", "v1beta2")
 
 def quota(quotas: Any) -> Any:
     return next(q for q in quotas if q.flavor == FLAVOR)
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 120, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def job(name: str, runs: str = "1h", priority: str | None = None) -> dict[str, Any]:

@@ -4,29 +4,18 @@ server holds and enforces, a resize, destroy. The tests run in file order."""
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client
 
 from aion_factory import labels, load_stack_file, make_plan
-from engine_support import PulumiProject, stack_values
+from engine_support import PulumiProject, stack_values, wait_for
 from support import ROOT
 
 LOCAL_STACK = ROOT / "stacks/Pulumi.local.yaml"
 PLAN = make_plan(load_stack_file(LOCAL_STACK))
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float = 90, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def pool_nodes(api_client: Any, pool: str) -> list[Any]:
