@@ -166,6 +166,44 @@ class Storage(_Spec):
     """A shared file system of this size, GB; unset for none."""
 
 
+# Kueue's job integrations a cluster may enable. Not `pod`, `deployment` or `statefulset`: Kueue
+# would then gate every plain pod of a tenant, and one asking for a resource its ClusterQueue does
+# not cover (ephemeral storage, say) would wait forever.
+KueueIntegration = Literal[
+    "batch/job",
+    "jobset.x-k8s.io/jobset",
+    "kubeflow.org/pytorchjob",
+    "kubeflow.org/mpijob",
+    "kubeflow.org/tfjob",
+    "kubeflow.org/jaxjob",
+    "kubeflow.org/xgboostjob",
+    "kubeflow.org/paddlejob",
+    "trainer.kubeflow.org/trainjob",
+    "ray.io/rayjob",
+    "ray.io/raycluster",
+    "leaderworkerset.x-k8s.io/leaderworkerset",
+    "workload.codeflare.dev/appwrapper",
+]
+
+
+class Kueue(_Spec):
+    """Kueue's configuration, the same on every target: the local control plane runs its manager
+    with it, Kapsule and kind get it through the pinned Helm chart's values."""
+
+    integrations: Annotated[tuple[KueueIntegration, ...], Field(min_length=1)] = (
+        "batch/job",
+        "jobset.x-k8s.io/jobset",
+        "kubeflow.org/pytorchjob",
+    )
+    """Job kinds Kueue queues and admits; a kind whose CRD is not installed is set up once it is."""
+    fair_sharing: bool = False
+    """Share a cohort's idle GPUs between its queues by Kueue's fair sharing, not first come first served."""
+    manager_cpu_millicores: Annotated[int, Field(ge=100, le=16_000)] = 500
+    """CPU request of Kueue's manager, millicores (no CPU limit: a throttled manager admits late)."""
+    manager_memory_mib: Annotated[int, Field(ge=256, le=65_536)] = 512
+    """Memory request and limit of Kueue's manager, MiB (it grows with the workloads it tracks)."""
+
+
 class Cluster(_Spec):
     """A Kubernetes cluster of the site: one Pulumi stack deploys it."""
 
@@ -199,6 +237,8 @@ class Cluster(_Spec):
     """GPU pools."""
     storage: Storage = Storage()
     """Storage."""
+    kueue: Kueue = Kueue()
+    """Kueue: job integrations, fair sharing, the manager's resources."""
 
 
 class Tenant(_Spec):

@@ -14,8 +14,10 @@ kind create cluster --config "$AION_STATE/kind-config.yaml" --kubeconfig "$AION_
 # KWOK's controller and its default stages, from its release (kwok.sigs.k8s.io install docs).
 release="https://github.com/kubernetes-sigs/kwok/releases/download/$KWOK_VERSION"
 kubectl --kubeconfig "$AION_LOCAL_KUBECONFIG" apply -f "$release/kwok.yaml" -f "$release/stage-fast.yaml"
-# Kueue comes with the cluster, as on the bare local control plane: its chart, from its Go module.
+# Kueue comes with the cluster, as on the bare local control plane: its chart, from its Go module,
+# with the Kueue settings of the local cluster in the stack (the same configuration everywhere).
 helm install kueue "${AION_KUEUE_CHART:?run scripts/bootstrap-toolchain.sh: it sets AION_KUEUE_CHART}" \
+  --values <(python -m aion_factory.devstack.kind stacks/Pulumi.local.yaml --kueue-values) \
   --kubeconfig "$AION_LOCAL_KUBECONFIG" --namespace kueue-system --create-namespace --wait
 
 pulumi plugin install resource kubernetes "$(python -c 'import importlib.metadata as m; print(m.version("pulumi-kubernetes"))')"

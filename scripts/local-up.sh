@@ -11,7 +11,7 @@ source "${AION_TOOLCHAIN_CACHE:-$HOME/.cache/aion-factory/toolchain}/env.sh"
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local"
+python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local" --stack stacks/Pulumi.local.yaml
 pulumi stack select local 2>/dev/null || pulumi stack init local --secrets-provider passphrase
 pulumi up --stack local --yes --skip-preview
 echo

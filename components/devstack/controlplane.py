@@ -23,13 +23,15 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AionError
+from ..errors import AionError, ConfigError
+from ..spec import Kueue
 from . import kueue
 from .certs import Pki, ensure_pki
+from .local_stack import local_cluster
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ def kwok_stages() -> list[str]:
 @dataclass
 class LocalControlPlane:
     root: Path
+    kueue: Kueue = field(default_factory=Kueue)  # the local cluster's Kueue settings, from its stack
 
     def __post_init__(self) -> None:
         self.root = self.root.resolve()
@@ -87,8 +90,10 @@ class LocalControlPlane:
 
     def start(self, timeout_s: float = 180) -> None:
         if len(self.running()) == len(PROGRAMS) and self._api_ready():
-            log.info("local control plane already running at %s", self.kubeconfig)
-            return
+            if kueue.config_current(self.root, self.kueue, self.state()["ports"]):
+                log.info("local control plane already running at %s", self.kubeconfig)
+                return
+            log.info("the stack's Kueue settings changed: restarting the local control plane")
         self.stop()
         binaries = {program: find_binary(program) for program in (*PROGRAMS, "kubectl")}
         kwok_stages()  # fail before anything starts
@@ -124,7 +129,7 @@ class LocalControlPlane:
 
     def _install_kueue(self, kubectl: str, pki: Pki, ports: dict[str, int]) -> None:
         """Kueue's CRDs, established, then its namespace and webhooks (by URL, to the port it will listen on)."""
-        _, webhooks = kueue.write_inputs(self.root, pki, ports)
+        _, webhooks = kueue.write_inputs(self.root, pki, ports, self.kueue)
         crds = [arg for path in kueue.crd_files(kueue.kueue_module()) for arg in ("-f", str(path))]
         for argv in (
             ["apply", "--server-side", "--force-conflicts", *crds],
@@ -311,9 +316,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.controlplane")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--root", default=".state/local", help="state folder (default: .state/local)")
+    parser.add_argument("--stack", help="run Kueue with the Kueue settings of this stack file's local cluster")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    plane = LocalControlPlane(Path(args.root))
+    try:
+        plane = LocalControlPlane(Path(args.root), local_cluster(args.stack).kueue if args.stack else Kueue())
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         if args.action == "start":
             plane.start()

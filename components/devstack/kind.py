@@ -1,7 +1,7 @@
 """The kind path, for users with Docker: a kind config rendered from the spec.
 
-`python -m aion_factory.devstack.kind STACK_FILE [CLUSTER]` prints it; `make kind-up`
-uses it. The GPU pools stay simulated nodes (KWOK runs in the kind cluster).
+`python -m aion_factory.devstack.kind STACK_FILE [CLUSTER]` prints it, with `--kueue-values`
+the Kueue chart's values from the same spec; `make kind-up` uses both. The GPU pools stay simulated nodes (KWOK runs in the kind cluster).
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
+from ..platform.install import helm_values
 from ..rendering import TemplateError, render
-from ..site import load_stack_file
-from ..spec import FactorySpec
+from ..spec import Cluster
+from .local_stack import local_cluster
 
 # kind publishes one node image per Kubernetes minor; pin the digest from kind's release notes.
 DEFAULT_NODE_IMAGE = "kindest/node:v1.35.0"
 
 
-def kind_config(spec: FactorySpec, cluster_name: str, node_image: str = DEFAULT_NODE_IMAGE) -> str:
-    cluster = spec.cluster(cluster_name)
+def kind_config(cluster: Cluster, node_image: str = DEFAULT_NODE_IMAGE) -> str:
     text = render("kind-config.yaml.j2", cluster=cluster, node_image=node_image)
     _check(yaml.safe_load(text))
     return text
@@ -40,18 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.kind")
     parser.add_argument("stack_file")
     parser.add_argument("cluster", nargs="?", help="a local cluster of the stack (default: the first)")
+    parser.add_argument("--kueue-values", action="store_true", help="print Kueue's Helm values for the cluster instead")
     args = parser.parse_args(argv)
     try:
-        spec = load_stack_file(args.stack_file)
+        cluster = local_cluster(args.stack_file, args.cluster)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    local = [c.name for c in spec.clusters if c.target == "local"]
-    name = args.cluster or (local[0] if local else None)
-    if name not in local:
-        print(f"error: no local cluster {name!r} in {args.stack_file}; local clusters: {', '.join(local) or 'none'}", file=sys.stderr)
-        return 2
-    print(kind_config(spec, name, os.environ.get("KIND_NODE_IMAGE", DEFAULT_NODE_IMAGE)), end="")
+    if args.kueue_values:
+        print(yaml.safe_dump(helm_values(cluster.kueue), sort_keys=False), end="")
+    else:
+        print(kind_config(cluster, os.environ.get("KIND_NODE_IMAGE", DEFAULT_NODE_IMAGE)), end="")
     return 0
 
 

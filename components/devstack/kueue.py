@@ -17,16 +17,16 @@ from typing import Any
 
 import yaml
 
+from ..platform import kueue_config
+from ..spec import Kueue
 from .certs import Pki
 
 KUEUE_DIR_ENV = "AION_KUEUE_DIR"  # the sigs.k8s.io/kueue module folder (the bootstrap sets it)
 CRDS = "config/components/crd/bases"
 WEBHOOKS = "config/components/webhook/manifests.yaml"
-NAMESPACE = "kueue-system"
-# The job kinds this control plane runs; Kueue's webhooks for the others would be called for
-# nothing (their kinds do not exist here) or, for Pods and Deployments, stop every pod it has.
-INTEGRATIONS = ("batch/job",)
-UNMANAGED_NAMESPACES = ("kube-system", NAMESPACE, "aion-system")
+NAMESPACE = kueue_config.KUEUE_NAMESPACE
+# The webhooks registered: Kueue's kinds and Jobs, the only job kind this control plane has (the
+# manager sets up the spec's other integrations once their CRDs exist, as on a real cluster).
 _WEBHOOK_RESOURCES = {("kueue.x-k8s.io", None), ("batch", "jobs")}
 # Kueue 0.17 loads a metrics certificate from this fixed path whenever it does not manage its own
 # certificates (cmd/kueue/main.go), even with its metrics server off, as it is here. The only path
@@ -47,26 +47,18 @@ def crd_files(module: Path) -> list[Path]:
     return sorted((module / CRDS).glob("kueue.x-k8s.io_*.yaml"))
 
 
-def configuration(ports: dict[str, int], cert_dir: Path) -> dict[str, Any]:
-    """Kueue's Configuration (v1beta2): every listener on 127.0.0.1, no leader election, our certificate."""
-    return {
-        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
-        "kind": "Configuration",
-        "namespace": NAMESPACE,
+def configuration(settings: Kueue, ports: dict[str, int], cert_dir: Path) -> dict[str, Any]:
+    """The spec's Kueue configuration, with every listener on 127.0.0.1, no leader election, our certificate."""
+    listeners = {
         "health": {"healthProbeBindAddress": f"127.0.0.1:{ports['kueue-health']}"},
         "metrics": {"bindAddress": "0"},  # off: nothing scrapes it here
         "webhook": {"host": "127.0.0.1", "port": ports["kueue-webhook"], "certDir": str(cert_dir)},
         "leaderElection": {"leaderElect": False},
         "internalCertManagement": {"enable": False},
-        # Every Job goes through Kueue: one in a namespace without a LocalQueue waits, it never runs unqueued.
-        "manageJobsWithoutQueueName": True,
-        "managedJobsNamespaceSelector": {
-            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": list(UNMANAGED_NAMESPACES)}]
-        },
-        "integrations": {"frameworks": list(INTEGRATIONS)},
         # Its aggregated API would need an APIService the bare control plane cannot route to.
         "featureGates": {"VisibilityOnDemand": False},
     }
+    return kueue_config.configuration(settings, listeners)
 
 
 def webhook_configurations(module: Path, port: int, ca_pem: bytes) -> list[dict[str, Any]]:
@@ -90,10 +82,16 @@ def _ours(hook: dict[str, Any]) -> bool:
     return False
 
 
-def write_inputs(root: Path, pki: Pki, ports: dict[str, int]) -> tuple[Path, Path]:
+def config_current(root: Path, settings: Kueue, ports: dict[str, int]) -> bool:
+    """Whether the manager running under `root` was started with these settings."""
+    written = root / "kueue-config.yaml"
+    return written.exists() and yaml.safe_load(written.read_text()) == configuration(settings, ports, root / "kueue-certs")
+
+
+def write_inputs(root: Path, pki: Pki, ports: dict[str, int], settings: Kueue) -> tuple[Path, Path]:
     """(Kueue's config file, the webhook configurations' manifest), written under `root`."""
     module = kueue_module()
-    cert_dir = root / "kueue-certs"
+    cert_dir = root / "kueue-certs"  # config_current expects it there
     cert_dir.mkdir(parents=True, exist_ok=True)
     # The API server's serving certificate names 127.0.0.1 and is signed by the control plane's CA.
     for name, source in (("tls.crt", pki.serving_cert), ("tls.key", pki.serving_key)):
@@ -101,7 +99,7 @@ def write_inputs(root: Path, pki: Pki, ports: dict[str, int]) -> tuple[Path, Pat
         (cert_dir / name).chmod(0o600)
     _ensure_metrics_certs(pki)
     config = root / "kueue-config.yaml"
-    config.write_text(yaml.safe_dump(configuration(ports, cert_dir), sort_keys=False))
+    config.write_text(yaml.safe_dump(configuration(settings, ports, cert_dir), sort_keys=False))
     webhooks = root / "kueue-webhooks.yaml"
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
     ca_pem = Path(pki.ca_cert).read_bytes()

@@ -68,3 +68,10 @@ def node_manifest(group: NodeGroup, name: str) -> dict[str, Any]:
         "spec": {"taints": group.taints},
         "status": {"capacity": group.capacity, "allocatable": group.capacity},
     }
+
+
+def pod_runtime(duration: str) -> dict[str, str]:
+    """A pod's annotations to run `duration` (a Go duration: `4s`, `1h`) on a simulated node, then
+    succeed: KWOK's general pod-complete stage reads them. The jitter bound goes with the delay: the
+    stage's own default (5 s) would otherwise end a longer run early."""
+    return {"pod-complete.stage.kwok.x-k8s.io/delay": duration, "pod-complete.stage.kwok.x-k8s.io/jitter-delay": duration}

@@ -72,6 +72,7 @@ def install_kueue(prefix: str, install: KueueInstall, opts: pulumi.ResourceOptio
         version=install.version,
         namespace=KUEUE_NAMESPACE,
         create_namespace=True,
+        values=install.values,
         opts=opts,
     )
     return [release]

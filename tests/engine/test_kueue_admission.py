@@ -17,6 +17,7 @@ import pytest
 from kubernetes import client
 
 from aion_factory import labels, make_plan, spec_from_config
+from aion_factory.local.simulated import pod_runtime
 from engine_support import PulumiProject, stack_values, wait_for
 from support import ROOT
 
@@ -53,7 +54,7 @@ def job(name: str, runs: str = "1h", priority: str | None = None) -> dict[str, A
         "spec": {
             "backoffLimit": 0,
             "template": {
-                "metadata": {"annotations": {"pod-complete.stage.kwok.x-k8s.io/delay": runs}},
+                "metadata": {"annotations": pod_runtime(runs)},
                 "spec": {
                     "restartPolicy": "Never",
                     "nodeSelector": labels.flavor_selector(FLAVOR),

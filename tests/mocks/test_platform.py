@@ -14,6 +14,8 @@ import pytest
 from aion_factory import load_stack_file, make_plan
 from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
+from aion_factory.platform.install import helm_values
+from aion_factory.spec import Kueue
 from mocks_support import parent_types
 from support import ROOT, view_of
 
@@ -171,12 +173,13 @@ def test_power_cap_daemonset_applies_the_planned_cap_on_its_pool(local: tuple[An
 
 
 def test_on_scaleway_kueue_comes_from_its_pinned_helm_chart(run_program):
-    recorder = run_program(lambda: deploy(KueueInstall.helm(), StorageClassChoice.scaleway("sbs-5k")))
+    recorder = run_program(lambda: deploy(KueueInstall.helm(Kueue(fair_sharing=True)), StorageClassChoice.scaleway("sbs-5k")))
     [release] = recorder.of_type("kubernetes:helm.sh/v3:Release")
     assert release.name == f"{NAME}-kueue"
     inputs = release.inputs
     assert (inputs["chart"], inputs["version"]) == ("oci://registry.k8s.io/kueue/charts/kueue", "0.17.0")
     assert (inputs["namespace"], inputs["createNamespace"], inputs["name"]) == ("kueue-system", True, "kueue")
+    assert inputs["values"] == helm_values(Kueue(fair_sharing=True))
     assert recorder.of_type(CRD) == []
     [storage] = recorder.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
     assert (storage.inputs["provisioner"], storage.inputs["parameters"]) == ("csi.scaleway.com", {"iops": "5000"})

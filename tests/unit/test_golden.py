@@ -34,4 +34,4 @@ def test_kind_config():
     from aion_factory.devstack.kind import kind_config
 
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
-    assert_golden("kind-config-local.yaml", kind_config(spec, "local"))
+    assert_golden("kind-config-local.yaml", kind_config(spec.cluster("local")))

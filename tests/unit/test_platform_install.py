@@ -1,16 +1,84 @@
-"""Kueue's installation and the cluster view's arguments: explicit, and clear when something is missing."""
+"""Kueue's installation and configuration: the same admission policy on every target, from the spec."""
+
+from pathlib import Path
 
 import pytest
+import yaml
 
-from aion_factory import load_stack_file, make_plan
+from aion_factory import load_stack_file, make_plan, spec_from_config
+from aion_factory.devstack import kueue as local_kueue
+from aion_factory.devstack.kind import main as kind_main
+from aion_factory.errors import ConfigError
 from aion_factory.platform import KueueInstall
+from aion_factory.platform.install import CHART_LISTENERS, helm_values
+from aion_factory.platform.kueue_config import admission_policy
+from aion_factory.spec import Kueue
 from aion_factory.view import UnknownCluster, cluster_view
-from support import ROOT
+from kube_validation import kueue_crds
+from support import MINIMAL, ROOT
+
+PORTS = {"kueue-health": 18081, "kueue-webhook": 19443}
+TUNED = Kueue(integrations=("batch/job", "jobset.x-k8s.io/jobset"), fair_sharing=True, manager_cpu_millicores=2000, manager_memory_mib=4096)
+
+
+def chart_configuration(settings: Kueue) -> dict:
+    return yaml.safe_load(helm_values(settings)["managerConfig"]["controllerManagerConfigYaml"])
 
 
 def test_helm_pins_the_chart_version_and_present_installs_nothing():
-    assert (KueueInstall.helm().mode, KueueInstall.helm().version) == ("helm", "0.17.0")
-    assert (KueueInstall.present().mode, KueueInstall.present().version) == ("present", "0.17.0")
+    assert (KueueInstall.helm(Kueue()).mode, KueueInstall.helm(Kueue()).version) == ("helm", "0.17.0")
+    assert (KueueInstall.present().mode, KueueInstall.present().version, KueueInstall.present().values) == ("present", "0.17.0", {})
+
+
+def test_the_charts_values_carry_the_specs_integrations_fair_sharing_and_resources():
+    config = chart_configuration(TUNED)
+    assert config["integrations"] == {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]}
+    assert config["fairSharing"] == {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]}
+    assert config["manageJobsWithoutQueueName"] is True
+    resources = helm_values(TUNED)["controllerManager"]["manager"]["resources"]
+    assert resources == {"requests": {"cpu": "2000m", "memory": "4096Mi"}, "limits": {"memory": "4096Mi"}}
+    assert "fairSharing" not in chart_configuration(Kueue())
+
+
+def test_locally_and_on_a_chart_kueue_admits_alike_only_the_listeners_differ():
+    local = local_kueue.configuration(TUNED, PORTS, Path("/certs"))
+    chart = chart_configuration(TUNED)
+    policy = admission_policy(TUNED)
+    assert {key: local[key] for key in policy} == {key: chart[key] for key in policy} == policy
+    differing = {key for key in local.keys() | chart.keys() if local.get(key) != chart.get(key)}
+    assert differing <= {*CHART_LISTENERS, "internalCertManagement", "featureGates"}
+    assert local["webhook"] == {"host": "127.0.0.1", "port": 19443, "certDir": "/certs"}
+
+
+def test_the_chart_listeners_are_the_charts_own_defaults():
+    crds = kueue_crds()
+    if crds is None:
+        pytest.skip("Kueue's module not found (scripts/bootstrap-toolchain.sh fetches it)")
+    values = yaml.safe_load((crds.parents[3] / "charts/kueue/values.yaml").read_text())
+    default = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
+    assert {key: default[key] for key in CHART_LISTENERS} == CHART_LISTENERS
+
+
+def test_a_running_local_kueue_is_restarted_only_when_its_settings_change(tmp_path: Path):
+    (tmp_path / "kueue-config.yaml").write_text(yaml.safe_dump(local_kueue.configuration(Kueue(), PORTS, tmp_path / "kueue-certs")))
+    assert local_kueue.config_current(tmp_path, Kueue(), PORTS)
+    assert not local_kueue.config_current(tmp_path, TUNED, PORTS)
+    assert not local_kueue.config_current(tmp_path / "elsewhere", Kueue(), PORTS)
+
+
+def test_kueue_settings_outside_what_is_allowed_are_refused_by_key():
+    config = {**MINIMAL, "clusters": [{**MINIMAL["clusters"][0], "kueue": {"integrations": ["pod"], "manager_memory_mib": 64}}]}
+    with pytest.raises(ConfigError) as refused:
+        spec_from_config(config)
+    message = str(refused.value)
+    assert "aion:clusters[0].kueue.integrations[0]" in message and "'pod'" in message and "batch/job" in message
+    assert "aion:clusters[0].kueue.manager_memory_mib" in message and "256" in message
+
+
+def test_kind_gets_the_chart_values_of_the_local_stack(capsys: pytest.CaptureFixture[str]):
+    assert kind_main([str(ROOT / "stacks/Pulumi.local.yaml"), "--kueue-values"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed == helm_values(load_stack_file(ROOT / "stacks/Pulumi.local.yaml").cluster("local").kueue)
 
 
 def test_a_view_of_an_unknown_cluster_names_the_clusters_there_are():

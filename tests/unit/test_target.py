@@ -8,6 +8,7 @@ from aion_factory import environment, spec_from_config
 from aion_factory.local import LocalTarget
 from aion_factory.platform import KueueInstall, StorageClassChoice
 from aion_factory.scaleway import ScalewayTarget
+from aion_factory.spec import Kueue
 from aion_factory.spec import Target as TargetName
 from aion_factory.target import ADAPTERS, LocalSettings, target_for
 from support import view_of
@@ -46,7 +47,10 @@ def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[
     for name, value in SCALEWAY_ENV.items():
         monkeypatch.setenv(name, value)
     config["clusters"][0]["subnet"] = "172.16.0.0/22"
+    config["clusters"][0]["kueue"] = {"integrations": ["batch/job", "ray.io/rayjob"], "fair_sharing": True}
     view = view_of(spec_from_config(config), "c")
     assert ScalewayTarget().preflight(view) == []
     choices = ScalewayTarget().platform_choices(view)
     assert (choices.kueue.mode, choices.storage) == ("helm", StorageClassChoice.scaleway("sbs-5k"))
+    # The chart gets the cluster's own Kueue settings.
+    assert choices.kueue == KueueInstall.helm(Kueue(integrations=("batch/job", "ray.io/rayjob"), fair_sharing=True))
