@@ -12,11 +12,12 @@ EXTRA_PY := policy provider examples/consumer
 
 .PHONY: venv toolchain lint lint-workflows unit test local local-down kind-up kind-down plan
 
-# The virtualenv, reinstalled whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The virtualenv, reinstalled whenever pyproject.toml or constraints.txt changes; constraints.txt
+# pins what the toolchain needs exactly (the kubernetes provider plugin's version).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -17,13 +17,15 @@ sys.path.insert(0, str(ROOT / "provider"))
 import aion_provider
 from pulumi.provider.experimental.component import ComponentProvider
 
+from aion_factory import __version__
+
 SCHEMA: dict[str, Any] = json.loads(
     ComponentProvider(aion_provider.COMPONENTS, aion_provider.PACKAGE, "aion-factory", aion_provider.VERSION).schema or "{}"
 )
 
 
 def test_the_package_is_named_and_versioned() -> None:
-    assert (SCHEMA["name"], SCHEMA["version"], SCHEMA["namespace"]) == ("aion-factory", "0.1.0", "aion-factory")
+    assert (SCHEMA["name"], SCHEMA["version"], SCHEMA["namespace"]) == ("aion-factory", __version__, "aion-factory")
     assert sorted(SCHEMA["resources"]) == ["aion-factory:index:FactoryCluster", "aion-factory:index:PowerPlan"]
 
 
