@@ -7,8 +7,8 @@ TOOLCHAIN_CACHE ?= $(HOME)/.cache/aion-factory/toolchain
 TOOLS_CACHE ?= $(HOME)/.cache/aion-factory/tools
 ACTIONLINT_VERSION := 1.7.12
 ACTIONLINT := $(TOOLS_CACHE)/actionlint/$(ACTIONLINT_VERSION)/actionlint
-# Python outside components/ and tests/: the policy pack, the plugin package, the consumer example.
-EXTRA_PY := policy provider examples/consumer
+# Python outside components/ and tests/: the policy pack, the plugin package, the consumer example, CI scripts.
+EXTRA_PY := policy provider examples/consumer scripts
 
 .PHONY: venv toolchain lint lint-workflows unit test local local-down kind-up kind-down plan
 
