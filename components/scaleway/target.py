@@ -20,7 +20,9 @@ class ScalewayTarget:
         return missing_credentials() + cluster_problems(view)
 
     def platform_choices(self, view: ClusterView) -> PlatformChoices:
-        return PlatformChoices(KueueInstall.helm(), StorageClassChoice.scaleway(view.settings.storage.default_class))
+        return PlatformChoices(
+            KueueInstall.helm(registry=view.settings.image_registry), StorageClassChoice.scaleway(view.settings.storage.default_class)
+        )
 
     def infrastructure(self, name: str, view: ClusterView, opts: pulumi.ResourceOptions) -> Infrastructure:
         from .stack import KapsuleClusterStack  # the Scaleway SDK, only once a Scaleway cluster is built

@@ -295,3 +295,13 @@ def test_the_gate_reads_a_missing_environment_as_none(monkeypatch: pytest.Monkey
     monkeypatch.setattr(module.urllib.request, "urlopen", not_found)
     assert module.github_environment("production-new") is None
     assert asked == [("https://api.github.com/repos/aion/factory/environments/production-new", "Bearer t")]
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("preview.yml", "preview"), ("deploy.yml", "deploy"), ("drift.yml", "drift")])
+def test_jobs_that_run_pulumi_take_the_scaleway_plugin_from_the_operators_mirror(workflow: str, job: str) -> None:
+    [setup] = uses(load(workflow)["jobs"][job], "./.github/actions/setup")
+    assert setup["with"]["plugin-mirror"] == "${{ vars.AION_PLUGIN_MIRROR }}"
+    action = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
+    [install] = [s for s in action["runs"]["steps"] if s.get("name") == "Provider plugins from the mirror"]
+    assert install["if"] == "inputs.plugin-mirror != ''"
+    assert install["run"] == 'echo "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES=$(scripts/install-plugins.sh)" >> "$GITHUB_ENV"'
