@@ -28,7 +28,14 @@ class ScalewayTarget:
         from .stack import KapsuleClusterStack  # the Scaleway SDK, only once a Scaleway cluster is built
 
         kapsule = KapsuleClusterStack(name, view, opts)
-        return Infrastructure(resource=kapsule, provider=kapsule.provider, kubeconfig=kapsule.kubeconfig)
+        return Infrastructure(
+            resource=kapsule,
+            provider=kapsule.provider,
+            kubeconfig=kapsule.kubeconfig,
+            cluster_id=kapsule.cluster.id,
+            private_network_id=kapsule.network.private_network.id,
+            bucket=kapsule.storage.bucket_name,
+        )
 
 
 def adapter(settings: LocalSettings) -> ScalewayTarget:

@@ -45,7 +45,16 @@ def test_get_schema_describes_both_components(pulumi_env: dict[str, str], tmp_pa
     assert cluster["isComponent"] is True
     assert sorted(cluster["requiredInputs"]) == ["cluster", "clusters", "site"]
     assert set(cluster["inputProperties"]) == {"site", "clusters", "tenants", "cluster", "kubeconfig"}
-    assert set(cluster["properties"]) == {"tenantNamespaces", "gpusByFlavor", "ratedKw", "kubeconfig"}
+    assert set(cluster["properties"]) == {
+        "tenantNamespaces",
+        "localQueues",
+        "gpusByFlavor",
+        "ratedKw",
+        "kubeconfig",
+        "clusterId",
+        "privateNetworkId",
+        "bucket",
+    }
     plan = schema["resources"][f"{PACKAGE}:index:PowerPlan"]
     assert set(plan["properties"]) == {"fits", "violations", "itBudgetKw", "ratedItKw", "h100EquivalentsFp8"}
 

@@ -41,7 +41,12 @@ def test_factory_cluster_takes_the_aion_config_shape_as_plain_values() -> None:
     outputs = cluster["properties"]
     assert (outputs["tenantNamespaces"]["type"], outputs["tenantNamespaces"]["items"]["type"]) == ("array", "string")
     assert outputs["gpusByFlavor"]["additionalProperties"]["type"] == "integer"
-    assert sorted(cluster["required"]) == ["gpusByFlavor", "ratedKw", "tenantNamespaces"]
+    # What a consumer in any language looks up: always there, or (per target) unset.
+    assert (outputs["localQueues"]["type"], outputs["localQueues"]["additionalProperties"]["type"]) == ("object", "string")
+    assert {name: outputs[name]["type"] for name in ("kubeconfig", "clusterId", "privateNetworkId", "bucket")} == dict.fromkeys(
+        ("kubeconfig", "clusterId", "privateNetworkId", "bucket"), "string"
+    )
+    assert sorted(cluster["required"]) == ["gpusByFlavor", "localQueues", "ratedKw", "tenantNamespaces"]
 
 
 def test_power_plan_outputs_the_verdict_and_its_figures() -> None:
