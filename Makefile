@@ -7,16 +7,17 @@ TOOLCHAIN_CACHE ?= $(HOME)/.cache/aion-factory/toolchain
 TOOLS_CACHE ?= $(HOME)/.cache/aion-factory/tools
 ACTIONLINT_VERSION := 1.7.12
 ACTIONLINT := $(TOOLS_CACHE)/actionlint/$(ACTIONLINT_VERSION)/actionlint
-# Python outside components/ and tests/: the policy pack, the plugin package, the consumer example.
-EXTRA_PY := policy provider examples/consumer
+# Python outside components/ and tests/: the policy pack, the plugin package, the consumer example, CI scripts.
+EXTRA_PY := policy provider examples/consumer scripts
 
 .PHONY: venv toolchain lint lint-workflows unit test local local-down kind-up kind-down plan
 
-# The virtualenv, reinstalled whenever pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The virtualenv, reinstalled whenever pyproject.toml or constraints.txt changes; constraints.txt
+# pins what the toolchain needs exactly (the kubernetes provider plugin's version).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed

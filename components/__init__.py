@@ -12,6 +12,9 @@ from .planner import Plan, make_plan, split_fleet
 from .site import SiteStack, load_site, load_stack, load_stack_file
 from .spec import FactorySpec
 
+# The one place the version is written: pyproject.toml reads it, so do the wheel and `aion --version`.
+__version__ = "0.1.0"
+
 __all__ = [
     "AionError",
     "Catalog",
@@ -20,6 +23,7 @@ __all__ = [
     "Plan",
     "Problem",
     "SiteStack",
+    "__version__",
     "load_catalog",
     "load_site",
     "load_stack",

@@ -10,12 +10,14 @@ from FactoryCluster's output annotations at run time, so they must be real types
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
 from .errors import NotDeployable
 from .planner import Plan, make_plan
 from .platform import ClusterPlatform, PlatformArgs
+from .platform.queues import local_queue_names
 from .spec import FactorySpec
 from .target import LocalSettings, Target, target_for
 from .view import ClusterView, cluster_view
@@ -52,12 +54,20 @@ class FactoryCluster(pulumi.ComponentResource):
 
     tenant_namespaces: pulumi.Output[list[str]]
     """The tenants' namespaces on this cluster."""
+    local_queues: pulumi.Output[dict[str, str]]
+    """Each tenant namespace's Kueue LocalQueue: what jobs name in kueue.x-k8s.io/queue-name."""
     gpus_by_flavor: pulumi.Output[dict[str, int]]
     """GPUs of the cluster at rated size, per flavor."""
     rated_kw: pulumi.Output[float]
     """The cluster's rated IT power, kW."""
     kubeconfig: pulumi.Output[str | None]
     """The cluster's kubeconfig (secret) where the target makes one (Scaleway); unset on the local target."""
+    cluster_id: pulumi.Output[str | None]
+    """The Kapsule cluster's id; unset on the local target."""
+    private_network_id: pulumi.Output[str | None]
+    """The id of the cluster's Private Network (Scaleway); unset on the local target."""
+    bucket: pulumi.Output[str | None]
+    """The name of the cluster's object storage bucket (Scaleway); unset without one."""
 
     def __init__(self, name: str, deployment: ClusterDeployment, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -75,17 +85,41 @@ class FactoryCluster(pulumi.ComponentResource):
             ),
         )
         self.tenant_namespaces = pulumi.Output.from_input([t.namespace for t in view.tenants])
+        self.local_queues = pulumi.Output.from_input(local_queue_names(view))
         self.gpus_by_flavor = pulumi.Output.from_input({f.name: f.gpus for f in view.flavors})
         self.rated_kw = pulumi.Output.from_input(round(sum(p.rated_kw for p in view.pools), 3))
         self.kubeconfig = pulumi.Output.secret(infra.kubeconfig) if infra.kubeconfig is not None else pulumi.Output.from_input(None)
+        self.cluster_id = _or_none(infra.cluster_id)
+        self.private_network_id = _or_none(infra.private_network_id)
+        self.bucket = _or_none(infra.bucket)
         self.register_outputs(
             {
                 "tenant_namespaces": self.tenant_namespaces,
+                "local_queues": self.local_queues,
                 "gpus_by_flavor": self.gpus_by_flavor,
                 "rated_kw": self.rated_kw,
                 "kubeconfig": self.kubeconfig,
+                "cluster_id": self.cluster_id,
+                "private_network_id": self.private_network_id,
+                "bucket": self.bucket,
             }
         )
+
+    def summary(self) -> pulumi.Output[dict[str, Any]]:
+        """What a stack building on this one reads about the cluster, all but its kubeconfig (a secret of its own)."""
+        return pulumi.Output.all(
+            id=self.cluster_id,
+            private_network_id=self.private_network_id,
+            bucket=self.bucket,
+            tenant_namespaces=self.tenant_namespaces,
+            local_queues=self.local_queues,
+            gpus_by_flavor=self.gpus_by_flavor,
+            rated_kw=self.rated_kw,
+        )
+
+
+def _or_none(value: pulumi.Output[str | None] | pulumi.Output[str] | None) -> pulumi.Output[str | None]:
+    return pulumi.Output.from_input(value) if value is not None else pulumi.Output.from_input(None)
 
 
 def _before(name: str, target: Target) -> list[pulumi.Alias]:

@@ -19,12 +19,15 @@ import yaml
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
 from .keys import NAMESPACE
-from .planner import make_plan
+from .plan_document import plan_document
+from .planner import Plan, make_plan
 from .site import SPEC_KEYS, SiteStack, stack_from_config
 from .target import LocalSettings
 
 # The site's plan, as the policy pack reads it: every stack of a site exports the same.
 SITE_OUTPUT = "aion-spec"
+# What stacks building on this one read with a StackReference (README: "Stack outputs").
+CLUSTERS_OUTPUT, KUBECONFIGS_OUTPUT, PLAN_OUTPUT = "clusters", "kubeconfigs", "plan"
 
 
 def stack_from_pulumi_config() -> SiteStack:
@@ -71,7 +74,15 @@ def run() -> None:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
         raise pulumi.RunError(str(error)) from None
-    for deployment in deployments:
-        FactoryCluster(deployment.view.name, deployment)
-    pulumi.export("plan", {"rated_it_kw": round(plan.site.rated_it_kw, 3), "it_budget_kw": round(plan.site.it_budget_kw, 3)})
+    clusters = {deployment.view.name: FactoryCluster(deployment.view.name, deployment) for deployment in deployments}
+    export_outputs(clusters, plan)
     pulumi.export(SITE_OUTPUT, stack.spec.model_dump(mode="json"))
+
+
+def export_outputs(clusters: dict[str, FactoryCluster], plan: Plan) -> None:
+    """Per cluster what a consumer looks up, the kubeconfigs apart (one secret output, so the rest
+    stays readable), and the site's whole plan as `aion plan --json` prints it."""
+    pulumi.export(CLUSTERS_OUTPUT, {name: cluster.summary() for name, cluster in clusters.items()})
+    kubeconfigs = pulumi.Output.all(**{name: cluster.kubeconfig for name, cluster in clusters.items()})
+    pulumi.export(KUBECONFIGS_OUTPUT, pulumi.Output.secret(kubeconfigs.apply(lambda found: {k: v for k, v in found.items() if v})))
+    pulumi.export(PLAN_OUTPUT, plan_document(plan).model_dump(mode="json"))

@@ -1,10 +1,16 @@
-"""The JSON Schema and the Markdown reference of a stack's `aion:` config,
-both generated from the spec models.
+"""The JSON Schemas of a stack file and of a site document, and the Markdown reference
+of a stack's `aion:` config, all generated from the spec models.
 
-Regenerate with `python -m aion_factory.schema > stacks/aion.schema.json` and
+Regenerate with `python -m aion_factory.schema > stacks/aion.schema.json`,
+`python -m aion_factory.schema --site > stacks/aion-site.schema.json` and
 `python -m aion_factory.schema --markdown > docs/CONFIG.md`; the schema of
 `aion plan --json` with `python -m aion_factory.schema --plan > docs/plan.schema.json`.
 A test fails when a committed copy is stale.
+
+Editors read the two file schemas through a first line such as
+`# yaml-language-server: $schema=aion.schema.json`. The YAML language server (VS Code,
+Neovim, Helix) supports JSON Schema draft-07 and below, so they say draft-07; the
+models' `$defs` references are plain JSON pointers, valid there too.
 """
 
 from __future__ import annotations
@@ -15,29 +21,96 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticUndefined
 
 from .keys import NAMESPACE
 from .plan_document import plan_schema
-from .spec import FactorySpec
+from .site import CLUSTER, KUBECONFIG, SITE_FILE, SPEC_KEYS
+from .spec import FactorySpec, Name
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+# Pulumi's own keys of a stack file (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
+PULUMI_STACK_KEYS: dict[str, dict[str, Any]] = {
+    "secretsprovider": {"type": "string", "description": "Pulumi: the secrets provider of the stack's config secrets."},
+    "encryptedkey": {"type": "string", "description": "Pulumi: the KMS-encrypted data key (cloud secrets providers)."},
+    "encryptionsalt": {"type": "string", "description": "Pulumi: the encryption salt (passphrase secrets provider)."},
+    "environment": {"description": "Pulumi ESC: the environment, or environments, the stack imports."},
+}
 
 
-def config_schema() -> dict[str, Any]:
+def site_schema() -> dict[str, Any]:
+    """A site document: `site`, `clusters` and `tenants` at its top level; nothing else."""
+    return {**FactorySpec.model_json_schema(), "$schema": DRAFT, "title": "aion-factory site document"}
+
+
+def stack_file_schema() -> dict[str, Any]:
+    """A Pulumi stack file (Pulumi.<stack>.yaml) of this program.
+
+    Its `config:` holds either an inline site (`aion:site`, `aion:clusters`, `aion:tenants`)
+    or a cluster of a site document (`aion:site_file`, `aion:cluster`, `aion:kubeconfig`);
+    any other `aion:` key is refused, while other namespaces' keys (`scaleway:region`) pass.
+    """
     inner = FactorySpec.model_json_schema()
-    properties = {f"{NAMESPACE}:{key}": value for key, value in inner["properties"].items()}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "aion-factory stack config (the `config:` mapping of Pulumi.<stack>.yaml)",
+    aion = {f"{NAMESPACE}:{key}": inner["properties"][key] for key in SPEC_KEYS}
+    aion[f"{NAMESPACE}:{SITE_FILE}"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "A site document (site, clusters, tenants), relative to the stack file: the stack deploys one of its clusters.",
+    }
+    aion[f"{NAMESPACE}:{CLUSTER}"] = {**TypeAdapter(Name).json_schema(), "description": "The site document's cluster this stack deploys."}
+    aion[f"{NAMESPACE}:{KUBECONFIG}"] = {
+        "type": "string",
+        "description": "Local target: the kubeconfig of the cluster, when the stack names one.",
+    }
+    site_document_keys = (SITE_FILE, CLUSTER, KUBECONFIG)
+    config = {
         "type": "object",
-        "properties": properties,
-        "required": [f"{NAMESPACE}:{key}" for key in inner.get("required", [])],
+        "description": "The stack's config: `aion:` keys, and other namespaces' keys (`scaleway:region`).",
+        "properties": aion,
+        # Any namespace but ours; a key of ours that `properties` does not list is refused.
+        "patternProperties": {f"^(?!{NAMESPACE}:)[^:]+:.+$": {}},
+        "additionalProperties": False,
+        "if": {"required": [f"{NAMESPACE}:{SITE_FILE}"]},
+        "then": {
+            "required": [f"{NAMESPACE}:{CLUSTER}"],
+            "properties": {
+                f"{NAMESPACE}:{key}": _refused(
+                    f"the site document says this; next to {NAMESPACE}:{SITE_FILE} the stack sets only {', '.join(site_document_keys)}"
+                )
+                for key in SPEC_KEYS
+            },
+        },
+        "else": {
+            "required": [f"{NAMESPACE}:{key}" for key in inner.get("required", [])],
+            "properties": {
+                f"{NAMESPACE}:{key}": _refused(f"needs {NAMESPACE}:{SITE_FILE}; an inline site deploys all its clusters")
+                for key in (CLUSTER, KUBECONFIG)
+            },
+        },
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "aion-factory stack file (Pulumi.<stack>.yaml)",
+        "type": "object",
+        "properties": {"config": config, **PULUMI_STACK_KEYS},
+        "required": ["config"],
+        "additionalProperties": False,
         "$defs": inner.get("$defs", {}),
     }
 
 
+def _refused(why: str) -> dict[str, Any]:
+    # errorMessage: the YAML language server shows it instead of "Matches a schema that is not allowed".
+    return {"not": {}, "description": why, "errorMessage": why}
+
+
 def render_schema() -> str:
-    return _json(config_schema())
+    return _json(stack_file_schema())
+
+
+def render_site_schema() -> str:
+    return _json(site_schema())
 
 
 def render_plan_schema() -> str:
@@ -114,6 +187,6 @@ def _type_name(annotation: Any) -> str:
 
 
 if __name__ == "__main__":
-    renderers = {"--markdown": render_reference, "--plan": render_plan_schema}
+    renderers = {"--markdown": render_reference, "--plan": render_plan_schema, "--site": render_site_schema}
     chosen = [renderers[arg] for arg in sys.argv[1:] if arg in renderers]
     print((chosen[0] if chosen else render_schema)(), end="")

@@ -239,6 +239,8 @@ class Cluster(_Spec):
     """Storage."""
     kueue: Kueue = Kueue()
     """Kueue: job integrations, fair sharing, the manager's resources."""
+    image_registry: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9][-a-z0-9._]*)*$")
+    """A private registry (host[:port][/path]) with the platform's images and Kueue's chart, mirrored path for path; unset: public ones."""
 
 
 class Tenant(_Spec):

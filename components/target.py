@@ -26,6 +26,10 @@ class Infrastructure:
     resource: pulumi.Resource  # the platform waits for it
     provider: pulumi.ProviderResource  # the Kubernetes provider of the cluster
     kubeconfig: pulumi.Output[str] | None  # secret; None where the target reads an existing one
+    # What stacks building on this one look up; None where the target makes no such thing.
+    cluster_id: pulumi.Output[str] | None = None
+    private_network_id: pulumi.Output[str] | None = None
+    bucket: pulumi.Output[str | None] | None = None
 
 
 class Target(Protocol):

@@ -6,10 +6,16 @@
 # the cache, else built from the Go module proxy (the only source reachable).
 #
 # Usage: scripts/bootstrap-toolchain.sh            then: source "$CACHE/env.sh"
+#        scripts/bootstrap-toolchain.sh --bom      the same, then print the bill of materials
 #   AION_TOOLCHAIN_CACHE  cache root (default ~/.cache/aion-factory/toolchain)
 #   AION_PULUMI_HOME      PULUMI_HOME to install the kubernetes plugin into
 #                         (default: $PULUMI_HOME, else ~/.pulumi, as pulumi does)
 #   AION_TOOLCHAIN_NO_PATH=1  ignore PATH, always use cached/built binaries
+#   AION_PLUGIN_MIRROR    a mirror (https URL or folder) to install the Scaleway provider plugin
+#                         from, checked against its pinned sha256 (scripts/install-plugins.sh)
+#
+# Every run writes the bill of materials next to env.sh (bom.txt: each tool and plugin with
+# its version and sha256, scripts/bom.sh). For a sovereign site: docs/AIRGAP.md.
 #
 # Versions are pinned in scripts/versions.env and tools/<family>/go.mod.
 # A cold build takes a long while on 2 cores; later runs take seconds.
@@ -17,6 +23,12 @@ set -euo pipefail
 shopt -s inherit_errexit # failures inside $(...) stop the script too
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PRINT_BOM=false
+case ${1:-} in
+  --bom) PRINT_BOM=true ;;
+  "") ;;
+  *) echo "usage: $0 [--bom]" >&2; exit 2 ;;
+esac
 # shellcheck source-path=SCRIPTDIR source=versions.env
 source "$ROOT/scripts/versions.env"
 
@@ -175,6 +187,15 @@ else
     "v$PULUMI_KUBERNETES_VERSION" --file "$K8S_PLUGIN" >&2
 fi
 
+# --- Provider plugins from the operator's mirror -----------------------------
+# pulumiverse-scaleway cannot be built from the Go module proxy; by default Pulumi downloads
+# it from GitHub. With a mirror, it is installed from there, checked against its pinned sha256,
+# and env.sh sends any other download of it to the mirror too.
+PLUGIN_OVERRIDES=""
+if [[ -n ${AION_PLUGIN_MIRROR:-} ]]; then
+  PLUGIN_OVERRIDES=$(AION_PULUMI=$PULUMI AION_PULUMI_HOME=$PULUMI_HOME_DIR "$ROOT/scripts/install-plugins.sh")
+fi
+
 # --- Local control plane: etcd, Kubernetes binaries, kwok ---------------------
 ETCD=$(from_path etcd 3.6.0 3.7.0 --version) ||
   ETCD=$(go_tool etcd "$ETCD_VERSION" etcd go.etcd.io/etcd/server/v3 "")
@@ -263,5 +284,12 @@ export KWOK_ETCD_BINARY='$ETCD' KWOK_KUBE_APISERVER_BINARY='$KUBE_APISERVER'
 export KWOK_KUBE_CONTROLLER_MANAGER_BINARY='$KUBE_CONTROLLER_MANAGER' KWOK_KUBE_SCHEDULER_BINARY='$KUBE_SCHEDULER'
 export KWOK_CONTROLLER_BINARY='$KWOK' KWOK_KUBECTL_BINARY='$KUBECTL'
 EOF
+if [[ -n $PLUGIN_OVERRIDES ]]; then
+  # Pulumi's own download of these plugins goes to the mirror, never to GitHub.
+  echo "export PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES='$PLUGIN_OVERRIDES'" >>"$ENV_FILE.tmp"
+fi
 mv "$ENV_FILE.tmp" "$ENV_FILE"
-log "done; env file: $ENV_FILE  (source it)"
+"$ROOT/scripts/bom.sh" "$ENV_FILE" >"$CACHE/bom.txt.tmp"
+mv "$CACHE/bom.txt.tmp" "$CACHE/bom.txt"
+log "done; env file: $ENV_FILE  (source it); bill of materials: $CACHE/bom.txt"
+if $PRINT_BOM; then cat "$CACHE/bom.txt"; fi

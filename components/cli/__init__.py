@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import __version__
 from . import fleet_command, plan_command, site_command
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED
 
@@ -17,6 +18,7 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_FITS", "EXIT_VIOLATED", "main"]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"aion {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (plan_command, site_command, fleet_command):
         module.add_parser(commands)

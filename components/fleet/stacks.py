@@ -14,6 +14,8 @@ from ..site import CLUSTER, SITE_FILE, load_site, read_yaml, stack_values
 from ..spec import FactorySpec
 
 STACK_GLOB = "Pulumi.*.yaml"
+# An editor's JSON Schema line (YAML language server); it must come before the YAML content.
+SCHEMA_LINE = "# yaml-language-server: $schema="
 
 
 def stack_name(stack_file: Path) -> str:
@@ -75,12 +77,23 @@ def write_missing_stacks(fleet: Fleet, stack_dir: str | Path) -> list[Path]:
     if taken:
         raise ConfigError([Problem(str(path), "exists and deploys something else; rename it or the cluster") for path in taken])
     written = []
+    schema_line = _schema_line_of_siblings(stack_dir)
     for cluster in fleet.missing:
         path = stack_dir / f"Pulumi.{cluster}.yaml"
         config = {f"aion:{SITE_FILE}": relative, f"aion:{CLUSTER}": cluster}
         path.write_text(
-            f"# Cluster {cluster} of the site {fleet.spec.site.name}: the site document says the rest.\n"
+            schema_line
+            + f"# Cluster {cluster} of the site {fleet.spec.site.name}: the site document says the rest.\n"
             + yaml.safe_dump({"config": config})
         )
         written.append(path)
     return written
+
+
+def _schema_line_of_siblings(stack_dir: Path) -> str:
+    """The schema line the folder's stack files start with, so a new one is checked as they are; else none."""
+    for sibling in sorted(stack_dir.glob(STACK_GLOB)):
+        first = sibling.read_text().partition("\n")[0]
+        if first.startswith(SCHEMA_LINE):
+            return first + "\n"
+    return ""

@@ -7,6 +7,7 @@ from typing import Any
 from ..labels import GPU_RESOURCE, POOL, pool_selector
 from ..rendering import render_manifests
 from ..view import ClusterView
+from .images import POWER_CAP
 from .queues import toleration
 
 # Privileged pods (nvidia-smi -pl needs root on the driver) live apart from tenants.
@@ -14,8 +15,6 @@ SYSTEM_NAMESPACE = "aion-system"
 # Kapsule installs the GPU operator, and so reads its device plugin config, in kube-system (Scaleway docs).
 GPU_OPERATOR_NAMESPACE = "kube-system"
 TIME_SLICING_CONFIG = "aion-time-slicing"
-# A shell with chroot; nvidia-smi itself comes from the driver root.
-POWER_CAP_IMAGE = "docker.io/library/busybox:1.37.0"
 CHECK_INTERVAL_S = 60
 
 
@@ -40,7 +39,7 @@ def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
             tolerations=[toleration(t) for t in pool.taints],
             cap_w=pool.gpu_power_cap_w,
             check_interval_s=CHECK_INTERVAL_S,
-            image=POWER_CAP_IMAGE,
+            image=POWER_CAP.reference(view.settings.image_registry),
         )
         daemonsets.append(daemonset)
     return daemonsets

@@ -125,6 +125,12 @@ def queues_for(view: ClusterView) -> list[tuple[dict[str, Any], dict[str, Any]]]
     return [(cluster_queue(view, t), local_queue(t)) for t in view.tenants]
 
 
+def local_queue_names(view: ClusterView) -> dict[str, str]:
+    """Each tenant namespace's LocalQueue, read from the objects the platform creates: where a
+    job names its queue (`kueue.x-k8s.io/queue-name`), or lands without one."""
+    return {local["metadata"]["namespace"]: local["metadata"]["name"] for _, local in queues_for(view)}
+
+
 def binary_quantity(gib: int) -> str:
     """`gib` GiB in Kubernetes' canonical form (2048Gi is 2Ti): Kueue's webhook rewrites any other,
     and a stack would then see a change on every preview."""

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .install import KUEUE_CHART, KUEUE_NAMESPACE, KueueInstall
+from .install import KUEUE_NAMESPACE, KueueInstall
 
 Object = dict[str, Any]
 # The provider plugin must match the SDK's version exactly, as the typed classes ask for.
@@ -68,11 +68,11 @@ def install_kueue(prefix: str, install: KueueInstall, opts: pulumi.ResourceOptio
     release = k8s.helm.v3.Release(
         f"{prefix}-kueue",
         name="kueue",
-        chart=KUEUE_CHART,
+        chart=install.chart,
         version=install.version,
+        values=install.values(),
         namespace=KUEUE_NAMESPACE,
         create_namespace=True,
-        values=install.values,
         opts=opts,
     )
     return [release]

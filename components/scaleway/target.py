@@ -20,13 +20,21 @@ class ScalewayTarget:
         return missing_credentials() + cluster_problems(view)
 
     def platform_choices(self, view: ClusterView) -> PlatformChoices:
-        return PlatformChoices(KueueInstall.helm(view.settings.kueue), StorageClassChoice.scaleway(view.settings.storage.default_class))
+        kueue = KueueInstall.helm(view.settings.kueue, registry=view.settings.image_registry)
+        return PlatformChoices(kueue, StorageClassChoice.scaleway(view.settings.storage.default_class))
 
     def infrastructure(self, name: str, view: ClusterView, opts: pulumi.ResourceOptions) -> Infrastructure:
         from .stack import KapsuleClusterStack  # the Scaleway SDK, only once a Scaleway cluster is built
 
         kapsule = KapsuleClusterStack(name, view, opts)
-        return Infrastructure(resource=kapsule, provider=kapsule.provider, kubeconfig=kapsule.kubeconfig)
+        return Infrastructure(
+            resource=kapsule,
+            provider=kapsule.provider,
+            kubeconfig=kapsule.kubeconfig,
+            cluster_id=kapsule.cluster.id,
+            private_network_id=kapsule.network.private_network.id,
+            bucket=kapsule.storage.bucket_name,
+        )
 
 
 def adapter(settings: LocalSettings) -> ScalewayTarget:

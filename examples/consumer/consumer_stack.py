@@ -58,4 +58,5 @@ def deploy(spec: FactorySpec | None = None) -> None:
     cluster = FactoryCluster(CLUSTER, deployment)
     pulumi.export(SPEC_OUTPUT, spec.model_dump(mode="json"))
     pulumi.export("tenant_namespaces", cluster.tenant_namespaces)
+    pulumi.export("local_queues", cluster.local_queues)  # namespace -> the LocalQueue its jobs name
     pulumi.export("gpus_by_flavor", cluster.gpus_by_flavor)

@@ -7,12 +7,14 @@ the same library components a Python stack imports from `aion_factory`.
 
 from pulumi.provider.experimental import component_provider_host
 
+from aion_factory import __version__
+
 from .factory_cluster import FactoryCluster, FactoryClusterArgs
 from .power_plan import PowerPlan, PowerPlanArgs
 from .tokens import PACKAGE
 
 COMPONENTS: list[type] = [FactoryCluster, PowerPlan]
-VERSION = "0.1.0"
+VERSION = __version__  # the plugin package is versioned with the library it serves
 
 __all__ = ["COMPONENTS", "PACKAGE", "VERSION", "FactoryCluster", "FactoryClusterArgs", "PowerPlan", "PowerPlanArgs", "serve"]
 

@@ -20,7 +20,7 @@ SPEC_KEYS = ("site", "clusters", "tenants")
 
 
 class FactoryClusterArgs(TypedDict):
-    """The spec, as a stack's `aion:` config writes it (stacks/aion.schema.json), and the cluster to deploy."""
+    """The spec, as a stack's `aion:` config writes it (shape: stacks/aion-site.schema.json), and the cluster to deploy."""
 
     site: dict[str, Any]
     """The site and its power tree (aion:site)."""

@@ -15,7 +15,7 @@ from .tokens import token
 
 
 class PowerPlanArgs(TypedDict):
-    """The spec, as a stack's `aion:` config writes it (stacks/aion.schema.json)."""
+    """The spec, as a stack's `aion:` config writes it (a site document's shape: stacks/aion-site.schema.json)."""
 
     site: dict[str, Any]
     """The site and its power tree (aion:site)."""

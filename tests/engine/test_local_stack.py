@@ -4,6 +4,7 @@ server holds and enforces, a resize, destroy. The tests run in file order."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,14 @@ def project(new_project: Any) -> Iterator[PulumiProject]:
 
 def test_no_change_preview_after_up(project: PulumiProject) -> None:
     project.pulumi("preview", "--expect-no-changes")
+
+
+def test_the_stack_outputs_what_a_consumer_reads_and_keeps_kubeconfigs_secret(project: PulumiProject) -> None:
+    outputs = json.loads(project.pulumi("stack", "output", "--json").stdout)
+    assert outputs["clusters"]["local"]["local_queues"] == {"kyutai": "default", "mistral-lab": "default"}
+    assert outputs["clusters"]["local"]["id"] is None  # the local target makes no cloud cluster
+    assert outputs["kubeconfigs"] == "[secret]"
+    assert outputs["plan"]["fits"] is True and [c["name"] for c in outputs["plan"]["clusters"]] == ["local"]
 
 
 def test_simulated_gpu_nodes_are_ready_with_capacity_and_labels(project: PulumiProject, api_client: Any) -> None:

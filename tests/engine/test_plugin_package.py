@@ -18,7 +18,7 @@ import yaml
 from kubernetes import client
 from program_support import PLUGIN, PLUGIN_DIR, SourceProject, cli, program_env, python_project
 
-from aion_factory import labels
+from aion_factory import __version__, labels
 from engine_support import stack_values
 from support import ROOT
 
@@ -40,12 +40,21 @@ def test_get_schema_describes_both_components(pulumi_env: dict[str, str], tmp_pa
     result = cli(env, tmp_path, "package", "get-schema", str(PLUGIN))
     assert result.returncode == 0, result.stderr[-3000:]
     schema = json.loads(result.stdout)
-    assert (schema["name"], schema["version"]) == (PACKAGE, "0.1.0")
+    assert (schema["name"], schema["version"]) == (PACKAGE, __version__)
     cluster = schema["resources"][f"{PACKAGE}:index:FactoryCluster"]
     assert cluster["isComponent"] is True
     assert sorted(cluster["requiredInputs"]) == ["cluster", "clusters", "site"]
     assert set(cluster["inputProperties"]) == {"site", "clusters", "tenants", "cluster", "kubeconfig"}
-    assert set(cluster["properties"]) == {"tenantNamespaces", "gpusByFlavor", "ratedKw", "kubeconfig"}
+    assert set(cluster["properties"]) == {
+        "tenantNamespaces",
+        "localQueues",
+        "gpusByFlavor",
+        "ratedKw",
+        "kubeconfig",
+        "clusterId",
+        "privateNetworkId",
+        "bucket",
+    }
     plan = schema["resources"][f"{PACKAGE}:index:PowerPlan"]
     assert set(plan["properties"]) == {"fits", "violations", "itBudgetKw", "ratedItKw", "h100EquivalentsFp8"}
 

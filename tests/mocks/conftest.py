@@ -29,6 +29,8 @@ class Recorder(pulumi.runtime.Mocks):
             outputs["kubeconfigs"] = [
                 {"configFile": "apiVersion: v1\nkind: Config\n", "host": "https://k8s.invalid", "clusterCaCertificate": "", "token": "t"}
             ]
+        if args.typ == "scaleway:object/bucket:Bucket":
+            outputs.setdefault("name", f"{args.name}-4f2a")  # auto-named: Pulumi adds a random suffix
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

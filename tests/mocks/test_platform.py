@@ -172,14 +172,22 @@ def test_power_cap_daemonset_applies_the_planned_cap_on_its_pool(local: tuple[An
     assert storage["provisioner"] == "kubernetes.io/no-provisioner"
 
 
-def test_on_scaleway_kueue_comes_from_its_pinned_helm_chart(run_program):
-    recorder = run_program(lambda: deploy(KueueInstall.helm(Kueue(fair_sharing=True)), StorageClassChoice.scaleway("sbs-5k")))
+def test_on_scaleway_kueue_comes_from_its_pinned_helm_chart_at_the_clusters_registry(run_program):
+    # A site that names its registry (docs/AIRGAP.md): the chart and the manager image both come
+    # from it; without one, the public chart (tests/unit/test_images.py).
+    registry = "registry.aion.example.eu/mirror"
+    recorder = run_program(lambda: deploy(KueueInstall.helm(Kueue(fair_sharing=True), registry=registry), StorageClassChoice.scaleway("sbs-5k")))
     [release] = recorder.of_type("kubernetes:helm.sh/v3:Release")
     assert release.name == f"{NAME}-kueue"
     inputs = release.inputs
-    assert (inputs["chart"], inputs["version"]) == ("oci://registry.k8s.io/kueue/charts/kueue", "0.17.0")
+    assert (inputs["chart"], inputs["version"]) == (f"oci://{registry}/kueue/charts/kueue", "0.17.0")
+    assert inputs["values"]["controllerManager"]["manager"]["image"] == {
+        "repository": f"{registry}/kueue/kueue",
+        "tag": "v0.17.0",
+        "pullPolicy": "IfNotPresent",
+    }
     assert (inputs["namespace"], inputs["createNamespace"], inputs["name"]) == ("kueue-system", True, "kueue")
-    assert inputs["values"] == helm_values(Kueue(fair_sharing=True))
+    assert inputs["values"] == helm_values(Kueue(fair_sharing=True), registry)  # the cluster's Kueue settings too
     assert recorder.of_type(CRD) == []
     [storage] = recorder.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
     assert (storage.inputs["provisioner"], storage.inputs["parameters"]) == ("csi.scaleway.com", {"iops": "5000"})

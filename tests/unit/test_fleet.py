@@ -46,6 +46,17 @@ def test_missing_stack_files_are_written_and_name_only_the_site_and_cluster(tmp_
     [written] = write_missing_stacks(fleet, stacks)
     assert yaml.safe_load(written.read_text()) == {"config": {"aion:cluster": "train-b", "aion:site_file": "../sites/dc.yaml"}}
     assert fleet_of(tmp_path / "sites/dc.yaml", stacks).missing == []
+    assert "yaml-language-server" not in written.read_text()  # its siblings name no schema
+
+
+def test_a_written_stack_file_names_the_schema_its_siblings_name(tmp_path: Path):
+    stacks = one_hall_two_stacks(tmp_path)
+    line = "# yaml-language-server: $schema=../../stacks/aion.schema.json\n"
+    kept = stacks / "Pulumi.train-a.yaml"
+    kept.write_text(line + kept.read_text())
+    (stacks / "Pulumi.train-b.yaml").unlink()
+    [written] = write_missing_stacks(fleet_of(tmp_path / "sites/dc.yaml", stacks), stacks)
+    assert written.read_text().startswith(line)
 
 
 def test_a_stack_file_in_the_way_is_never_overwritten(tmp_path: Path):

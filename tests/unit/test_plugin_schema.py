@@ -17,13 +17,15 @@ sys.path.insert(0, str(ROOT / "provider"))
 import aion_provider
 from pulumi.provider.experimental.component import ComponentProvider
 
+from aion_factory import __version__
+
 SCHEMA: dict[str, Any] = json.loads(
     ComponentProvider(aion_provider.COMPONENTS, aion_provider.PACKAGE, "aion-factory", aion_provider.VERSION).schema or "{}"
 )
 
 
 def test_the_package_is_named_and_versioned() -> None:
-    assert (SCHEMA["name"], SCHEMA["version"], SCHEMA["namespace"]) == ("aion-factory", "0.1.0", "aion-factory")
+    assert (SCHEMA["name"], SCHEMA["version"], SCHEMA["namespace"]) == ("aion-factory", __version__, "aion-factory")
     assert sorted(SCHEMA["resources"]) == ["aion-factory:index:FactoryCluster", "aion-factory:index:PowerPlan"]
 
 
@@ -39,7 +41,12 @@ def test_factory_cluster_takes_the_aion_config_shape_as_plain_values() -> None:
     outputs = cluster["properties"]
     assert (outputs["tenantNamespaces"]["type"], outputs["tenantNamespaces"]["items"]["type"]) == ("array", "string")
     assert outputs["gpusByFlavor"]["additionalProperties"]["type"] == "integer"
-    assert sorted(cluster["required"]) == ["gpusByFlavor", "ratedKw", "tenantNamespaces"]
+    # What a consumer in any language looks up: always there, or (per target) unset.
+    assert (outputs["localQueues"]["type"], outputs["localQueues"]["additionalProperties"]["type"]) == ("object", "string")
+    assert {name: outputs[name]["type"] for name in ("kubeconfig", "clusterId", "privateNetworkId", "bucket")} == dict.fromkeys(
+        ("kubeconfig", "clusterId", "privateNetworkId", "bucket"), "string"
+    )
+    assert sorted(cluster["required"]) == ["gpusByFlavor", "localQueues", "ratedKw", "tenantNamespaces"]
 
 
 def test_power_plan_outputs_the_verdict_and_its_figures() -> None:
