@@ -5,7 +5,7 @@ A value object, no Pulumi here: `resources.install_kueue` turns it into resource
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import yaml
@@ -44,7 +44,7 @@ def helm_values(settings: Kueue, registry: str | None = None, version: str = KUE
 class KueueInstall:
     mode: Literal["helm", "present"]
     version: str = KUEUE_VERSION
-    settings: Kueue = Kueue()
+    settings: Kueue = field(default_factory=Kueue)
     registry: str | None = None  # a private registry holding the chart and the manager image
 
     @classmethod

@@ -176,7 +176,8 @@ def test_on_scaleway_kueue_comes_from_its_pinned_helm_chart_at_the_clusters_regi
     # A site that names its registry (docs/AIRGAP.md): the chart and the manager image both come
     # from it; without one, the public chart (tests/unit/test_images.py).
     registry = "registry.aion.example.eu/mirror"
-    recorder = run_program(lambda: deploy(KueueInstall.helm(Kueue(fair_sharing=True), registry=registry), StorageClassChoice.scaleway("sbs-5k")))
+    kueue = KueueInstall.helm(Kueue(fair_sharing=True), registry=registry)
+    recorder = run_program(lambda: deploy(kueue, StorageClassChoice.scaleway("sbs-5k")))
     [release] = recorder.of_type("kubernetes:helm.sh/v3:Release")
     assert release.name == f"{NAME}-kueue"
     inputs = release.inputs

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kube_validation import kueue_crds
 
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.devstack import kueue as local_kueue
@@ -14,7 +15,6 @@ from aion_factory.platform.install import CHART_LISTENERS, helm_values
 from aion_factory.platform.kueue_config import admission_policy
 from aion_factory.spec import Kueue
 from aion_factory.view import UnknownCluster, cluster_view
-from kube_validation import kueue_crds
 from support import MINIMAL, ROOT
 
 PORTS = {"kueue-health": 18081, "kueue-webhook": 19443}
