@@ -10,9 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Literal
 
 Level = Literal["error", "violation"]
+
+# A bad value is shown up to this many characters: enough to recognise it, never a flood
+# (a 50 MB name, an alias bomb's expansion). Every message that quotes a value goes through `shown`.
+SHOWN_CHARS = 60
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`repr(value)` cut to `limit` characters, saying how long it was when cut.
+
+    Containers are cut before they are printed whole: repr of a huge nested value costs
+    as much memory as the value itself."""
+    text = _short_repr(value, limit)
+    if len(text) <= limit:
+        return text
+    whole = f"{len(value):,} characters" if isinstance(value, str | bytes) else type(value).__name__
+    return f"{text[: limit - 3]}... ({whole})"
+
+
+def _short_repr(value: object, limit: int, depth: int = 0) -> str:
+    if depth > 3:
+        return "..."
+    if isinstance(value, str | bytes):
+        return repr(value[: limit + 1])
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        return f"an integer of about {int(value.bit_length() * 0.30103):,} digits"  # repr refuses past 4,300
+    if isinstance(value, dict):
+        items = (f"{_short_repr(k, limit, depth + 1)}: {_short_repr(v, limit, depth + 1)}" for k, v in islice(value.items(), limit))
+        return "{" + ", ".join(items)[: limit + 1] + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_short_repr(v, limit, depth + 1) for v in islice(value, limit))[: limit + 1] + "]"
+    return repr(value)[: limit + 1]
 
 
 @dataclass(frozen=True)
