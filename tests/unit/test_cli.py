@@ -95,7 +95,7 @@ def test_bad_input_exits_2_one_line_per_problem_no_traceback(aion, tmp_path):
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines == [
-        "error: aion:site.pue: -1 is not allowed: Input should be greater than or equal to 1",
+        "error: aion:site.pue: -1 is not allowed: Input should be greater than or equal to 1; allowed: 1 to 3",
         "error: aion:tenants[0].clusters: required key is missing",
     ]  # the node type is checked once the shapes are right
     assert "Traceback" not in result.stderr
