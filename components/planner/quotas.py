@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+from ..errors import Problem
+from ..keys import key_path
 from ..spec import Tenant
 from .model import PoolPlan, TenantPlan
 
@@ -24,22 +26,9 @@ _EPSILON = 1e-9  # keeps 7.9999999 from flooring to 7
 
 
 def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[TenantPlan]:
-    capacity: dict[str, dict[str, int]] = {}
-    rated_kw: dict[str, float] = {}
-    for pool in gpu_pools:
-        assert pool.flavor is not None
-        per_flavor = capacity.setdefault(pool.cluster, {})
-        per_flavor[pool.flavor] = per_flavor.get(pool.flavor, 0) + pool.gpus
-        rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
-
+    capacity, rated_kw = _capacity(gpu_pools)
     wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
-    # Demand per (cluster, flavor) in one pass over the shares, not one pass over every
-    # tenant per cluster and flavor: that grew as clusters x tenants (bench/planner.py).
-    demand: dict[tuple[str, str], int] = {}
-    for shares in wanted.values():
-        for cluster, per_flavor in shares.items():
-            for flavor, gpus in per_flavor.items():
-                demand[cluster, flavor] = demand.get((cluster, flavor), 0) + gpus
+    demand = _demand(wanted)
     for shares in wanted.values():
         for cluster, per_flavor in shares.items():
             for flavor, gpus in per_flavor.items():
@@ -56,6 +45,55 @@ def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> lis
         )
         for t in tenants
     ]
+
+
+def quota_cuts(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[Problem]:
+    """Warnings: tenants whose allotments buy more GPUs of a flavor than a cluster has, so their
+    quotas there are scaled down (the budgets still hold; their kW are not all turned into GPUs)."""
+    capacity, rated_kw = _capacity(gpu_pools)
+    wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
+    demand = _demand(wanted)
+    warnings = []
+    for index, tenant in enumerate(tenants):
+        cuts = [
+            f"{gpus} {flavor} GPUs in cluster {cluster}, whose tenants ask for {demand[cluster, flavor]} of its {capacity[cluster][flavor]}"
+            for cluster, per_flavor in wanted[tenant.name].items()
+            for flavor, gpus in per_flavor.items()
+            if demand[cluster, flavor] > capacity[cluster][flavor]
+        ]
+        if cuts:
+            rated = sum(rated_kw.get(c, 0.0) for c in tenant.clusters)
+            warnings.append(
+                Problem(
+                    key_path(["tenants", index, "power_kw"]),
+                    f"{tenant.power_kw:,.1f} kW buy {'; '.join(cuts)}: its quotas there are scaled down to fit. "
+                    f"To get all it is allotted, its clusters' GPU pools (rated {rated:,.1f} kW) must hold every tenant's share",
+                )
+            )
+    return warnings
+
+
+def _capacity(gpu_pools: list[PoolPlan]) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
+    """GPUs per cluster and flavor, and the rated kW of each cluster's GPU pools."""
+    capacity: dict[str, dict[str, int]] = {}
+    rated_kw: dict[str, float] = {}
+    for pool in gpu_pools:
+        assert pool.flavor is not None
+        per_flavor = capacity.setdefault(pool.cluster, {})
+        per_flavor[pool.flavor] = per_flavor.get(pool.flavor, 0) + pool.gpus
+        rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
+    return capacity, rated_kw
+
+
+def _demand(wanted: dict[str, dict[str, dict[str, int]]]) -> dict[tuple[str, str], int]:
+    """GPUs asked for per (cluster, flavor), in one pass over the shares, not one pass over every
+    tenant per cluster and flavor: that grew as clusters x tenants (bench/planner.py)."""
+    demand: dict[tuple[str, str], int] = {}
+    for shares in wanted.values():
+        for cluster, per_flavor in shares.items():
+            for flavor, gpus in per_flavor.items():
+                demand[cluster, flavor] = demand.get((cluster, flavor), 0) + gpus
+    return demand
 
 
 def ratio_of(ratio: float, nominal: int) -> int:
