@@ -18,6 +18,7 @@ Level = Literal["error", "violation"]
 # A bad value is shown up to this many characters: enough to recognise it, never a flood
 # (a 50 MB name, an alias bomb's expansion). Every message that quotes a value goes through `shown`.
 SHOWN_CHARS = 60
+PATH_CHARS = 300  # a path the user typed is shown longer: it is theirs, and rarely a flood
 
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:

@@ -40,6 +40,8 @@ def read_yaml(path: Path, what: str) -> Any:
         _Checker(str(path)).size_of(node, [], 0)
         return loader.construct_document(node)
     except yaml.YAMLError as error:
+        if "maximum nesting depth" in str(error):  # libyaml's own bound (1,000 levels), met before ours
+            raise ConfigError([Problem(str(path), f"is nested too deeply ({_cut(str(error))}); allowed: at most {MAX_DEPTH} levels")]) from None
         raise ConfigError([Problem(str(path), f"is not valid YAML: {_cut(str(error))}")]) from None
     except RecursionError:  # the pure-Python parser, where libyaml is missing, recurses per level
         raise ConfigError([Problem(str(path), f"is nested too deeply; allowed: at most {MAX_DEPTH} levels")]) from None
@@ -58,9 +60,9 @@ def _text(path: Path, what: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
+        line, column = data.count(b"\n", 0, error.start) + 1, error.start - data.rfind(b"\n", 0, error.start)
         raise ConfigError(
-            [Problem(str(path), f"the {what} is not UTF-8 text (byte {error.start:,}, line {line}); allowed: a UTF-8 YAML file")]
+            [Problem(str(path), f"the {what} is not UTF-8 text (line {line}, column {column}); allowed: a UTF-8 YAML file")]
         ) from None
 
 
@@ -136,6 +138,7 @@ def document_path(parts: list[str | int]) -> str:
     return text or "(the document)"
 
 
-def _cut(message: str, limit: int = 500) -> str:
-    """A parser's message quotes the offending text: keep it readable."""
+def _cut(message: str, limit: int = 300) -> str:
+    """A parser's message on one line, where it is in the file and no more of it than is readable."""
+    message = " ".join(message.replace('in "<unicode string>", ', "at ").split())
     return message if len(message) <= limit else message[:limit] + "..."

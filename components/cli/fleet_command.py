@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Problem, shown
+from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
@@ -59,7 +59,7 @@ def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
     project = Path(args.project)
     if not (project / "Pulumi.yaml").is_file():
-        raise ConfigError([Problem("--project", f"{shown(str(project))} has no Pulumi.yaml; allowed: a Pulumi project's folder")])
+        raise ConfigError([Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")])
     settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
     stack_dir = project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
     return fleet_of(args.site_file, stack_dir), project, stack_dir

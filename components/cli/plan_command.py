@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Problem, format_problems, shown
+from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_document import plan_document
 from ..planner import make_plan, quota_warnings
@@ -82,7 +82,7 @@ def report_folders(folder: Path, sites: int) -> None:
 
 def _report_problem(folder: Path, error: OSError) -> Problem:
     why = error.strerror or str(error)
-    return Problem("--report", f"cannot write the report into {shown(str(folder))}: {why}; allowed: a folder that exists or can be created, writable")
+    return Problem("--report", f"cannot write the report into {shown(str(folder), PATH_CHARS)}: {why}; allowed: a folder that exists or can be created, writable")
 
 
 def sites_of(path: Path) -> list[PlannedSite]:
