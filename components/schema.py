@@ -18,21 +18,19 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from .errors import SHOWN_CHARS
 from .keys import NAMESPACE
 from .plan_document import plan_schema
-from .errors import SHOWN_CHARS
 from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, bounds_of
 from .yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_SCALAR_CHARS, MAX_VALUES
-
 
 # What holds for every key: the reference's preamble (the tables give each key's own bounds).
 RULES = [
     "Every value is checked before anything is planned or deployed; a bad one is refused (exit 2)",
-    "with its key path, the value (cut to "
-    f"{SHOWN_CHARS} characters) and what is allowed. For every key:",
+    f"with its key path, the value (cut to {SHOWN_CHARS} characters) and what is allowed. For every key:",
     "",
     "- numbers are finite (no `.inf`, `.nan`, `1e400`) and within the bounds below; `true`/`false` are not",
-    "  numbers; a number in a string (`\"1.15\"`, as `pulumi config set --path` stores it) is read as that number;",
+    '  numbers; a number in a string (`"1.15"`, as `pulumi config set --path` stores it) is read as that number;',
     "- booleans are `true` or `false` (not `1`, `yes`, `on`);",
     f"- strings hold at most {MAX_STRING} characters unless the table says fewer;",
     "- a key appears once in its mapping (YAML would keep the last silently), and a tenant lists a cluster once.",
@@ -73,7 +71,14 @@ def _json(schema: dict[str, Any]) -> str:
 
 def render_reference() -> str:
     """One table per model, walked from FactorySpec: key, type, default, meaning."""
-    lines = ["# Stack config reference", "", "Generated from `components/spec.py` by `python -m aion_factory.schema --markdown`.", "", *RULES, ""]
+    lines = [
+        "# Stack config reference",
+        "",
+        "Generated from `components/spec.py` by `python -m aion_factory.schema --markdown`.",
+        "",
+        *RULES,
+        "",
+    ]
     seen: set[type[BaseModel]] = set()
     pending: list[tuple[str, type[BaseModel]]] = [(f"{NAMESPACE}:", FactorySpec)]
     while pending:

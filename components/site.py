@@ -25,7 +25,7 @@ from .config import spec_from_config
 from .errors import ConfigError, Problem
 from .keys import NAMESPACE, key_path
 from .spec import FactorySpec
-from .yaml_input import read_yaml
+from .yaml_input import read_yaml as read_yaml  # the one reader of YAML files; modules that read stacks import it from here
 
 SPEC_KEYS = ("site", "clusters", "tenants")
 SITE_FILE, CLUSTER, KUBECONFIG = "site_file", "cluster", "kubeconfig"

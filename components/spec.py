@@ -59,9 +59,7 @@ Target = Literal["scaleway", "local"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False, str_max_length=MAX_STRING
-    )
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False, str_max_length=MAX_STRING)
 
 
 class Row(_Spec):

@@ -41,7 +41,9 @@ def read_yaml(path: Path, what: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as error:
         if "maximum nesting depth" in str(error):  # libyaml's own bound (1,000 levels), met before ours
-            raise ConfigError([Problem(str(path), f"is nested too deeply ({_cut(str(error))}); allowed: at most {MAX_DEPTH} levels")]) from None
+            raise ConfigError(
+                [Problem(str(path), f"is nested too deeply ({_cut(str(error))}); allowed: at most {MAX_DEPTH} levels")]
+            ) from None
         raise ConfigError([Problem(str(path), f"is not valid YAML: {_cut(str(error))}")]) from None
     except RecursionError:  # the pure-Python parser, where libyaml is missing, recurses per level
         raise ConfigError([Problem(str(path), f"is nested too deeply; allowed: at most {MAX_DEPTH} levels")]) from None
@@ -107,7 +109,8 @@ class _Checker:
                 line, first = key.start_mark.line + 1, lines.get((key.tag, key.value))
                 if first is not None:
                     self._refuse(
-                        [*path, name], f"is set twice (lines {first} and {line}), and YAML would keep the last silently; allowed: each key once"
+                        [*path, name],
+                        f"is set twice (lines {first} and {line}), and YAML would keep the last silently; allowed: each key once",
                     )
                 lines[key.tag, key.value] = line
             size += self.size_of(key, [*path, name], depth + 1) + self.size_of(value, [*path, name], depth + 1)

@@ -59,7 +59,9 @@ def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
     project = Path(args.project)
     if not (project / "Pulumi.yaml").is_file():
-        raise ConfigError([Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")])
+        raise ConfigError(
+            [Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")]
+        )
     settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
     stack_dir = project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
     return fleet_of(args.site_file, stack_dir), project, stack_dir
@@ -125,9 +127,7 @@ def _site_at(revision: str, site_file: Path) -> Any:
     """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
     if revision.startswith("-"):  # git would read it as an option (`--output=FILE` writes a file)
         raise ConfigError([Problem("--base", f"{shown(revision)} is not a revision; allowed: a commit, branch or tag")])
-    shown_file = subprocess.run(
-        ["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, check=False
-    )
+    shown_file = subprocess.run(["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, check=False)
     stderr = shown_file.stderr.decode(errors="replace")
     if shown_file.returncode != 0:
         if "exists on disk, but not in" in stderr or "does not exist in" in stderr:

@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_document import plan_document
-from ..planner import make_plan, quota_warnings
+from ..planner import make_plan
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"wrote {path}", file=sys.stderr)
         if plan.violations:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if warnings := quota_warnings(site.spec, plan):
-            print(format_problems(warnings, indent="warning: "), file=sys.stderr)
+        if plan.warnings:
+            print(format_problems(plan.warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
 
 
@@ -77,12 +77,17 @@ def report_folders(folder: Path, sites: int) -> None:
         raise ConfigError([_report_problem(folder, error)]) from None
     taken = [folder / name for name in REPORT_FILES if (folder / name).is_dir()] if sites == 1 else []
     if taken:
-        raise ConfigError([Problem("--report", f"{taken[0]} is a folder; allowed: a folder where {' and '.join(REPORT_FILES)} can be written")])
+        raise ConfigError(
+            [Problem("--report", f"{taken[0]} is a folder; allowed: a folder where {' and '.join(REPORT_FILES)} can be written")]
+        )
 
 
 def _report_problem(folder: Path, error: OSError) -> Problem:
     why = error.strerror or str(error)
-    return Problem("--report", f"cannot write the report into {shown(str(folder), PATH_CHARS)}: {why}; allowed: a folder that exists or can be created, writable")
+    return Problem(
+        "--report",
+        f"cannot write the report into {shown(str(folder), PATH_CHARS)}: {why}; allowed: a folder that exists or can be created, writable",
+    )
 
 
 def sites_of(path: Path) -> list[PlannedSite]:

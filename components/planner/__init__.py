@@ -34,7 +34,7 @@ from .power import (
     site_it_budget_kw,
     system_pool_plan,
 )
-from .quotas import quota_cuts, tenant_quotas
+from .quotas import tenant_quotas
 
 __all__ = [
     "ClusterPlan",
@@ -49,7 +49,6 @@ __all__ = [
     "make_plan",
     "node_power_w",
     "placeable_headroom_kw",
-    "quota_warnings",
     "split_fleet",
 ]
 
@@ -69,7 +68,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         clusters.append(plan)
         violations += problem
 
-    tenants = tenant_quotas(spec.tenants, gpu_pools)
+    tenants, warnings = tenant_quotas(spec.tenants, gpu_pools)
     violations += allotment_violations(levels, spec.tenants, gpu_pools)
 
     gpus_by_model: dict[str, int] = {}
@@ -88,13 +87,9 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
-    return Plan(site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations))
-
-
-def quota_warnings(spec: FactorySpec, plan: Plan) -> list[Problem]:
-    """What the plan does not refuse but a user should hear: tenants whose quotas are scaled down
-    because their clusters hold fewer GPUs than their allotments buy."""
-    return quota_cuts(spec.tenants, [p for p in plan.pools if p.flavor])
+    return Plan(
+        site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
+    )
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:

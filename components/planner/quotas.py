@@ -25,17 +25,19 @@ from .model import PoolPlan, TenantPlan
 _EPSILON = 1e-9  # keeps 7.9999999 from flooring to 7
 
 
-def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[TenantPlan]:
+def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> tuple[list[TenantPlan], list[Problem]]:
+    """Each tenant's quotas, and a warning for each tenant whose quotas are scaled down to fit."""
     capacity, rated_kw = _capacity(gpu_pools)
     wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
     demand = _demand(wanted)
+    warnings = [w for index, t in enumerate(tenants) if (w := _cut(index, t, wanted[t.name], demand, capacity, rated_kw))]
     for shares in wanted.values():
         for cluster, per_flavor in shares.items():
             for flavor, gpus in per_flavor.items():
                 available = capacity.get(cluster, {}).get(flavor, 0)
                 if demand[cluster, flavor] > available:
                     per_flavor[flavor] = gpus * available // demand[cluster, flavor]
-    return [
+    plans = [
         TenantPlan(
             name=t.name,
             allotted_kw=t.power_kw,
@@ -45,32 +47,34 @@ def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> lis
         )
         for t in tenants
     ]
+    return plans, warnings
 
 
-def quota_cuts(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[Problem]:
-    """Warnings: tenants whose allotments buy more GPUs of a flavor than a cluster has, so their
-    quotas there are scaled down (the budgets still hold; their kW are not all turned into GPUs)."""
-    capacity, rated_kw = _capacity(gpu_pools)
-    wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
-    demand = _demand(wanted)
-    warnings = []
-    for index, tenant in enumerate(tenants):
-        cuts = [
-            f"{gpus} {flavor} GPUs in cluster {cluster}, whose tenants ask for {demand[cluster, flavor]} of its {capacity[cluster][flavor]}"
-            for cluster, per_flavor in wanted[tenant.name].items()
-            for flavor, gpus in per_flavor.items()
-            if demand[cluster, flavor] > capacity[cluster][flavor]
-        ]
-        if cuts:
-            rated = sum(rated_kw.get(c, 0.0) for c in tenant.clusters)
-            warnings.append(
-                Problem(
-                    key_path(["tenants", index, "power_kw"]),
-                    f"{tenant.power_kw:,.1f} kW buy {'; '.join(cuts)}: its quotas there are scaled down to fit. "
-                    f"To get all it is allotted, its clusters' GPU pools (rated {rated:,.1f} kW) must hold every tenant's share",
-                )
-            )
-    return warnings
+def _cut(
+    index: int,
+    tenant: Tenant,
+    wanted: dict[str, dict[str, int]],
+    demand: dict[tuple[str, str], int],
+    capacity: dict[str, dict[str, int]],
+    rated_kw: dict[str, float],
+) -> Problem | None:
+    """A warning when the tenants of a cluster ask for more GPUs of a flavor than it has, so this
+    tenant's quota there is scaled down: the budgets still hold, its kW are not all turned into GPUs."""
+    cuts = [
+        f"{flavor} in {cluster}: {demand[cluster, flavor]} asked for, {capacity[cluster][flavor]} there"
+        for cluster, per_flavor in wanted.items()
+        for flavor in per_flavor
+        if demand[cluster, flavor] > capacity[cluster][flavor]
+    ]
+    if not cuts:
+        return None
+    rated = sum(rated_kw.get(c, 0.0) for c in tenant.clusters)
+    return Problem(
+        key_path(["tenants", index, "power_kw"]),
+        f"{tenant.power_kw:,.1f} kW buy more GPUs than its clusters' tenants can share ({'; '.join(cuts)}): its quotas "
+        f"there are scaled down to fit, every budget still holds; allowed without a cut: allotments whose GPUs "
+        f"the clusters hold (its clusters' GPU pools are rated {rated:,.1f} kW)",
+    )
 
 
 def _capacity(gpu_pools: list[PoolPlan]) -> tuple[dict[str, dict[str, int]], dict[str, float]]:

@@ -120,7 +120,9 @@ def test_a_fleet_with_a_violation_runs_no_stack(aion, tmp_path: Path):
 
 def test_add_clusters_refuses_more_clusters_than_free_subnets(aion):
     # A demand of 10^21 nodes built one entry per cluster (and ran out of subnets with a traceback).
-    result = aion("site", "add-clusters", str(EXAMPLE / "site.yaml"), "--hall", "hall-1", "--node-type", "B300-SXM-8-288G", "--nodes", "10" * 11)
+    result = aion(
+        "site", "add-clusters", str(EXAMPLE / "site.yaml"), "--hall", "hall-1", "--node-type", "B300-SXM-8-288G", "--nodes", "10" * 11
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: --nodes: 1,010,101,010,101,010,101,010 nodes need ")
     assert result.stderr.rstrip().endswith("allowed: at most 496,008 nodes")

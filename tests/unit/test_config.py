@@ -34,7 +34,10 @@ def test_node_type_not_offered_in_zone_names_the_zones_that_offer_it(config):
 def test_negative_budget(config):
     config["site"]["halls"][0]["it_power_kw"] = -5
     [line] = problems(config)
-    assert line == "aion:site.halls[0].it_power_kw: -5 is not allowed: Input should be greater than 0; allowed: more than 0, at most 10,000,000"
+    assert (
+        line
+        == "aion:site.halls[0].it_power_kw: -5 is not allowed: Input should be greater than 0; allowed: more than 0, at most 10,000,000"
+    )
 
 
 def test_missing_required_key(config):
