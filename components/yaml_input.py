@@ -52,11 +52,17 @@ def read_yaml(path: Path, what: str) -> Any:
 
 
 def _text(path: Path, what: str) -> str:
+    chunks, size = [], 0
     try:
         with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)  # never more, whatever the file is (/dev/zero, a pipe)
+            # In chunks, never past the bound, whatever the file is (/dev/zero, a pipe); one read of
+            # the bound would allocate all of it for a file of a few lines.
+            while size <= MAX_FILE_BYTES and (chunk := file.read(64 * 1024)):
+                chunks.append(chunk)
+                size += len(chunk)
     except OSError as error:
         raise ConfigError([Problem(str(path), f"cannot read the {what}: {error.strerror}")]) from None
+    data = b"".join(chunks)
     if len(data) > MAX_FILE_BYTES:
         raise ConfigError([Problem(str(path), f"the {what} is over {MAX_FILE_BYTES // 1024**2} MiB; allowed: at most that")])
     try:
