@@ -301,7 +301,8 @@ def test_a_thousand_broken_configs_are_each_refused_cleanly_naming_their_key(tmp
         "messages without their key": len(tally.without_key),
         "values not cut": len(tally.not_cut),
     }
-    print(f"\nfuzz rung: {tally.cases} broken configs ({len(tally.distinct)} distinct breakages by key); " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+    found = ", ".join(f"{k}: {v}" for k, v in counts.items())
+    print(f"\nfuzz rung: {tally.cases} broken configs ({len(tally.distinct)} distinct breakages by key); {found}")
     assert tally.cases >= CASES
     assert counts == dict.fromkeys(counts, 0), "\n".join(tally.tracebacks + tally.accepted + tally.without_key + tally.not_cut)
 
