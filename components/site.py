@@ -22,7 +22,7 @@ from typing import Any
 
 from .catalog import Catalog
 from .config import spec_from_config
-from .errors import ConfigError, Problem
+from .errors import SHOWN_CHARS, ConfigError, Problem, shown
 from .keys import NAMESPACE, key_path
 from .spec import FactorySpec
 from .yaml_input import read_yaml as read_yaml  # the one reader of YAML files; modules that read stacks import it from here
@@ -70,21 +70,24 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
         spec = spec_from_config(values, catalog)
         return SiteStack(spec, tuple(c.name for c in spec.clusters))
     problems = [
-        Problem(key_path([key]), f"the site document says this; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}")
+        Problem(
+            key_path([key if len(key) <= SHOWN_CHARS else shown(key)]),
+            f"the site document says this; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
+        )
         for key in values
         if key not in STACK_KEYS
     ]
     cluster = values.get(CLUSTER)
     if not isinstance(cluster, str):
-        problems.append(Problem(key_path([CLUSTER]), f"{cluster!r}: a stack of a site document names its cluster"))
+        problems.append(Problem(key_path([CLUSTER]), f"{shown(cluster)}: a stack of a site document names its cluster"))
     site_file = values[SITE_FILE]
     if not isinstance(site_file, str) or not site_file:
         problems.append(
-            Problem(key_path([SITE_FILE]), f"{site_file!r} is not a path; allowed: a site document's path, relative to the stack file")
+            Problem(key_path([SITE_FILE]), f"{shown(site_file)} is not a path; allowed: a site document's path, relative to the stack file")
         )
     kubeconfig = values.get(KUBECONFIG)
     if kubeconfig is not None and not isinstance(kubeconfig, str):
-        problems.append(Problem(key_path([KUBECONFIG]), f"{kubeconfig!r} is not a path"))
+        problems.append(Problem(key_path([KUBECONFIG]), f"{shown(kubeconfig)} is not a path"))
     if problems:
         raise ConfigError(problems)
     path = (stack_dir / site_file).resolve()
@@ -92,7 +95,7 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
     names = [c.name for c in spec.clusters]
     if cluster not in names:
         raise ConfigError(
-            [Problem(key_path([CLUSTER]), f"{cluster!r} is not a cluster of {path}; its clusters: {', '.join(names) or 'none'}")]
+            [Problem(key_path([CLUSTER]), f"{shown(cluster)} is not a cluster of {path}; its clusters: {', '.join(names) or 'none'}")]
         )
     return SiteStack(spec, (str(cluster),), path, kubeconfig)
 

@@ -78,6 +78,11 @@ def _operate(args: argparse.Namespace) -> int:
         print("the site's plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
         return EXIT_VIOLATED
     logs = Path(args.logs) if args.logs else project / ".state" / "fleet"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        why = f"cannot hold the stacks' logs in {shown(str(logs), PATH_CHARS)}: {error.strerror}; allowed: a folder that can be created"
+        return bad_input(ConfigError([Problem("--logs", why)]))
     results = run_fleet(FleetRun(args.operation, project.resolve(), logs, args.parallel), stacks, sys.stderr)
     print(summary_table(results), end="")
     return EXIT_FITS if all(r.ok for r in results) else EXIT_VIOLATED
@@ -100,6 +105,9 @@ def _stacks(args: argparse.Namespace) -> int:
         written = write_missing_stacks(fleet, stack_dir)
     except ConfigError as error:
         return bad_input(error)
+    except OSError as error:  # the stack folder cannot be written
+        why = f"cannot write stack files into {shown(str(error.filename), PATH_CHARS)}: {error.strerror}; allowed: a writable folder"
+        return bad_input(ConfigError([Problem("--project", why)]))
     for path in written:
         print(f"wrote {path}")
     for orphan in fleet.orphans:
