@@ -43,7 +43,7 @@ def _short_repr(value: object, limit: int, depth: int = 0) -> str:
     if isinstance(value, dict):
         items = (f"{_short_repr(k, limit, depth + 1)}: {_short_repr(v, limit, depth + 1)}" for k, v in islice(value.items(), limit))
         return "{" + ", ".join(items)[: limit + 1] + "}"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return "[" + ", ".join(_short_repr(v, limit, depth + 1) for v in islice(value, limit))[: limit + 1] + "]"
     return repr(value)[: limit + 1]
 

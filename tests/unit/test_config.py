@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from aion_factory import ConfigError, load_stack_file, spec_from_config
+from aion_factory.errors import SHOWN_CHARS, shown
 from support import ROOT
 
 
@@ -204,3 +205,20 @@ def test_every_string_is_bounded(config):
     config["tenants"][0]["group"] = "g" * 318
     config["clusters"][0]["zone"] = "z" * 65
     assert [line.split(": ")[0] for line in problems(config)] == ["aion:clusters[0].zone", "aion:tenants[0].group"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("x" * 50_000_000, "'" + "x" * 56 + "... (50,000,000 characters)"),
+        (10**5000, "an integer of about 5,000 digits"),
+        (set(range(10**6)), None),
+        ([[[[[["deep"]]]]]], "[[[[...]]]]"),
+        ("short", "'short'"),
+    ],
+    ids=["50 MB string", "5,001-digit integer", "a set of a million", "nested lists", "short"],
+)
+def test_shown_cuts_any_value_to_a_readable_length(value, expected):
+    text = shown(value)
+    assert len(text) <= SHOWN_CHARS + 30
+    assert expected is None or text == expected
