@@ -1,8 +1,9 @@
 """One problem type for everything wrong with a stack, and the one place that formats it.
 
-A `Problem` is a bad config value (an `error`, exit 2: nothing can be planned)
-or a plan that breaks a budget or limit (a `violation`, exit 1: the plan is
-complete but must not be deployed). Both name where they are: a config key
+A `Problem` is a bad config value (an `error`, exit 2: nothing can be planned),
+a plan that breaks a budget or limit (a `violation`, exit 1: the plan is
+complete but must not be deployed), or what a user should hear but does not stop
+a deploy (a `warning`). Both name where they are: a config key
 path, or a level of the site's power tree.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
 
-Level = Literal["error", "violation"]
+Level = Literal["error", "violation", "warning"]
 
 # A bad value is shown up to this many characters: enough to recognise it, never a flood
 # (a 50 MB name, an alias bomb's expansion). Every message that quotes a value goes through `shown`.

@@ -74,6 +74,7 @@ def _cut(
         f"{tenant.power_kw:,.1f} kW buy more GPUs than its clusters' tenants can share ({'; '.join(cuts)}): its quotas "
         f"there are scaled down to fit, every budget still holds; allowed without a cut: allotments whose GPUs "
         f"the clusters hold (its clusters' GPU pools are rated {rated:,.1f} kW)",
+        "warning",
     )
 
 

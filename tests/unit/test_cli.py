@@ -145,6 +145,11 @@ def test_tenants_whose_quotas_are_cut_to_fit_their_cluster_are_warned_by_key(aio
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: aion:tenants")]
     assert [w.split(": ")[1] for w in warnings] == ["aion:tenants[0].power_kw", "aion:tenants[1].power_kw"]
     assert "1,100.0 kW buy more GPUs than its clusters' tenants can share (b300 in train-1: 419 asked for, 384 there; " in warnings[0]
+    document = json.loads(aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"), "--json").stdout)
+    assert [(w["path"], w["level"]) for w in document["warnings"]] == [
+        ("aion:tenants[0].power_kw", "warning"),
+        ("aion:tenants[1].power_kw", "warning"),
+    ]
 
 
 def test_a_tenant_within_its_clusters_gpus_is_not_warned(aion, tmp_path):
