@@ -34,6 +34,8 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
                     f"{tenant.name!r} is a reserved namespace; not allowed: {', '.join(RESERVED_NAMESPACES)}",
                 )
             )
+        # Each listing would count the cluster's GPU power again, and cut the tenant's quota there.
+        problems += _duplicates(["tenants", t, "clusters"], list(tenant.clusters))
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
@@ -79,6 +81,16 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
                 f"is not offered in zone {cluster.zone}",
                 catalog.zones_of(system),
                 "zones that offer it",
+            )
+        )
+    # The system nodes must leave room for GPU nodes in the control plane (the largest, for `auto`).
+    plane = cluster.control_plane if cluster.control_plane in planes else max(planes, key=lambda p: catalog.control_planes[p].max_nodes)
+    room = catalog.control_planes[plane].max_nodes
+    if cluster.system_pool.size >= room:
+        problems.append(
+            Problem(
+                key_path([*at, "system_pool", "size"]),
+                f"{cluster.system_pool.size} system nodes fill control plane {plane} ({room} nodes); allowed: 1 to {room - 1}",
             )
         )
     problems += _duplicates([*at, "pools"], [p.name for p in cluster.pools])

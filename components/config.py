@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from .catalog import Catalog, load_catalog
 from .checks import check_spec
-from .errors import ConfigError, Problem
+from .errors import SHOWN_CHARS, ConfigError, Problem, shown
 from .keys import key_path
-from .spec import FactorySpec
+from .spec import FactorySpec, bounds_of
 
 NAME_PATTERN_HELP = "a DNS label: lowercase letters, digits and '-', at most 40 characters"
 
@@ -37,9 +38,11 @@ def spec_from_config(values: Mapping[str, Any], catalog: Catalog | None = None) 
 
 
 def _problem(error: Any) -> Problem:
-    loc = tuple(error["loc"])
-    path = key_path(loc)
+    loc = tuple(_readable(part) for part in error["loc"])
     kind = error["type"]
+    if loc[-1:] == ("[key]",):  # a mapping's key is wrong, not its value: name the mapping
+        return Problem(key_path(loc[:-2]), f"key {shown(error['input'])} is not allowed: {error['msg']}")
+    path = key_path(loc)
     if kind == "missing":
         return Problem(path, "required key is missing")
     if kind == "extra_forbidden":
@@ -48,7 +51,37 @@ def _problem(error: Any) -> Problem:
     message = error["msg"]
     if kind == "string_pattern_mismatch" and "a-z0-9" in str(error.get("ctx", {}).get("pattern", "")):
         message = f"allowed: {NAME_PATTERN_HELP}"
-    return Problem(path, f"{error['input']!r} is not allowed: {message}")
+    elif kind == "bool_type":
+        message = "allowed: true or false"
+    elif kind in _NUMBER_ERRORS and (field := _field_at(loc)) is not None and (bounds := bounds_of(field)):
+        message = f"{message}; allowed: {bounds}"
+    return Problem(path, f"{shown(error['input'])} is not allowed: {message}")
+
+
+# Errors of a number field: their messages say what is wrong, the field's bounds what is allowed.
+_NUMBER_ERRORS = (
+    "bool_as_number", "finite_number", "float_parsing", "float_type", "int_parsing", "int_type", "int_from_float",
+    "int_parsing_size", "greater_than", "greater_than_equal", "less_than", "less_than_equal",
+)  # fmt: skip
+
+
+def _readable(part: Any) -> Any:
+    """A location part as a key path shows it: a mapping key of any length would flood the message."""
+    return shown(part) if isinstance(part, str) and len(part) > SHOWN_CHARS else part
+
+
+def _field_at(loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The spec field at a location (list indices skipped), for its bounds."""
+    model: Any = FactorySpec
+    field = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        field = model.model_fields[part]
+        model = _model_in(field.annotation)
+    return field
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:

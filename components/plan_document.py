@@ -139,6 +139,8 @@ class PlanDocument(_Document):
     pools: list[PoolDocument]
     tenants: list[TenantDocument]
     violations: list[ProblemDocument]
+    warnings: list[ProblemDocument] = []
+    """What does not stop a deploy but a user should hear: tenants whose quotas are scaled down to fit."""
     stacks: dict[str, str]
     """Cluster -> the stack that deploys it, where the stack files are known."""
 
@@ -153,6 +155,7 @@ def plan_document(plan: Plan, stacks: dict[str, str] | None = None) -> PlanDocum
         pools=[PoolDocument.model_validate(pool) for pool in plan.pools],
         tenants=[_tenant(t) for t in plan.tenants],
         violations=[ProblemDocument.model_validate(v) for v in plan.violations],
+        warnings=[ProblemDocument.model_validate(w) for w in plan.warnings],
     )
 
 

@@ -64,12 +64,15 @@ def chart_rows(plan: Plan, width: float = 480.0) -> list[dict[str, Any]]:
     ]
 
 
+REPORT_FILES = ("report.md", "power.svg")
+
+
 def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    svg = out / "power.svg"
+    svg = out / REPORT_FILES[1]
     svg.write_text(render("power.svg.j2", rows=chart_rows(plan)))
-    markdown = out / "report.md"
+    markdown = out / REPORT_FILES[0]
     markdown.write_text(render("report.md.j2", plan=plan, chart=svg.name))
     return [markdown, svg]
 

@@ -24,10 +24,12 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 from pydantic_core import PydanticUndefined
 
+from .errors import SHOWN_CHARS
 from .keys import NAMESPACE
 from .plan_document import plan_schema
 from .site import CLUSTER, KUBECONFIG, SITE_FILE, SPEC_KEYS
-from .spec import FactorySpec, Name
+from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, bounds_of
+from .yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_SCALAR_CHARS, MAX_VALUES
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 # Pulumi's own keys of a stack file (https://www.pulumi.com/docs/iac/concepts/projects/stack-settings-file/).
@@ -37,6 +39,25 @@ PULUMI_STACK_KEYS: dict[str, dict[str, Any]] = {
     "encryptionsalt": {"type": "string", "description": "Pulumi: the encryption salt (passphrase secrets provider)."},
     "environment": {"description": "Pulumi ESC: the environment, or environments, the stack imports."},
 }
+
+# What holds for every key: the reference's preamble (the tables give each key's own bounds).
+RULES = [
+    "Every value is checked before anything is planned or deployed; a bad one is refused (exit 2)",
+    f"with its key path, the value (cut to {SHOWN_CHARS} characters) and what is allowed. For every key:",
+    "",
+    "- numbers are finite (no `.inf`, `.nan`, `1e400`) and within the bounds below; `true`/`false` are not",
+    '  numbers; a number in a string (`"1.15"`, as `pulumi config set --path` stores it) is read as that number;',
+    "- booleans are `true` or `false` (not `1`, `yes`, `on`);",
+    f"- strings hold at most {MAX_STRING} characters unless the table says fewer;",
+    "- a key appears once in its mapping (YAML would keep the last silently), and a tenant lists a cluster once.",
+    "",
+    f"A stack file or site document is UTF-8, at most {MAX_FILE_BYTES // 1024**2} MiB, nested at most {MAX_DEPTH} levels, "
+    f"at most {MAX_VALUES:,} values once YAML aliases are expanded,",
+    f"with scalars of at most {MAX_SCALAR_CHARS:,} characters (numbers: {MAX_NUMBER_CHARS}). Upper bounds come from the platform where it "
+    f"gives one: {MAX_NODES:,} nodes and {MAX_PODS:,} pods (upstream Kubernetes' largest cluster,",
+    "<https://kubernetes.io/docs/setup/best-practices/cluster-large/>); power at most "
+    f"{MAX_FACILITY_MW:,.0f} MW (10 GW) at every level, beyond any campus.",
+]
 
 
 def site_schema() -> dict[str, Any]:
@@ -123,7 +144,14 @@ def _json(schema: dict[str, Any]) -> str:
 
 def render_reference() -> str:
     """One table per model, walked from FactorySpec: key, type, default, meaning."""
-    lines = ["# Stack config reference", "", "Generated from `components/spec.py` by `python -m aion_factory.schema --markdown`.", ""]
+    lines = [
+        "# Stack config reference",
+        "",
+        "Generated from `components/spec.py` by `python -m aion_factory.schema --markdown`.",
+        "",
+        *RULES,
+        "",
+    ]
     seen: set[type[BaseModel]] = set()
     pending: list[tuple[str, type[BaseModel]]] = [(f"{NAMESPACE}:", FactorySpec)]
     while pending:
@@ -136,12 +164,12 @@ def render_reference() -> str:
             "",
             (model.__doc__ or "").strip(),
             "",
-            "| key | type | default | meaning |",
-            "|---|---|---|---|",
+            "| key | type | allowed | default | meaning |",
+            "|---|---|---|---|---|",
         ]
         for name, field in model.model_fields.items():
             default = "required" if field.is_required() else _default(field.default)
-            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {default} | {field.description or ''} |")
+            lines.append(f"| `{name}` | {_type_name(field.annotation)} | {bounds_of(field)} | {default} | {field.description or ''} |")
             nested = _nested_model(field.annotation)
             if nested is not None:
                 separator = "" if path.endswith(":") else "."

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .catalog import Catalog
 from .config import spec_from_config
-from .errors import ConfigError, Problem
+from .errors import SHOWN_CHARS, ConfigError, Problem, shown
 from .keys import NAMESPACE, key_path
 from .spec import FactorySpec
+from .yaml_input import read_yaml as read_yaml  # the one reader of YAML files; modules that read stacks import it from here
 
 SPEC_KEYS = ("site", "clusters", "tenants")
 SITE_FILE, CLUSTER, KUBECONFIG = "site_file", "cluster", "kubeconfig"
@@ -42,20 +41,6 @@ class SiteStack:
     clusters: tuple[str, ...]
     site_file: Path | None = None  # None: the site is inline in the stack's config
     kubeconfig: str | None = None  # local target: the cluster's kubeconfig, when the stack names one
-
-
-# libyaml's safe loader where PyYAML was built with it: a 1 GW site document parses about 5x faster.
-_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def read_yaml(path: Path, what: str) -> Any:
-    """A YAML document, or a ConfigError naming the file and why it cannot be read."""
-    try:
-        return yaml.load(path.read_text(), Loader=_SAFE_LOADER)
-    except OSError as error:
-        raise ConfigError([Problem(str(path), f"cannot read the {what}: {error.strerror}")]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([Problem(str(path), f"is not valid YAML: {error}")]) from None
 
 
 def load_site(path: str | Path, catalog: Catalog | None = None) -> FactorySpec:
@@ -85,21 +70,24 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
         spec = spec_from_config(values, catalog)
         return SiteStack(spec, tuple(c.name for c in spec.clusters))
     problems = [
-        Problem(key_path([key]), f"the site document says this; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}")
+        Problem(
+            key_path([key if len(key) <= SHOWN_CHARS else shown(key)]),
+            f"the site document says this; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
+        )
         for key in values
         if key not in STACK_KEYS
     ]
     cluster = values.get(CLUSTER)
     if not isinstance(cluster, str):
-        problems.append(Problem(key_path([CLUSTER]), f"{cluster!r}: a stack of a site document names its cluster"))
+        problems.append(Problem(key_path([CLUSTER]), f"{shown(cluster)}: a stack of a site document names its cluster"))
     site_file = values[SITE_FILE]
     if not isinstance(site_file, str) or not site_file:
         problems.append(
-            Problem(key_path([SITE_FILE]), f"{site_file!r} is not a path; allowed: a site document's path, relative to the stack file")
+            Problem(key_path([SITE_FILE]), f"{shown(site_file)} is not a path; allowed: a site document's path, relative to the stack file")
         )
     kubeconfig = values.get(KUBECONFIG)
     if kubeconfig is not None and not isinstance(kubeconfig, str):
-        problems.append(Problem(key_path([KUBECONFIG]), f"{kubeconfig!r} is not a path"))
+        problems.append(Problem(key_path([KUBECONFIG]), f"{shown(kubeconfig)} is not a path"))
     if problems:
         raise ConfigError(problems)
     path = (stack_dir / site_file).resolve()
@@ -107,7 +95,7 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
     names = [c.name for c in spec.clusters]
     if cluster not in names:
         raise ConfigError(
-            [Problem(key_path([CLUSTER]), f"{cluster!r} is not a cluster of {path}; its clusters: {', '.join(names) or 'none'}")]
+            [Problem(key_path([CLUSTER]), f"{shown(cluster)} is not a cluster of {path}; its clusters: {', '.join(names) or 'none'}")]
         )
     return SiteStack(spec, (str(cluster),), path, kubeconfig)
 

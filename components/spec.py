@@ -8,19 +8,58 @@ Each field's docstring is its entry in the generated config reference (docs/CONF
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
+from annotated_types import Interval
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+# Upper bounds, where the platform or physics gives them. Beyond them a figure is a typo (or an
+# attack), and would cost the planner time and memory in proportion to it.
+# Upstream Kubernetes' largest supported cluster: "No more than 5,000 nodes", "No more than
+# 150,000 total pods" (https://kubernetes.io/docs/setup/best-practices/cluster-large/).
+MAX_NODES = 5_000
+MAX_PODS = 150_000
+# 5,000 nodes of the catalog's largest node type (B300-SXM-8-288G: 224 vCPUs, 3,840 GiB).
+MAX_CPUS = MAX_NODES * 224
+MAX_MEMORY_GIB = MAX_NODES * 3_840
+# 10 GW: no campus comes near (the largest announced are a few GW; DOMAIN.md: OpCore's largest
+# grid connection is 700 MW). Every level and allotment is bounded by the same figure.
+MAX_FACILITY_MW = 10_000.0
+MAX_KW = MAX_FACILITY_MW * 1_000
+MAX_DAYS = 36_500  # a century: object lifecycle rules count whole days, with no documented maximum
+# Every string of the spec: the longest name Kubernetes takes, a qualified label or taint key
+# (a 253-character DNS subdomain prefix, '/', a 63-character name). Fields say tighter ones.
+MAX_STRING = 317
+
+
+def _not_a_bool(value: Any) -> Any:
+    """YAML reads `true`, `yes` and `on` as booleans, and pydantic would take them as 1: refuse them as numbers.
+    A number in a string ("1.15") is taken: `pulumi config set --path` stores non-integers that way."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_as_number", "a boolean is not a number")
+    return value
+
+
+NotABool = BeforeValidator(_not_a_bool)
+Kw = Annotated[float, Interval(gt=0, le=MAX_KW), NotABool]
+Nodes = Annotated[int, Interval(ge=0, le=MAX_NODES), NotABool]
+Days = Annotated[int, Interval(ge=1, le=MAX_DAYS), NotABool]
+Flag = Annotated[bool, Field(strict=True)]  # true or false: not 1, "yes" or "on"
 
 # Names end up in Kubernetes and Scaleway resource names: DNS labels, kept short.
 Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
-Oversubscription = Annotated[float, Field(ge=1.0, le=3.0)]
-Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+# A catalog key (node type, zone, version, CNI, control plane): the checks name what is allowed.
+CatalogName = Annotated[str, Field(max_length=64)]
+Oversubscription = Annotated[float, Interval(ge=1.0, le=3.0), NotABool]
+Ratio = Annotated[float, Interval(ge=0.0, le=1.0), NotABool]
 Target = Literal["scaleway", "local"]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False, str_max_length=MAX_STRING)
 
 
 class Row(_Spec):
@@ -28,7 +67,7 @@ class Row(_Spec):
 
     name: Name
     """Unique within its hall."""
-    it_power_kw: PositiveFloat
+    it_power_kw: Kw
     """IT power budget of the row, kW."""
     oversubscription: Oversubscription = 1.0
     """Rated power may reach budget x this (1.0 to 3.0)."""
@@ -39,7 +78,7 @@ class Hall(_Spec):
 
     name: Name
     """Unique within the site."""
-    it_power_kw: PositiveFloat
+    it_power_kw: Kw
     """IT power budget of the hall, kW."""
     oversubscription: Oversubscription = 1.0
     """Rated power may reach budget x this (1.0 to 3.0)."""
@@ -52,9 +91,9 @@ class Site(_Spec):
 
     name: Name
     """The site's name (first part of every level path)."""
-    facility_power_mw: PositiveFloat
+    facility_power_mw: Annotated[float, Interval(gt=0, le=MAX_FACILITY_MW), NotABool]
     """Facility power budget, MW; the IT budget is this / PUE."""
-    pue: Annotated[float, Field(ge=1.0, le=3.0)]
+    pue: Annotated[float, Interval(ge=1.0, le=3.0), NotABool]
     """Power usage effectiveness: facility energy / IT energy."""
     oversubscription: Oversubscription = 1.0
     """Site-level rated power may reach the IT budget x this."""
@@ -76,9 +115,9 @@ class Taint(_Spec):
 class GpuSharing(_Spec):
     """Optional sharing of a pool's GPUs."""
 
-    time_slicing_replicas: Annotated[int, Field(ge=2, le=48)] | None = None
+    time_slicing_replicas: Annotated[int, Interval(ge=2, le=48), NotABool] | None = None
     """Advertise each GPU this many times (NVIDIA device plugin time-slicing)."""
-    mig_profile: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$")
+    mig_profile: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+$", max_length=64)
     """MIG configuration label for the pool's nodes (H100 types only), e.g. all-1g.10gb."""
 
 
@@ -87,31 +126,31 @@ class GpuPool(_Spec):
 
     name: Name
     """Unique within the cluster; `system` is taken by the CPU system pool."""
-    node_type: str
+    node_type: CatalogName
     """A Scaleway GPU node type from the catalog, offered in the cluster's zone."""
-    size: NonNegativeInt
+    size: Nodes
     """Nodes now."""
-    min_size: NonNegativeInt = 0
+    min_size: Nodes = 0
     """Autoscaling floor."""
-    max_size: NonNegativeInt | None = None
+    max_size: Nodes | None = None
     """Autoscaling ceiling; the planner counts this many nodes when autoscaling."""
-    autoscaling: bool = False
+    autoscaling: Flag = False
     """Let the Kapsule autoscaler move between min_size and max_size."""
-    autohealing: bool = True
+    autohealing: Flag = True
     """Replace nodes that fail their health checks."""
     taints: tuple[Taint, ...] | None = None
     """Node taints; unset means nvidia.com/gpu=present:NoSchedule, [] means none."""
     labels: dict[str, str] = {}
     """Extra node labels (the toolkit's own aion-factory.io/* labels are added)."""
-    gpu_power_cap_w: PositiveInt | None = None
+    gpu_power_cap_w: Annotated[int, Interval(gt=0), NotABool] | None = None
     """Per-GPU power limit, W, set with nvidia-smi -pl and counted by the planner."""
     row: Name | None = None
     """The row the pool draws power from (default: the cluster's row, else the hall)."""
-    multi_node_training: bool = False
+    multi_node_training: Flag = False
     """Place nodes in a low-latency placement group for multi-node jobs."""
     root_volume_type: Literal["sbs_5k", "sbs_15k", "l_ssd"] = "sbs_5k"
     """Root volume type of the nodes."""
-    root_volume_size_gb: Annotated[int, Field(ge=20, le=10_000)] = 100
+    root_volume_size_gb: Annotated[int, Interval(ge=20, le=10_000), NotABool] = 100
     """Root volume size, GB (Kapsule counts in decimal GB)."""
     sharing: GpuSharing = GpuSharing()
     """GPU sharing: time-slicing or MIG."""
@@ -127,9 +166,9 @@ class GpuPool(_Spec):
 class SystemPool(_Spec):
     """The CPU pool for cluster add-ons."""
 
-    node_type: str = "POP2-4C-16G"
+    node_type: CatalogName = "POP2-4C-16G"
     """A CPU node type from the catalog."""
-    size: PositiveInt = 2
+    size: Annotated[int, Interval(ge=1, le=MAX_NODES), NotABool] = 2
     """Nodes."""
 
 
@@ -138,20 +177,20 @@ class MaintenanceWindow(_Spec):
 
     day: Literal["any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] = "sunday"
     """Day of the week."""
-    start_hour: Annotated[int, Field(ge=0, le=23)] = 3
+    start_hour: Annotated[int, Interval(ge=0, le=23), NotABool] = 3
     """Start hour, UTC."""
 
 
 class Bucket(_Spec):
     """Object storage for datasets and checkpoints."""
 
-    enabled: bool = True
+    enabled: Flag = True
     """Create the bucket."""
-    versioning: bool = True
+    versioning: Flag = True
     """Keep object versions."""
-    checkpoint_glacier_after_days: PositiveInt | None = 30
+    checkpoint_glacier_after_days: Days | None = 30
     """Move objects under checkpoints/ to cold storage after this many days; unset keeps them."""
-    expire_noncurrent_after_days: PositiveInt | None = 14
+    expire_noncurrent_after_days: Days | None = 14
     """Delete non-current versions after this many days; unset keeps them."""
 
 
@@ -162,7 +201,7 @@ class Storage(_Spec):
     """The cluster's default StorageClass (Scaleway Block Storage, 5k or 15k IOPS)."""
     bucket: Bucket = Bucket()
     """Object storage bucket."""
-    filesystem_size_gb: Annotated[int, Field(ge=100, le=100_000)] | None = None
+    filesystem_size_gb: Annotated[int, Interval(ge=100, le=100_000), NotABool] | None = None
     """A shared file system of this size, GB; unset for none."""
 
 
@@ -211,25 +250,25 @@ class Cluster(_Spec):
     """Unique within the site."""
     target: Target
     """Where it lives: `scaleway` (Kapsule) or `local` (this machine)."""
-    zone: str = "fr-par-2"
+    zone: CatalogName = "fr-par-2"
     """Scaleway zone; must offer every pool's node type (ignored for local)."""
     hall: Name
     """The hall the cluster draws power from."""
     row: Name | None = None
     """The row, when the whole cluster sits in one."""
-    kubernetes_version: str = "1.35"
+    kubernetes_version: CatalogName = "1.35"
     """A Kapsule version from the catalog."""
-    control_plane: str = "auto"
+    control_plane: CatalogName = "auto"
     """A control-plane type from the catalog, or `auto`: the smallest that holds the nodes."""
-    cni: str = "cilium"
+    cni: CatalogName = "cilium"
     """A Kapsule CNI from the catalog."""
-    subnet: str = Field(default="172.16.0.0/22", pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
+    subnet: str = Field(default="172.16.0.0/22", pattern=r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$", max_length=18)
     """IPv4 subnet of the cluster's private network."""
-    auto_upgrade: bool = True
+    auto_upgrade: Flag = True
     """Let Kapsule apply patch upgrades in the maintenance window."""
     maintenance: MaintenanceWindow = MaintenanceWindow()
     """Maintenance window."""
-    delete_additional_resources: bool = False
+    delete_additional_resources: Flag = False
     """On destroy, also delete volumes and load balancers the cluster created."""
     system_pool: SystemPool = SystemPool()
     """CPU pool for add-ons."""
@@ -248,7 +287,7 @@ class Tenant(_Spec):
 
     name: Name
     """Unique; also the tenant's namespace."""
-    power_kw: PositiveFloat
+    power_kw: Kw
     """IT power allotted to the tenant, kW; the planner turns it into GPUs per flavor."""
     clusters: Annotated[tuple[Name, ...], Field(min_length=1)]
     """Clusters of the site the tenant runs on."""
@@ -260,11 +299,11 @@ class Tenant(_Spec):
     """The identity group given edit rights in the tenant's namespace (default: the name)."""
     pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
     """Pod Security Admission level of the namespace."""
-    cpu_quota: PositiveInt = 256
+    cpu_quota: Annotated[int, Interval(ge=1, le=MAX_CPUS), NotABool] = 256
     """CPU cores the namespace may request."""
-    memory_quota_gib: PositiveInt = 2048
+    memory_quota_gib: Annotated[int, Interval(ge=1, le=MAX_MEMORY_GIB), NotABool] = 2048
     """Memory the namespace may request, GiB."""
-    pods_quota: PositiveInt = 1000
+    pods_quota: Annotated[int, Interval(ge=1, le=MAX_PODS), NotABool] = 1000
     """Pods the namespace may hold."""
 
 
@@ -280,3 +319,42 @@ class FactorySpec(_Spec):
 
     def cluster(self, name: str) -> Cluster:
         return next(c for c in self.clusters if c.name == name)
+
+
+def bounds_of(field: FieldInfo) -> str:
+    """What a field allows, in words ("0 to 5,000", "at most 40 characters"): for the config
+    reference and for the messages that refuse a value, from the constraints themselves."""
+    found: dict[str, Any] = {}
+    _collect(field.metadata, field.annotation, found)
+    low = _figure(found["ge"]) if "ge" in found else f"more than {_figure(found['gt'])}" if "gt" in found else None
+    high = _figure(found["le"]) if "le" in found else None
+    parts = []
+    if low is not None and high is not None:
+        parts.append(f"{low} to {high}" if "ge" in found else f"{low}, at most {high}")
+    elif low is not None or high is not None:
+        parts.append(low or f"at most {high}")
+    if "max_length" in found:
+        parts.append(f"at most {found['max_length']:,} characters")
+    return ", ".join(parts)
+
+
+def _figure(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+
+
+def _collect(metadata: Any, annotation: Any, found: dict[str, Any]) -> None:
+    """The constraints of a field, from its own metadata and the `Annotated` types inside its annotation."""
+    for item in metadata:
+        if isinstance(item, FieldInfo):
+            _collect(item.metadata, None, found)
+        for name in ("ge", "gt", "le", "max_length"):
+            if getattr(item, name, None) is not None:
+                found.setdefault(name, getattr(item, name))
+    if annotation is str or get_origin(annotation) is dict:
+        found.setdefault("max_length", MAX_STRING)  # the models' own bound on every string
+    elif get_origin(annotation) is Annotated:
+        _collect(get_args(annotation)[1:], get_args(annotation)[0], found)
+    elif get_origin(annotation) in (Union, UnionType, tuple):
+        for arg in get_args(annotation):
+            if arg is not type(None) and arg is not Ellipsis:
+                _collect((), arg, found)

@@ -14,14 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import ConfigError, Problem
+from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
-from ..site import load_site
+from ..site import load_site, read_yaml
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 
 HELP = {
@@ -60,11 +58,11 @@ def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
     project = Path(args.project)
-    try:
-        settings = yaml.safe_load((project / "Pulumi.yaml").read_text())
-    except OSError as error:
-        why = f"{project} has no Pulumi.yaml ({error.strerror}); allowed: a Pulumi project's folder"
-        raise ConfigError([Problem("--project", why)]) from None
+    if not (project / "Pulumi.yaml").is_file():
+        raise ConfigError(
+            [Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")]
+        )
+    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
     stack_dir = project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
     return fleet_of(args.site_file, stack_dir), project, stack_dir
 
@@ -80,6 +78,11 @@ def _operate(args: argparse.Namespace) -> int:
         print("the site's plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
         return EXIT_VIOLATED
     logs = Path(args.logs) if args.logs else project / ".state" / "fleet"
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        why = f"cannot hold the stacks' logs in {shown(str(logs), PATH_CHARS)}: {error.strerror}; allowed: a folder that can be created"
+        return bad_input(ConfigError([Problem("--logs", why)]))
     results = run_fleet(FleetRun(args.operation, project.resolve(), logs, args.parallel), stacks, sys.stderr)
     print(summary_table(results), end="")
     return EXIT_FITS if all(r.ok for r in results) else EXIT_VIOLATED
@@ -87,7 +90,7 @@ def _operate(args: argparse.Namespace) -> int:
 
 def _chosen(fleet: Fleet, clusters: list[str] | None) -> dict[str, Path]:
     problems = [
-        Problem("--cluster", f"{c!r} has no stack file; clusters with one: {', '.join(fleet.stacks) or 'none'}")
+        Problem("--cluster", f"{shown(c)} has no stack file; clusters with one: {', '.join(fleet.stacks) or 'none'}")
         for c in clusters or []
         if c not in fleet.stacks
     ]
@@ -102,6 +105,9 @@ def _stacks(args: argparse.Namespace) -> int:
         written = write_missing_stacks(fleet, stack_dir)
     except ConfigError as error:
         return bad_input(error)
+    except OSError as error:  # the stack folder cannot be written
+        why = f"cannot write stack files into {shown(str(error.filename), PATH_CHARS)}: {error.strerror}; allowed: a writable folder"
+        return bad_input(ConfigError([Problem("--project", why)]))
     for path in written:
         print(f"wrote {path}")
     for orphan in fleet.orphans:
@@ -127,14 +133,15 @@ def _changed(args: argparse.Namespace) -> int:
 
 def _site_at(revision: str, site_file: Path) -> Any:
     """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
-    shown = subprocess.run(
-        ["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, text=True, check=False
-    )
-    if shown.returncode != 0:
-        if "exists on disk, but not in" in shown.stderr or "does not exist in" in shown.stderr:
+    if revision.startswith("-"):  # git would read it as an option (`--output=FILE` writes a file)
+        raise ConfigError([Problem("--base", f"{shown(revision)} is not a revision; allowed: a commit, branch or tag")])
+    shown_file = subprocess.run(["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, check=False)
+    stderr = shown_file.stderr.decode(errors="replace")
+    if shown_file.returncode != 0:
+        if "exists on disk, but not in" in stderr or "does not exist in" in stderr:
             return None
-        raise ConfigError([Problem("--base", f"{revision!r}: git cannot show {site_file} there: {shown.stderr.strip()}")])
+        raise ConfigError([Problem("--base", f"{shown(revision)}: git cannot show {site_file} there: {stderr.strip()[:300]}")])
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / site_file.name
-        path.write_text(shown.stdout)
+        path.write_bytes(shown_file.stdout)  # read as any site document is: bounded, UTF-8 checked
         return load_site(path)

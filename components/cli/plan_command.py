@@ -4,17 +4,19 @@ or a folder of stack files (every site they deploy, and which stack deploys each
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Problem, format_problems
+from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_document import plan_document
 from ..planner import make_plan
-from ..report import format_table, write_report
+from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
@@ -38,22 +40,54 @@ def add_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         sites = sites_of(Path(args.path))
+        if args.report:
+            report_folders(Path(args.report), len(sites))
     except ConfigError as error:
         return bad_input(error)
     plans = [(site, make_plan(site.spec)) for site in sites]
     if args.json:
         documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
-        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        # Not JSON (RFC 8259) has no Infinity or NaN: the spec's bounds keep every figure finite, this says so.
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, allow_nan=False))
     for site, plan in plans:
         if not args.json:
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
         if args.report:
-            for path in write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report):
+            try:
+                written = write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report)
+            except OSError as error:
+                return bad_input(ConfigError([_report_problem(Path(args.report), error)]))
+            for path in written:
                 print(f"wrote {path}", file=sys.stderr)
         if plan.violations:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
+        if plan.warnings:
+            print(format_problems(plan.warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def report_folders(folder: Path, sites: int) -> None:
+    """Refuse a `--report` folder that cannot be written before anything is planned or printed."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as error:
+        raise ConfigError([_report_problem(folder, error)]) from None
+    taken = [folder / name for name in REPORT_FILES if (folder / name).is_dir()] if sites == 1 else []
+    if taken:
+        raise ConfigError(
+            [Problem("--report", f"{taken[0]} is a folder; allowed: a folder where {' and '.join(REPORT_FILES)} can be written")]
+        )
+
+
+def _report_problem(folder: Path, error: OSError) -> Problem:
+    why = error.strerror or str(error)
+    return Problem(
+        "--report",
+        f"cannot write the report into {shown(str(folder), PATH_CHARS)}: {why}; allowed: a folder that exists or can be created, writable",
+    )
 
 
 def sites_of(path: Path) -> list[PlannedSite]:

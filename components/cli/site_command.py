@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Problem, shown
 from ..fleet.demand import cluster_entries, fill_nodes
 from ..site import load_site
 from .exits import EXIT_FITS, bad_input
+
+# Cluster names are PREFIX-c01 ...: DNS labels of at most 40 characters (spec.Name), and -c9999 leaves 34 for the prefix.
+PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]{0,32}[a-z0-9])?")
+PREFIX_HELP = "lowercase letters, digits and '-', at most 34 characters, starting and ending with a letter or digit"
 
 
 def add_parser(commands: Any) -> None:
@@ -33,6 +38,9 @@ def add_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        if args.prefix is not None and not PREFIX.fullmatch(args.prefix):
+            why = f"{shown(args.prefix)} would not make cluster names; allowed: {PREFIX_HELP}"
+            raise ConfigError([Problem("--prefix", why)])
         spec = load_site(args.site_file)
         nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else args.nodes
         entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)

@@ -8,10 +8,11 @@ site's headroom holds. Pure: the entries are printed for the user to review.
 from __future__ import annotations
 
 import ipaddress
+from itertools import islice
 from typing import Any
 
 from ..catalog import Catalog, load_catalog
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, shown
 from ..planner import make_plan, placeable_headroom_kw, split_fleet
 from ..planner.capacity import largest_node_limit
 from ..planner.equivalence import headroom_buys
@@ -49,11 +50,24 @@ def cluster_entries(
     catalog = catalog or load_catalog()
     _check(spec, hall, node_type, catalog)
     system = SystemPool()
-    sizes = split_fleet(nodes, largest_node_limit(catalog, "scaleway"), system.size)
+    per_cluster = largest_node_limit(catalog, "scaleway") - system.size
+    needed = -(-nodes // per_cluster)
+    free = list(islice(_free_subnets(spec), needed))  # counted before a list of clusters is built
+    if len(free) < needed:
+        raise ConfigError(
+            [
+                Problem(
+                    "--nodes",
+                    f"{nodes:,} nodes need {needed:,} clusters, and {SUBNET_POOL} has free /{SUBNET_PREFIX} subnets for "
+                    f"{len(free):,}; allowed: at most {len(free) * per_cluster:,} nodes",
+                )
+            ]
+        )
+    sizes = split_fleet(nodes, per_cluster + system.size, system.size)
     prefix = prefix or hall
     taken = {c.name for c in spec.clusters}
     names = (f"{prefix}-c{i:02d}" for i in range(1, 10_000))
-    subnets = _free_subnets(spec)
+    subnets = iter(free)
     entries = []
     for size in sizes:
         name = next(n for n in names if n not in taken)
@@ -82,8 +96,8 @@ def _check(spec: FactorySpec, hall: str, node_type: str, catalog: Catalog) -> No
     problems = []
     halls = [h.name for h in spec.site.halls]
     if hall not in halls:
-        problems.append(Problem("--hall", f"{hall!r} is not a hall of site {spec.site.name}; its halls: {', '.join(halls)}"))
+        problems.append(Problem("--hall", f"{shown(hall)} is not a hall of site {spec.site.name}; its halls: {', '.join(halls)}"))
     if node_type not in catalog.gpu_node_types:
-        problems.append(Problem("--node-type", f"{node_type!r} is not a GPU node type; allowed: {', '.join(catalog.gpu_node_types)}"))
+        problems.append(Problem("--node-type", f"{shown(node_type)} is not a GPU node type; allowed: {', '.join(catalog.gpu_node_types)}"))
     if problems:
         raise ConfigError(problems)

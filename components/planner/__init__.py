@@ -68,7 +68,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         clusters.append(plan)
         violations += problem
 
-    tenants = tenant_quotas(spec.tenants, gpu_pools)
+    tenants, warnings = tenant_quotas(spec.tenants, gpu_pools)
     violations += allotment_violations(levels, spec.tenants, gpu_pools)
 
     gpus_by_model: dict[str, int] = {}
@@ -87,7 +87,9 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
-    return Plan(site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations))
+    return Plan(
+        site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
+    )
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:

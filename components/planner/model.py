@@ -166,6 +166,8 @@ class Plan:
     pools: tuple[PoolPlan, ...]
     tenants: tuple[TenantPlan, ...]
     violations: tuple[Problem, ...] = field(default=())  # every one has level `violation`
+    # What the plan does not refuse but a user should hear: tenants whose quotas are scaled down to fit.
+    warnings: tuple[Problem, ...] = field(default=())
 
     @property
     def fits(self) -> bool:

@@ -17,36 +17,27 @@ from __future__ import annotations
 
 import math
 
+from ..errors import Problem
+from ..keys import key_path
 from ..spec import Tenant
 from .model import PoolPlan, TenantPlan
 
 _EPSILON = 1e-9  # keeps 7.9999999 from flooring to 7
 
 
-def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> list[TenantPlan]:
-    capacity: dict[str, dict[str, int]] = {}
-    rated_kw: dict[str, float] = {}
-    for pool in gpu_pools:
-        assert pool.flavor is not None
-        per_flavor = capacity.setdefault(pool.cluster, {})
-        per_flavor[pool.flavor] = per_flavor.get(pool.flavor, 0) + pool.gpus
-        rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
-
+def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> tuple[list[TenantPlan], list[Problem]]:
+    """Each tenant's quotas, and a warning for each tenant whose quotas are scaled down to fit."""
+    capacity, rated_kw = _capacity(gpu_pools)
     wanted = {t.name: _fair_shares(t, capacity, rated_kw) for t in tenants}
-    # Demand per (cluster, flavor) in one pass over the shares, not one pass over every
-    # tenant per cluster and flavor: that grew as clusters x tenants (bench/planner.py).
-    demand: dict[tuple[str, str], int] = {}
-    for shares in wanted.values():
-        for cluster, per_flavor in shares.items():
-            for flavor, gpus in per_flavor.items():
-                demand[cluster, flavor] = demand.get((cluster, flavor), 0) + gpus
+    demand = _demand(wanted)
+    warnings = [w for index, t in enumerate(tenants) if (w := _cut(index, t, wanted[t.name], demand, capacity, rated_kw))]
     for shares in wanted.values():
         for cluster, per_flavor in shares.items():
             for flavor, gpus in per_flavor.items():
                 available = capacity.get(cluster, {}).get(flavor, 0)
                 if demand[cluster, flavor] > available:
                     per_flavor[flavor] = gpus * available // demand[cluster, flavor]
-    return [
+    plans = [
         TenantPlan(
             name=t.name,
             allotted_kw=t.power_kw,
@@ -56,6 +47,58 @@ def tenant_quotas(tenants: tuple[Tenant, ...], gpu_pools: list[PoolPlan]) -> lis
         )
         for t in tenants
     ]
+    return plans, warnings
+
+
+def _cut(
+    index: int,
+    tenant: Tenant,
+    wanted: dict[str, dict[str, int]],
+    demand: dict[tuple[str, str], int],
+    capacity: dict[str, dict[str, int]],
+    rated_kw: dict[str, float],
+) -> Problem | None:
+    """A warning when the tenants of a cluster ask for more GPUs of a flavor than it has, so this
+    tenant's quota there is scaled down: the budgets still hold, its kW are not all turned into GPUs."""
+    cuts = [
+        f"{flavor} in {cluster}: {demand[cluster, flavor]} asked for, {capacity[cluster][flavor]} there"
+        for cluster, per_flavor in wanted.items()
+        for flavor in per_flavor
+        if demand[cluster, flavor] > capacity[cluster][flavor]
+    ]
+    if not cuts:
+        return None
+    rated = sum(rated_kw.get(c, 0.0) for c in tenant.clusters)
+    return Problem(
+        key_path(["tenants", index, "power_kw"]),
+        f"{tenant.power_kw:,.1f} kW buy more GPUs than its clusters' tenants can share ({'; '.join(cuts)}): its quotas "
+        f"there are scaled down to fit, every budget still holds; allowed without a cut: allotments whose GPUs "
+        f"the clusters hold (its clusters' GPU pools are rated {rated:,.1f} kW)",
+        "warning",
+    )
+
+
+def _capacity(gpu_pools: list[PoolPlan]) -> tuple[dict[str, dict[str, int]], dict[str, float]]:
+    """GPUs per cluster and flavor, and the rated kW of each cluster's GPU pools."""
+    capacity: dict[str, dict[str, int]] = {}
+    rated_kw: dict[str, float] = {}
+    for pool in gpu_pools:
+        assert pool.flavor is not None
+        per_flavor = capacity.setdefault(pool.cluster, {})
+        per_flavor[pool.flavor] = per_flavor.get(pool.flavor, 0) + pool.gpus
+        rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
+    return capacity, rated_kw
+
+
+def _demand(wanted: dict[str, dict[str, dict[str, int]]]) -> dict[tuple[str, str], int]:
+    """GPUs asked for per (cluster, flavor), in one pass over the shares, not one pass over every
+    tenant per cluster and flavor: that grew as clusters x tenants (bench/planner.py)."""
+    demand: dict[tuple[str, str], int] = {}
+    for shares in wanted.values():
+        for cluster, per_flavor in shares.items():
+            for flavor, gpus in per_flavor.items():
+                demand[cluster, flavor] = demand.get((cluster, flavor), 0) + gpus
+    return demand
 
 
 def ratio_of(ratio: float, nominal: int) -> int:

@@ -5,8 +5,10 @@ In-process (`cli.main`), so coverage sees it; one test runs the installed comman
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import jsonschema
 import yaml
@@ -95,7 +97,7 @@ def test_bad_input_exits_2_one_line_per_problem_no_traceback(aion, tmp_path):
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines == [
-        "error: aion:site.pue: -1 is not allowed: Input should be greater than or equal to 1",
+        "error: aion:site.pue: -1 is not allowed: Input should be greater than or equal to 1; allowed: 1 to 3",
         "error: aion:tenants[0].clusters: required key is missing",
     ]  # the node type is checked once the shapes are right
     assert "Traceback" not in result.stderr
@@ -112,3 +114,59 @@ def test_report_writes_markdown_and_svg(aion, tmp_path):
     assert result.returncode == 0
     assert (tmp_path / "report.md").read_text().startswith("# Power plan for site lab")
     assert (tmp_path / "power.svg").read_text().startswith("<svg")
+
+
+# Every input ends in exit 0, 1 or 2 (issue 14); the hostile files: test_hostile_files.py, the fuzz rung: test_fuzz_config.py.
+
+
+def test_an_infinite_budget_is_bad_input_and_json_never_prints_infinity(aion, tmp_path):
+    values = json.loads(json.dumps(MINIMAL))
+    values["site"]["halls"][0]["it_power_kw"] = float("inf")
+    result = aion("plan", stack_file(tmp_path, values), "--json")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: aion:site.halls[0].it_power_kw: inf is not allowed: Input should be a finite number")
+
+
+def test_a_report_folder_that_cannot_be_written_is_bad_input_before_anything_is_planned(aion, tmp_path):
+    taken = tmp_path / "a-file"
+    taken.write_text("mine")
+    local = str(ROOT / "stacks/Pulumi.local.yaml")
+    for target, why in [(taken, "File exists"), (taken / "sub", "Not a directory"), (Path("/proc"), "No such file or directory")]:
+        result = aion("plan", local, "--report", str(target))
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: --report: cannot write the report into '{target}': {why}; allowed: a folder")
+    assert taken.read_text() == "mine"
+
+
+def test_tenants_whose_quotas_are_cut_to_fit_their_cluster_are_warned_by_key(aion):
+    # dc5: kyutai 1,100 kW and hf-research 600 kW on a cluster whose GPU pools rate 1,555.2 kW.
+    result = aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: aion:tenants")]
+    assert [w.split(": ")[1] for w in warnings] == ["aion:tenants[0].power_kw", "aion:tenants[1].power_kw"]
+    assert "1,100.0 kW buy more GPUs than its clusters' tenants can share (b300 in train-1: 419 asked for, 384 there; " in warnings[0]
+    document = json.loads(aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"), "--json").stdout)
+    assert [(w["path"], w["level"]) for w in document["warnings"]] == [
+        ("aion:tenants[0].power_kw", "warning"),
+        ("aion:tenants[1].power_kw", "warning"),
+    ]
+
+
+def test_a_tenant_within_its_clusters_gpus_is_not_warned(aion, tmp_path):
+    result = aion("plan", stack_file(tmp_path, MINIMAL))
+    assert result.returncode == 0 and "warning" not in result.stderr
+
+
+def test_fleet_base_is_a_revision_never_an_option_for_git(aion, tmp_path):
+    # `git show --output=FILE` writes FILE: a revision starting with '-' would be read as that option.
+    target = tmp_path / "out:."
+    target.mkdir()
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    site = shutil.copy(ROOT / "examples/aion-200mw/site.yaml", repo / "site.yaml")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    for command in (["init", "-q"], ["add", "site.yaml"], ["commit", "-qm", "site"]):
+        subprocess.run([*git, *command], cwd=repo, check=True)
+    result = aion("fleet", "changed", str(site), f"--base=--output={tmp_path}/out")
+    assert result.returncode == 2 and "--base: '--output=" in result.stderr
+    assert not (target / "site.yaml").exists()

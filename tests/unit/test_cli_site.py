@@ -116,3 +116,46 @@ def test_a_fleet_with_a_violation_runs_no_stack(aion, tmp_path: Path):
     assert not (tmp_path / ".state").exists() and stacks.exists()
     missing = aion("fleet", "preview", str(tmp_path / "sites/dc.yaml"), "--project", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "error: --project:" in missing.stderr
+
+
+def test_add_clusters_refuses_more_clusters_than_free_subnets(aion):
+    # A demand of 10^21 nodes built one entry per cluster (and ran out of subnets with a traceback).
+    result = aion(
+        "site", "add-clusters", str(EXAMPLE / "site.yaml"), "--hall", "hall-1", "--node-type", "B300-SXM-8-288G", "--nodes", "10" * 11
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --nodes: 1,010,101,010,101,010,101,010 nodes need ")
+    assert result.stderr.rstrip().endswith("allowed: at most 496,008 nodes")
+
+
+def test_add_clusters_refuses_a_prefix_that_makes_no_cluster_name(aion):
+    result = aion(
+        "site",
+        "add-clusters",
+        str(EXAMPLE / "site.yaml"),
+        "--hall",
+        "hall-1",
+        "--node-type",
+        "B300-SXM-8-288G",
+        "--nodes",
+        "9",
+        "--prefix",
+        "Hall_1",
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: --prefix: 'Hall_1' would not make cluster names; allowed: lowercase letters")
+
+
+def test_fleet_folders_and_project_files_that_cannot_be_used_are_bad_input(aion, project: Path):
+    site = str(project / "site.yaml")
+    logs = aion("fleet", "status", site, "--project", str(project), "--logs", "/proc/aion-logs")
+    assert logs.returncode == 2 and logs.stderr.startswith("error: --logs: cannot hold the stacks' logs in '/proc/aion-logs'")
+    (project / "Pulumi.yaml").write_text("name: p\nruntime: python\nstackConfigDir: /proc/aion-stacks\n")
+    unwritable = aion("fleet", "stacks", site, "--project", str(project))
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(
+        "error: --project: cannot write stack files into '/proc/aion-stacks'"
+    )
+    (project / "Pulumi.yaml").write_bytes(b"name: \xff\xfe\n")
+    binary = aion("fleet", "stacks", site, "--project", str(project))
+    assert binary.returncode == 2 and "Pulumi.yaml: the Pulumi project file is not UTF-8 text" in binary.stderr
+    assert all("Traceback" not in r.stderr for r in (logs, unwritable, binary))

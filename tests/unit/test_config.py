@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from aion_factory import ConfigError, load_stack_file, spec_from_config
+from aion_factory.errors import SHOWN_CHARS, shown
 from support import ROOT
 
 
@@ -34,7 +35,10 @@ def test_node_type_not_offered_in_zone_names_the_zones_that_offer_it(config):
 def test_negative_budget(config):
     config["site"]["halls"][0]["it_power_kw"] = -5
     [line] = problems(config)
-    assert line == "aion:site.halls[0].it_power_kw: -5 is not allowed: Input should be greater than 0"
+    assert (
+        line
+        == "aion:site.halls[0].it_power_kw: -5 is not allowed: Input should be greater than 0; allowed: more than 0, at most 10,000,000"
+    )
 
 
 def test_missing_required_key(config):
@@ -122,3 +126,99 @@ def test_tenant_names_that_are_system_namespaces_are_refused(config):
     config["tenants"][0]["name"] = "kube-system"
     [line] = problems(config)
     assert line.startswith("aion:tenants[0].name: 'kube-system' is a reserved namespace; not allowed: default, kube-system")
+
+
+# Bounds, finite numbers and strict types (issue 14): each of these was accepted, or crashed, before.
+
+
+def test_a_pool_past_the_largest_kubernetes_cluster_is_refused(config):
+    # 100,000,000,000 nodes took gigabytes: the fleet split built one entry per cluster.
+    config["clusters"][0]["pools"][0].update(autoscaling=True, max_size=100_000_000_000)
+    assert problems(config) == [
+        "aion:clusters[0].pools[0].max_size: 100000000000 is not allowed: Input should be less than or equal to 5000; allowed: 0 to 5,000"
+    ]
+
+
+@pytest.mark.parametrize("power", [float("inf"), float("nan"), 1e308, "inf", "1e400"])
+def test_power_is_finite_and_bounded(config, power):
+    config["site"]["facility_power_mw"] = power
+    [line] = problems(config)
+    assert line.startswith("aion:site.facility_power_mw: ") and line.endswith("allowed: more than 0, at most 10,000")
+
+
+def test_infinite_budgets_and_allotments_are_refused(config):
+    config["site"]["halls"][0]["it_power_kw"] = float("inf")
+    config["tenants"][0]["power_kw"] = float("inf")
+    assert [line.split(":")[1] for line in problems(config)] == ["site.halls[0].it_power_kw", "tenants[0].power_kw"]
+
+
+def test_a_system_pool_that_fills_the_control_plane_is_refused_not_a_crash(config):
+    config["clusters"][0]["system_pool"]["size"] = 500  # the split had no room for a GPU node: ValueError
+    assert problems(config) == [
+        "aion:clusters[0].system_pool.size: 500 system nodes fill control plane kapsule-dedicated-8 (500 nodes); allowed: 1 to 499"
+    ]
+    config["clusters"][0].update(control_plane="kapsule")
+    config["clusters"][0]["system_pool"]["size"] = 150
+    assert problems(config) == [
+        "aion:clusters[0].system_pool.size: 150 system nodes fill control plane kapsule (150 nodes); allowed: 1 to 149"
+    ]
+
+
+@pytest.mark.parametrize("key", ["size", "min_size", "gpu_power_cap_w", "root_volume_size_gb"])
+def test_a_boolean_is_not_a_number(config, key):
+    config["clusters"][0]["pools"][0][key] = True
+    [line] = problems(config)
+    assert line.startswith(f"aion:clusters[0].pools[0].{key}: True is not allowed: a boolean is not a number")
+
+
+def test_booleans_are_true_or_false(config):
+    config["clusters"][0]["pools"][0]["autoscaling"] = "yes"
+    config["clusters"][0]["auto_upgrade"] = 1
+    assert problems(config) == [
+        "aion:clusters[0].auto_upgrade: 1 is not allowed: allowed: true or false",
+        "aion:clusters[0].pools[0].autoscaling: 'yes' is not allowed: allowed: true or false",
+    ]
+
+
+def test_a_number_in_a_string_is_read_as_that_number(config):
+    # `pulumi config set --path aion:site.pue 1.15` stores "1.15": only integers are stored as numbers.
+    config["site"]["pue"] = "1.15"
+    assert spec_from_config(config).site.pue == 1.15
+
+
+def test_a_tenant_listing_a_cluster_twice_is_refused(config):
+    config["tenants"][0]["clusters"] = ["c", "c"]  # each listing counted its GPUs again, and cut the quota
+    assert problems(config) == ["aion:tenants[0].clusters: name 'c' is used 2 times; names must be unique"]
+
+
+def test_a_huge_value_is_cut_in_its_message(config):
+    config["site"]["name"] = "x" * 50_000_000
+    config["clusters"][0]["pools"][0]["labels"] = {"k" * 1_000: "v"}
+    assert problems(config) == [
+        "aion:site.name: '" + "x" * 56 + "... (50,000,000 characters) is not allowed: String should have at most 40 characters",
+        "aion:clusters[0].pools[0].labels: key '" + "k" * 56 + "... (1,000 characters) is not allowed: "
+        "String should have at most 317 characters",
+    ]
+
+
+def test_every_string_is_bounded(config):
+    config["tenants"][0]["group"] = "g" * 318
+    config["clusters"][0]["zone"] = "z" * 65
+    assert [line.split(": ")[0] for line in problems(config)] == ["aion:clusters[0].zone", "aion:tenants[0].group"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("x" * 50_000_000, "'" + "x" * 56 + "... (50,000,000 characters)"),
+        (10**5000, "an integer of about 5,000 digits"),
+        (set(range(10**6)), None),
+        ([[[[[["deep"]]]]]], "[[[[...]]]]"),
+        ("short", "'short'"),
+    ],
+    ids=["50 MB string", "5,001-digit integer", "a set of a million", "nested lists", "short"],
+)
+def test_shown_cuts_any_value_to_a_readable_length(value, expected):
+    text = shown(value)
+    assert len(text) <= SHOWN_CHARS + 30
+    assert expected is None or text == expected
