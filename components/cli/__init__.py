@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from .. import __version__
-from . import fleet_command, plan_command, site_command
+from . import fleet_command, plan_command, queues_command, site_command
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FITS", "EXIT_VIOLATED", "main"]
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="aion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"aion {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (plan_command, site_command, fleet_command):
+    for module in (plan_command, site_command, fleet_command, queues_command):
         module.add_parser(commands)
     args = parser.parse_args(argv)
     try:

@@ -29,14 +29,21 @@ PLAN = make_plan(spec_from_config(VALUES))
 
 
 @pytest.fixture(scope="module")
-def tenant(new_project: Any, api_client: Any) -> Iterator[Tenant]:
+def project(new_project: Any) -> Iterator[PulumiProject]:
     project: PulumiProject = new_project("power", VALUES)
     project.pulumi("up", "--yes", "--skip-preview")
-    yield Tenant(api_client, "pw-train")
+    yield project
     project.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
 
-def test_an_oversubscribed_row_admits_up_to_its_budget_and_queues_the_rest_while_gpus_are_free(tenant: Tenant) -> None:
+@pytest.fixture(scope="module")
+def tenant(project: PulumiProject, api_client: Any) -> Tenant:
+    return Tenant(api_client, "pw-train")
+
+
+def test_an_oversubscribed_row_admits_up_to_its_budget_and_queues_the_rest_while_gpus_are_free(
+    tenant: Tenant, project: PulumiProject, control_plane: Any, aion: Any
+) -> None:
     [row] = [lv for lv in PLAN.levels if lv.kind == "row"]
     assert PLAN.fits and row.rated_kw > row.budget_kw * 1.17  # 30.6 kW of hardware under a 26 kW budget
     node = load_catalog().gpu_node_types["H100-SXM-8-80G"]
@@ -60,3 +67,9 @@ def test_an_oversubscribed_row_admits_up_to_its_budget_and_queues_the_rest_while
         what="the admitted jobs' pods placed",
     )
     assert capacity - len(running) == 4
+
+    # `aion queues` says the waiting work waits for power, in kW, while those GPUs stand idle.
+    shown = aion("queues", str(project.stack_file), "--kubeconfig", str(control_plane.kubeconfig))
+    assert shown.returncode == 0, shown.stderr
+    assert f"work waits for power: {admissible * per_gpu_kw:.1f} kW admitted" in shown.stdout, shown.stdout
+    assert "4 GPUs installed beyond the power stay idle" in shown.stdout

@@ -1,0 +1,71 @@
+"""What admitted work draws: Kueue's queue usage in kW, and waiting work's reason in power terms."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from aion_factory import spec_from_config
+from aion_factory.admission import format_queue_power, queue_power
+from support import view_of
+
+# The engine test's oversubscribed row (tests/engine/test_power_admission.py): 24 H100s under a
+# 26 kW budget, all of it allotted to one tenant: 20 GPUs' worth.
+VALUES: dict[str, Any] = {
+    "site": {"name": "pw", "facility_power_mw": 0.05, "pue": 1.25,
+             "halls": [{"name": "hall-a", "it_power_kw": 40, "rows": [{"name": "row-1", "it_power_kw": 26, "oversubscription": 1.2}]}]},
+    "clusters": [{"name": "pw", "target": "local", "hall": "hall-a", "row": "row-1", "system_pool": {"size": 1},
+                  "pools": [{"name": "h100", "node_type": "H100-SXM-8-80G", "size": 3}]}],
+    "tenants": [{"name": "pw-train", "power_kw": 26, "clusters": ["pw"]}],
+}  # fmt: skip
+VIEW = view_of(spec_from_config(VALUES), "pw")
+
+
+def cluster_queue(name: str, gpus: int, pending: int) -> dict[str, Any]:
+    """A ClusterQueue as Kueue reports it: GPUs reserved per flavor, workloads pending."""
+    resources = [{"name": "nvidia.com/gpu", "total": str(gpus), "borrowed": "0"}]
+    return {
+        "metadata": {"name": name},
+        "status": {"flavorsReservation": [{"name": "h100-sxm", "resources": resources}], "pendingWorkloads": pending},
+    }
+
+
+def test_admitted_gpus_are_counted_in_kw_of_the_flavors_node_power():
+    [row], [flavor] = queue_power(VIEW, [cluster_queue("pw-train", 20, 4)])
+    assert (row.tenant, row.flavor, row.quota_gpus, row.admitted_gpus, row.waiting) == ("pw-train", "h100-sxm", 20, 20, 4)
+    assert row.kw_per_gpu == pytest.approx(10.2 / 8)  # H100-SXM-8-80G at its maximum, per GPU
+    assert row.admitted_kw == pytest.approx(25.5) and row.admitted_kw <= 26
+    assert (flavor.installed_gpus, flavor.powered_gpus, flavor.unpowered_gpus) == (24, 20, 4)
+
+
+def test_work_waiting_while_all_the_power_is_admitted_is_said_to_wait_for_power():
+    text = format_queue_power(VIEW, *queue_power(VIEW, [cluster_queue("pw-train", 20, 4)]))
+    assert "work waits for power: 25.5 kW admitted" in text
+    assert "4 GPUs installed beyond the power stay idle" in text
+
+
+def test_work_waiting_under_its_power_is_said_to_wait_for_quota_not_power():
+    text = format_queue_power(VIEW, *queue_power(VIEW, [cluster_queue("pw-train", 16, 1)]))
+    assert "work waits for quota" in text and "waits for power" not in text
+
+
+def test_nothing_waits_nothing_is_explained_and_a_queue_not_there_yet_counts_as_empty():
+    text = format_queue_power(VIEW, *queue_power(VIEW, []))
+    assert "0 of 20 powered GPUs admitted (24 installed)" in text and "waits" not in text
+
+
+def test_aion_queues_names_the_kubeconfig_that_reaches_no_cluster(aion: Any, tmp_path: Path):
+    kubeconfig = tmp_path / "kubeconfig"
+    cluster = {"cluster": {"server": "https://127.0.0.1:1"}, "name": "nowhere"}
+    user = {"name": "nobody", "user": {"token": "x"}}
+    context = {"context": {"cluster": "nowhere", "user": "nobody"}, "name": "nowhere"}
+    kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "clusters": [cluster], "users": [user],
+                                          "contexts": [context], "current-context": "nowhere"}))  # fmt: skip
+    stack = tmp_path / "Pulumi.pw.yaml"
+    stack.write_text(yaml.safe_dump({"config": {f"aion:{key}": value for key, value in VALUES.items()}}))
+    unreachable = aion("queues", str(stack), "--kubeconfig", str(kubeconfig))
+    assert (unreachable.returncode, unreachable.stdout) == (2, "")
+    assert unreachable.stderr.startswith("error: --kubeconfig:") and "does not reach a cluster" in unreachable.stderr
+    unknown = aion("queues", str(stack), "--cluster", "nope")
+    assert unknown.returncode == 2 and "--cluster" in unknown.stderr and "'nope'" in unknown.stderr
