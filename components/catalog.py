@@ -64,6 +64,7 @@ class Catalog(_Entry):
     control_planes: dict[str, ControlPlane]
     kubernetes_versions: tuple[str, ...]
     cnis: tuple[str, ...]
+    network_policy_cnis: tuple[str, ...]  # the CNIs that enforce NetworkPolicy
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
@@ -75,6 +76,8 @@ class Catalog(_Entry):
         missing = sorted(set(cited) - set(self.sources))
         if missing:
             raise ValueError(f"sources cited but not defined: {missing}")
+        if set(self.network_policy_cnis) - set(self.cnis):
+            raise ValueError(f"network_policy_cnis not in cnis: {sorted(set(self.network_policy_cnis) - set(self.cnis))}")
         unknown_models = {n.gpu_model for n in self.gpu_node_types.values()} - set(self.gpu_models)
         if unknown_models or self.h100_reference not in self.gpu_models:
             raise ValueError(f"unknown GPU models: {sorted(unknown_models) or self.h100_reference}")

@@ -14,6 +14,9 @@ from .spec import Cluster, FactorySpec, GpuPool, Hall
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 # A tenant's name is its namespace: these already exist, or belong to the platform.
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "aion-system")
+# Kubernetes' own groups (system:masters, system:authenticated, system:serviceaccounts...): a tenant
+# group among them would hand the tenant's rights to every member, every user of the cluster for some.
+SYSTEM_GROUP_PREFIX = "system:"
 
 
 def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
@@ -34,10 +37,35 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
                     f"{tenant.name!r} is a reserved namespace; not allowed: {', '.join(RESERVED_NAMESPACES)}",
                 )
             )
+        if tenant.group is not None and tenant.group.startswith(SYSTEM_GROUP_PREFIX):
+            problems.append(
+                Problem(
+                    key_path(["tenants", t, "group"]),
+                    f"{tenant.group!r} is a Kubernetes system group; allowed: a group of your identity provider, "
+                    f"not starting with {SYSTEM_GROUP_PREFIX!r}",
+                )
+            )
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
     return problems
+
+
+def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
+    """Kapsule clusters with tenants whose CNI does not enforce NetworkPolicy: their fences are paper.
+    Warnings, not errors: a cluster may run a policy engine of its own beside the CNI."""
+    warnings = []
+    for c, cluster in enumerate(spec.clusters):
+        tenants = [t.name for t in spec.tenants if cluster.name in t.clusters]
+        if cluster.target == "scaleway" and tenants and cluster.cni not in catalog.network_policy_cnis:
+            warnings.append(
+                Problem(
+                    key_path(["clusters", c, "cni"]),
+                    f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
+                    f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
+                )
+            )
+    return warnings
 
 
 def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall], catalog: Catalog) -> list[Problem]:

@@ -17,6 +17,8 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_leng
 Oversubscription = Annotated[float, Field(ge=1.0, le=3.0)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Target = Literal["scaleway", "local"]
+# The PriorityClasses the platform creates (platform/queues.WORKLOAD_CLASSES), highest first.
+PriorityClassName = Literal["inference", "training", "batch"]
 
 
 class _Spec(BaseModel):
@@ -215,7 +217,9 @@ class Tenant(_Spec):
     lending_limit: Ratio | None = None
     """How much of its quota it may lend, as a fraction; unset: all of it."""
     group: str | None = None
-    """The identity group given edit rights in the tenant's namespace (default: the name)."""
+    """The identity group given edit rights in the tenant's namespace (default: the name); not a `system:` group."""
+    priority_classes: tuple[PriorityClassName, ...] = ("inference", "training", "batch")
+    """The PriorityClasses the tenant's pods may use (a namespace ResourceQuota refuses any other)."""
     pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
     """Pod Security Admission level of the namespace."""
     cpu_quota: PositiveInt = 256

@@ -25,9 +25,32 @@ def test_a_minor_version_needs_auto_upgrade(config):
 
 
 def test_the_subnet_must_hold_every_node_at_rated_size(config):
-    config["clusters"][0]["subnet"] = "172.16.0.0/29"  # 8 addresses, 5 for nodes; the cluster has 8
+    config["clusters"][0]["subnet"] = "172.16.0.0/29"  # 8 addresses, 3 for nodes; the cluster has 8
     [problem] = problems_of(config)
     assert problem == (
-        "aion:clusters[0].subnet: 172.16.0.0/29 holds 5 nodes, but the cluster reaches 8 at rated size; "
-        "allowed: a larger subnet (a /22 holds 1,021)"
+        "aion:clusters[0].subnet: 172.16.0.0/29 holds 3 nodes, but the cluster reaches 8 at rated size; "
+        "allowed: a larger subnet (a /22 holds 1,019)"
     )
+
+
+def test_a_pool_named_like_a_part_of_a_split_training_pool_is_refused(config):
+    config["clusters"][0]["pools"][0].update(size=21, multi_node_training=True)  # becomes h100-1 and h100-2
+    config["clusters"][0]["pools"][1]["name"] = "h100-2"
+    [problem] = problems_of(config)
+    assert problem.startswith("aion:clusters[0].pools[0].name: a part of this multi-node training pool would be the Kapsule pool 'h100-2'")
+
+
+def test_kilo_is_refused_on_kapsule(config):
+    config["clusters"][0]["cni"] = "kilo"
+    [problem] = problems_of(config)
+    assert problem == "aion:clusters[0].cni: 'kilo' is only available on Kosmos clusters, not Kapsule; allowed: cilium, cilium_native, calico"
+
+
+def test_a_subnet_loses_four_addresses_and_the_gateways(config):
+    config["clusters"][0]["subnet"] = "172.16.0.0/28"  # 16 addresses: 4 unavailable, 1 gateway, 11 nodes; the cluster has 8
+    assert problems_of(config) == []
+    config["clusters"][0]["system_pool"]["size"] = 5  # 11 nodes: still fits
+    assert problems_of(config) == []
+    config["clusters"][0]["system_pool"]["size"] = 6
+    [problem] = problems_of(config)
+    assert "holds 11 nodes, but the cluster reaches 12" in problem
