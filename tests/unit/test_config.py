@@ -122,3 +122,13 @@ def test_tenant_names_that_are_system_namespaces_are_refused(config):
     config["tenants"][0]["name"] = "kube-system"
     [line] = problems(config)
     assert line.startswith("aion:tenants[0].name: 'kube-system' is a reserved namespace; not allowed: default, kube-system")
+
+
+@pytest.mark.parametrize("group", ["system:authenticated", "system:masters", "system:serviceaccounts"])
+def test_a_tenant_group_may_not_be_a_kubernetes_system_group(config, group):
+    config["tenants"][0]["group"] = group
+    [line] = problems(config)
+    assert line == (
+        f"aion:tenants[0].group: {group!r} is a Kubernetes system group; allowed: a group of your identity provider, "
+        "not starting with 'system:'"
+    )
