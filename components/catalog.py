@@ -20,7 +20,9 @@ class _Entry(BaseModel):
 
 class GpuModel(_Entry):
     flavor: str = Field(pattern=r"^[a-z0-9-]+$")
-    max_power_w: PositiveFloat
+    max_power_w: PositiveFloat  # also the highest power cap the driver takes
+    min_power_limit_w: PositiveFloat  # the lowest power cap the driver takes (nvidia-smi -pl)
+    power_limit_source: str
     # None where the GPU has no tensor support for that precision.
     dense_bf16_tflops: PositiveFloat | None
     dense_fp8_tflops: PositiveFloat | None
@@ -68,7 +70,7 @@ class Catalog(_Entry):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
-        cited = [m.source for m in self.gpu_models.values()]
+        cited = [s for m in self.gpu_models.values() for s in (m.source, m.power_limit_source)]
         cited += [c.source for c in self.control_planes.values()]
         nodes: list[GpuNodeType | CpuNodeType] = [*self.gpu_node_types.values(), *self.cpu_node_types.values()]
         for node in nodes:

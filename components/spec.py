@@ -12,8 +12,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt
 
+from .kube_names import DNS1123_LABEL
+
 # Names end up in Kubernetes and Scaleway resource names: DNS labels, kept short.
-Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
+Name = Annotated[str, Field(pattern=rf"^{DNS1123_LABEL}$", max_length=40)]
 Oversubscription = Annotated[float, Field(ge=1.0, le=3.0)]
 Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
 Target = Literal["scaleway", "local"]
