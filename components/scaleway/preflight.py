@@ -19,6 +19,9 @@ from .pool_inputs import kapsule_pools
 # concepts: "Four IP addresses from each CIDR block are unavailable"), and the public gateway
 # takes one more; Kapsule's own load balancers take others later.
 RESERVED_ADDRESSES = 5
+# Scaleway VPC, "How to create a Private Network" (pages/vpc/how-to/create-private-network.mdx):
+# a custom IPv4 CIDR block's size ranges from /20 to /28.
+SUBNET_PREFIXES = range(20, 29)
 # Kapsule API, CNI enum (scaleway-sdk-go api/k8s/v1): "Kilo CNI ... is only available for Kosmos clusters".
 KOSMOS_ONLY_CNIS = ("kilo",)
 
@@ -37,8 +40,13 @@ def cluster_problems(view: ClusterView) -> list[Problem]:
                 "allowed: true (patch upgrades in the maintenance window)",
             )
         )
-    hosts = ipaddress.ip_network(cluster.subnet, strict=False).num_addresses - RESERVED_ADDRESSES
-    if view.rated_nodes > hosts:
+    network = ipaddress.ip_network(cluster.subnet, strict=False)
+    hosts = network.num_addresses - RESERVED_ADDRESSES
+    if network.prefixlen not in SUBNET_PREFIXES:
+        found.append(
+            Problem(key_path([*at, "subnet"]), f"{cluster.subnet} is a /{network.prefixlen}; allowed: a private network of /20 to /28")
+        )
+    elif view.rated_nodes > hosts:
         found.append(
             Problem(
                 key_path([*at, "subnet"]),

@@ -1,5 +1,7 @@
 """What Kapsule would refuse halfway through a deployment is reported first, at the config key."""
 
+import pytest
+
 from aion_factory import load_stack_file, spec_from_config
 from aion_factory.scaleway import preflight
 from support import ROOT, view_of
@@ -25,10 +27,11 @@ def test_a_minor_version_needs_auto_upgrade(config):
 
 
 def test_the_subnet_must_hold_every_node_at_rated_size(config):
-    config["clusters"][0]["subnet"] = "172.16.0.0/29"  # 8 addresses, 3 for nodes; the cluster has 8
+    config["clusters"][0]["subnet"] = "172.16.0.0/28"  # 16 addresses, 11 for nodes
+    config["clusters"][0]["pools"][0]["size"] = 10  # the cluster: 10 + 2 + 2 nodes
     [problem] = problems_of(config)
     assert problem == (
-        "aion:clusters[0].subnet: 172.16.0.0/29 holds 3 nodes, but the cluster reaches 8 at rated size; "
+        "aion:clusters[0].subnet: 172.16.0.0/28 holds 11 nodes, but the cluster reaches 14 at rated size; "
         "allowed: a larger subnet (a /22 holds 1,019)"
     )
 
@@ -54,3 +57,10 @@ def test_a_subnet_loses_four_addresses_and_the_gateways(config):
     config["clusters"][0]["system_pool"]["size"] = 6
     [problem] = problems_of(config)
     assert "holds 11 nodes, but the cluster reaches 12" in problem
+
+
+@pytest.mark.parametrize("subnet", ["172.16.0.0/19", "172.16.0.0/31", "10.0.0.0/8"])
+def test_a_private_network_is_a_20_to_a_28(config, subnet):
+    config["clusters"][0]["subnet"] = subnet
+    [problem] = problems_of(config)
+    assert problem == f"aion:clusters[0].subnet: {subnet} is a /{subnet.split('/')[1]}; allowed: a private network of /20 to /28"
