@@ -14,6 +14,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 
+# Which figure a node's power is: the server's maximum at the wall (AC), an estimate at the DC bus
+# (no PSU losses), or a typical draw. The planner counts the figure whatever its basis.
+PowerBasis = Literal["wall_max", "dc_bus_estimate", "typical"]
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -40,6 +45,8 @@ class GpuNodeType(_Entry):
     node_max_power_w: PositiveFloat
     source: str
     power_source: str
+    power_basis: PowerBasis
+    wall_max_power_w: PositiveFloat | None = None  # the wall maximum, where node_max_power_w has another basis
 
 
 class CpuNodeType(_Entry):
@@ -49,6 +56,7 @@ class CpuNodeType(_Entry):
     node_max_power_w: PositiveFloat
     source: str
     power_source: str
+    power_basis: PowerBasis
 
 
 class ControlPlane(_Entry):

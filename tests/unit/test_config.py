@@ -183,3 +183,10 @@ def test_a_power_cap_below_the_gpus_range_is_refused(config, node_type, cap, all
 def test_the_ends_of_the_range_are_caps_the_gpu_takes(config, cap):
     config["clusters"][0]["pools"][0]["gpu_power_cap_w"] = cap
     assert spec_from_config(config).clusters[0].pools[0].gpu_power_cap_w == cap
+
+
+@pytest.mark.parametrize(("node_type", "zone", "offered"), [("L4-8-24G", "fr-par-1", "fr-par-2, pl-waw-2"), ("RENDER-S", "fr-par-2", "fr-par-1")])
+def test_gpu_zones_are_those_of_scaleways_availability_page(config, node_type, zone, offered):
+    config["clusters"][0]["zone"] = zone
+    config["clusters"][0]["pools"] = [{"name": "p", "node_type": node_type, "size": 1}]
+    assert problems(config) == [f"aion:clusters[0].pools[0].node_type: {node_type!r} is not offered in zone {zone}; zones that offer it: {offered}"]
