@@ -22,6 +22,9 @@ RESERVED_ADDRESSES = 5
 # Scaleway VPC, "How to create a Private Network" (pages/vpc/how-to/create-private-network.mdx):
 # a custom IPv4 CIDR block's size ranges from /20 to /28.
 SUBNET_PREFIXES = range(20, 29)
+# Scaleway's product availability page (validated 2025-12-04): Public Gateways in PAR1, PAR2, AMS1-3,
+# WAW1-3. Nodes without public IPs reach the internet through the cluster's gateway, in its zone.
+PUBLIC_GATEWAY_ZONES = ("fr-par-1", "fr-par-2", "nl-ams-1", "nl-ams-2", "nl-ams-3", "pl-waw-1", "pl-waw-2", "pl-waw-3")
 # Kapsule API, CNI enum (scaleway-sdk-go api/k8s/v1): "Kilo CNI ... is only available for Kosmos clusters".
 KOSMOS_ONLY_CNIS = ("kilo",)
 
@@ -52,6 +55,14 @@ def cluster_problems(view: ClusterView) -> list[Problem]:
                 key_path([*at, "subnet"]),
                 f"{cluster.subnet} holds {max(hosts, 0)} nodes, but the cluster reaches {view.rated_nodes} at rated size; "
                 f"allowed: a larger subnet (a /22 holds {1024 - RESERVED_ADDRESSES:,})",
+            )
+        )
+    if cluster.zone not in PUBLIC_GATEWAY_ZONES:
+        found.append(
+            Problem(
+                key_path([*at, "zone"]),
+                f"{cluster.zone!r} has no Public Gateway, which the cluster's nodes (no public IPs) need; "
+                f"allowed: {', '.join(PUBLIC_GATEWAY_ZONES)}",
             )
         )
     if cluster.cni in KOSMOS_ONLY_CNIS:

@@ -64,3 +64,10 @@ def test_a_private_network_is_a_20_to_a_28(config, subnet):
     config["clusters"][0]["subnet"] = subnet
     [problem] = problems_of(config)
     assert problem == f"aion:clusters[0].subnet: {subnet} is a /{subnet.split('/')[1]}; allowed: a private network of /20 to /28"
+
+
+def test_a_zone_without_public_gateways_is_refused(config):
+    config["clusters"][0]["zone"] = "fr-par-3"
+    config["clusters"][0]["pools"] = []  # no GPU type is offered there; the system pool is
+    [problem] = problems_of(config)
+    assert problem.startswith("aion:clusters[0].zone: 'fr-par-3' has no Public Gateway, which the cluster's nodes (no public IPs) need")
