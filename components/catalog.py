@@ -13,7 +13,6 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
-
 # Which figure a node's power is: the server's maximum at the wall (AC), an estimate at the DC bus
 # (no PSU losses), or a typical draw. The planner counts the figure whatever its basis.
 PowerBasis = Literal["wall_max", "dc_bus_estimate", "typical"]

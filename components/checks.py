@@ -39,7 +39,9 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
                 )
             )
         if tenant.group is not None and not tenant.group.strip():
-            problems.append(Problem(key_path(["tenants", t, "group"]), "an empty group names nobody; allowed: a group of your identity provider"))
+            problems.append(
+                Problem(key_path(["tenants", t, "group"]), "an empty group names nobody; allowed: a group of your identity provider")
+            )
         if tenant.group is not None and tenant.group.startswith(SYSTEM_GROUP_PREFIX):
             problems.append(
                 Problem(
@@ -166,7 +168,9 @@ def _kubernetes_names(at: list[str | int], pool: GpuPool) -> Iterator[Problem]:
         yield from _refused([*at, "taints", i, "key"], f"{taint.key!r}", kube_names.qualified_name(taint.key))
         yield from _refused([*at, "taints", i, "value"], f"{taint.value!r}", kube_names.label_value(taint.value))
     if pool.sharing.mig_profile is not None:
-        yield from _refused([*at, "sharing", "mig_profile"], f"{pool.sharing.mig_profile!r}", kube_names.label_value(pool.sharing.mig_profile))
+        yield from _refused(
+            [*at, "sharing", "mig_profile"], f"{pool.sharing.mig_profile!r}", kube_names.label_value(pool.sharing.mig_profile)
+        )
 
 
 def _refused(at: list[str | int], what: str, reasons: list[str]) -> Iterator[Problem]:

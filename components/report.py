@@ -62,7 +62,7 @@ def headroom_at_wall(plan: Plan) -> tuple[float, float, HeadroomBuys] | None:
     node = catalog.gpu_node_types[buys.node_type]
     if node.wall_max_power_w is None:
         return None
-    at_wall = headroom_buys(catalog, placeable_headroom_kw(plan.levels), SystemPool().size, buys.node_type, node.wall_max_power_w)
+    at_wall = headroom_buys(catalog, placeable_headroom_kw(list(plan.levels)), SystemPool().size, buys.node_type, node.wall_max_power_w)
     return node.node_max_power_w, node.wall_max_power_w, at_wall
 
 

@@ -67,7 +67,10 @@ def cluster_problems(view: ClusterView) -> list[Problem]:
         )
     if cluster.cni in KOSMOS_ONLY_CNIS:
         found.append(
-            Problem(key_path([*at, "cni"]), f"{cluster.cni!r} is only available on Kosmos clusters, not Kapsule; allowed: cilium, cilium_native, calico")
+            Problem(
+                key_path([*at, "cni"]),
+                f"{cluster.cni!r} is only available on Kosmos clusters, not Kapsule; allowed: cilium, cilium_native, calico",
+            )
         )
     found += _kapsule_pool_names(view, at)
     return found

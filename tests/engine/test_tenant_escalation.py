@@ -116,7 +116,11 @@ def test_its_own_fence_cannot_be_lowered(tenant: client.ApiClient) -> None:
     refused(lambda: client.NetworkingV1Api(tenant).delete_namespaced_network_policy("default-deny", TENANT))
     patch = {"spec": {"hard": {"pods": "100"}}}
     refused(lambda: client.CoreV1Api(tenant).patch_namespaced_resource_quota("tenant-priority-classes", TENANT, patch))
-    refused(lambda: client.CoreV1Api(tenant).patch_namespace(TENANT, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}))
+    refused(
+        lambda: client.CoreV1Api(tenant).patch_namespace(
+            TENANT, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+        )
+    )
 
 
 def test_another_tenants_namespace_and_cluster_scope_are_out_of_reach(tenant: client.ApiClient) -> None:

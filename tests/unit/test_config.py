@@ -137,10 +137,22 @@ def test_a_tenant_group_may_not_be_a_kubernetes_system_group(config, group):
 @pytest.mark.parametrize(
     ("labels", "expected"),
     [
-        ({"team/ml/x": "a"}, "aion:clusters[0].pools[0].labels: label key 'team/ml/x' is not valid in Kubernetes; allowed: a qualified name"),
-        ({"Example.com/x": "a"}, "aion:clusters[0].pools[0].labels: label key 'Example.com/x' is not valid in Kubernetes; allowed: prefix part"),
-        ({"x": "a" * 64}, "aion:clusters[0].pools[0].labels: value '" + "a" * 64 + "' of label 'x' is not valid in Kubernetes; allowed: must be no"),
-        ({"x": "inference!"}, "aion:clusters[0].pools[0].labels: value 'inference!' of label 'x' is not valid in Kubernetes; allowed: a label value"),
+        (
+            {"team/ml/x": "a"},
+            "aion:clusters[0].pools[0].labels: label key 'team/ml/x' is not valid in Kubernetes; allowed: a qualified name",
+        ),
+        (
+            {"Example.com/x": "a"},
+            "aion:clusters[0].pools[0].labels: label key 'Example.com/x' is not valid in Kubernetes; allowed: prefix part",
+        ),
+        (
+            {"x": "a" * 64},
+            "aion:clusters[0].pools[0].labels: value '" + "a" * 64 + "' of label 'x' is not valid in Kubernetes; allowed: must be no",
+        ),
+        (
+            {"x": "inference!"},
+            "aion:clusters[0].pools[0].labels: value 'inference!' of label 'x' is not valid in Kubernetes; allowed: a label value",
+        ),
     ],
 )
 def test_labels_kubernetes_refuses_are_refused(config, labels, expected):
@@ -172,11 +184,16 @@ def test_an_empty_group_is_refused(config):
     assert line.startswith("aion:tenants[0].group: an empty group names nobody")
 
 
-@pytest.mark.parametrize(("node_type", "cap", "allowed"), [("H100-SXM-8-80G", 1, "200 to 700 W"), ("H100-SXM-8-80G", 199, "200 to 700 W"), ("L4-8-24G", 39, "40 to 72 W")])
+@pytest.mark.parametrize(
+    ("node_type", "cap", "allowed"),
+    [("H100-SXM-8-80G", 1, "200 to 700 W"), ("H100-SXM-8-80G", 199, "200 to 700 W"), ("L4-8-24G", 39, "40 to 72 W")],
+)
 def test_a_power_cap_below_the_gpus_range_is_refused(config, node_type, cap, allowed):
     config["clusters"][0]["pools"][0].update(node_type=node_type, gpu_power_cap_w=cap)
     model = node_type.split("-8-")[0]
-    assert problems(config) == [f"aion:clusters[0].pools[0].gpu_power_cap_w: {cap} W is outside the {model}'s power limit range; allowed: {allowed}"]
+    assert problems(config) == [
+        f"aion:clusters[0].pools[0].gpu_power_cap_w: {cap} W is outside the {model}'s power limit range; allowed: {allowed}"
+    ]
 
 
 @pytest.mark.parametrize("cap", [200, 700])
@@ -185,8 +202,12 @@ def test_the_ends_of_the_range_are_caps_the_gpu_takes(config, cap):
     assert spec_from_config(config).clusters[0].pools[0].gpu_power_cap_w == cap
 
 
-@pytest.mark.parametrize(("node_type", "zone", "offered"), [("L4-8-24G", "fr-par-1", "fr-par-2, pl-waw-2"), ("RENDER-S", "fr-par-2", "fr-par-1")])
+@pytest.mark.parametrize(
+    ("node_type", "zone", "offered"), [("L4-8-24G", "fr-par-1", "fr-par-2, pl-waw-2"), ("RENDER-S", "fr-par-2", "fr-par-1")]
+)
 def test_gpu_zones_are_those_of_scaleways_availability_page(config, node_type, zone, offered):
     config["clusters"][0]["zone"] = zone
     config["clusters"][0]["pools"] = [{"name": "p", "node_type": node_type, "size": 1}]
-    assert problems(config) == [f"aion:clusters[0].pools[0].node_type: {node_type!r} is not offered in zone {zone}; zones that offer it: {offered}"]
+    assert problems(config) == [
+        f"aion:clusters[0].pools[0].node_type: {node_type!r} is not offered in zone {zone}; zones that offer it: {offered}"
+    ]

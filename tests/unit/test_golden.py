@@ -37,7 +37,6 @@ def test_kind_config():
     assert_golden("kind-config-local.yaml", kind_config(spec, "local"))
 
 
-
 def test_the_200mw_answer_at_the_wall_basis_is_shown_beside_the_counted_one():
     from aion_factory.report import headroom_at_wall
 

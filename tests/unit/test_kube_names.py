@@ -30,7 +30,10 @@ def test_good_label_values(value):
     assert kube_names.label_value(value) == []
 
 
-@pytest.mark.parametrize("value", ["nospecialchars%^=@", "Tama-nui-te-rā.is.Māori.sun", "\\backslashes\\are\\bad", "-starts", "ends_", "a" * 64, "a/b", "has space"])
+@pytest.mark.parametrize(
+    "value",
+    ["nospecialchars%^=@", "Tama-nui-te-rā.is.Māori.sun", "\\backslashes\\are\\bad", "-starts", "ends_", "a" * 64, "a/b", "has space"],
+)
 def test_bad_label_values(value):
     assert kube_names.label_value(value) != []
 

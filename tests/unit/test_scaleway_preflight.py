@@ -46,7 +46,9 @@ def test_a_pool_named_like_a_part_of_a_split_training_pool_is_refused(config):
 def test_kilo_is_refused_on_kapsule(config):
     config["clusters"][0]["cni"] = "kilo"
     [problem] = problems_of(config)
-    assert problem == "aion:clusters[0].cni: 'kilo' is only available on Kosmos clusters, not Kapsule; allowed: cilium, cilium_native, calico"
+    assert (
+        problem == "aion:clusters[0].cni: 'kilo' is only available on Kosmos clusters, not Kapsule; allowed: cilium, cilium_native, calico"
+    )
 
 
 def test_a_subnet_loses_four_addresses_and_the_gateways(config):
