@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from aion_factory import load_site
-from support import ROOT, one_hall_two_stacks, stack
+from support import ROOT, one_hall_two_stacks, stack, write
 
 EXAMPLE = ROOT / "examples/aion-200mw"
 
@@ -116,3 +116,17 @@ def test_a_fleet_with_a_violation_runs_no_stack(aion, tmp_path: Path):
     assert not (tmp_path / ".state").exists() and stacks.exists()
     missing = aion("fleet", "preview", str(tmp_path / "sites/dc.yaml"), "--project", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "error: --project:" in missing.stderr
+
+
+def test_a_fleet_that_kapsule_would_refuse_runs_no_stack(aion, tmp_path: Path):
+    one_hall_two_stacks(tmp_path)
+    site = yaml.safe_load((tmp_path / "sites/dc.yaml").read_text())
+    for cluster in site["clusters"]:
+        cluster["pools"][0]["size"] = 100  # within the hall's budget now
+    site["clusters"][1]["subnet"] = "172.16.4.0/29"  # but no room for its nodes
+    write(tmp_path / "sites/dc.yaml", site)
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nstackConfigDir: stacks\n")
+    result = aion("fleet", "preview", str(tmp_path / "sites/dc.yaml"), "--project", str(tmp_path))
+    assert result.returncode == 1 and "no stack of it deploys" in result.stderr
+    assert "aion:clusters[1].subnet: 172.16.4.0/29 is a /29" in result.stderr
+    assert not (tmp_path / ".state").exists()
