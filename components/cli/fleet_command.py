@@ -21,8 +21,8 @@ from ..fleet.changes import changed_clusters
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
-from ..target import with_config_refusals
 from ..site import load_site
+from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 
 HELP = {
