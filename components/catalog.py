@@ -13,6 +13,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
+# Which figure a node's power is: the server's maximum at the wall (AC), an estimate at the DC bus
+# (no PSU losses), or a typical draw. The planner counts the figure whatever its basis.
+PowerBasis = Literal["wall_max", "dc_bus_estimate", "typical"]
+
 
 class _Entry(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -20,7 +24,9 @@ class _Entry(BaseModel):
 
 class GpuModel(_Entry):
     flavor: str = Field(pattern=r"^[a-z0-9-]+$")
-    max_power_w: PositiveFloat
+    max_power_w: PositiveFloat  # also the highest power cap the driver takes
+    min_power_limit_w: PositiveFloat  # the lowest power cap the driver takes (nvidia-smi -pl)
+    power_limit_source: str
     # None where the GPU has no tensor support for that precision.
     dense_bf16_tflops: PositiveFloat | None
     dense_fp8_tflops: PositiveFloat | None
@@ -38,6 +44,8 @@ class GpuNodeType(_Entry):
     node_max_power_w: PositiveFloat
     source: str
     power_source: str
+    power_basis: PowerBasis
+    wall_max_power_w: PositiveFloat | None = None  # the wall maximum, where node_max_power_w has another basis
 
 
 class CpuNodeType(_Entry):
@@ -47,6 +55,7 @@ class CpuNodeType(_Entry):
     node_max_power_w: PositiveFloat
     source: str
     power_source: str
+    power_basis: PowerBasis
 
 
 class ControlPlane(_Entry):
@@ -64,10 +73,11 @@ class Catalog(_Entry):
     control_planes: dict[str, ControlPlane]
     kubernetes_versions: tuple[str, ...]
     cnis: tuple[str, ...]
+    network_policy_cnis: tuple[str, ...]  # the CNIs that enforce NetworkPolicy
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
-        cited = [m.source for m in self.gpu_models.values()]
+        cited = [s for m in self.gpu_models.values() for s in (m.source, m.power_limit_source)]
         cited += [c.source for c in self.control_planes.values()]
         nodes: list[GpuNodeType | CpuNodeType] = [*self.gpu_node_types.values(), *self.cpu_node_types.values()]
         for node in nodes:
@@ -75,6 +85,8 @@ class Catalog(_Entry):
         missing = sorted(set(cited) - set(self.sources))
         if missing:
             raise ValueError(f"sources cited but not defined: {missing}")
+        if set(self.network_policy_cnis) - set(self.cnis):
+            raise ValueError(f"network_policy_cnis not in cnis: {sorted(set(self.network_policy_cnis) - set(self.cnis))}")
         unknown_models = {n.gpu_model for n in self.gpu_node_types.values()} - set(self.gpu_models)
         if unknown_models or self.h100_reference not in self.gpu_models:
             raise ValueError(f"unknown GPU models: {sorted(unknown_models) or self.h100_reference}")

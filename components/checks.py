@@ -6,6 +6,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
+from . import kube_names
 from .catalog import Catalog
 from .errors import Problem
 from .keys import key_path
@@ -14,6 +15,9 @@ from .spec import Cluster, FactorySpec, GpuPool, Hall
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 # A tenant's name is its namespace: these already exist, or belong to the platform.
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "aion-system")
+# Kubernetes' own groups (system:masters, system:authenticated, system:serviceaccounts...): a tenant
+# group among them would hand the tenant's rights to every member, every user of the cluster for some.
+SYSTEM_GROUP_PREFIX = "system:"
 
 
 def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
@@ -36,10 +40,39 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
             )
         # Each listing would count the cluster's GPU power again, and cut the tenant's quota there.
         problems += _duplicates(["tenants", t, "clusters"], list(tenant.clusters))
+        if tenant.group is not None and not tenant.group.strip():
+            problems.append(
+                Problem(key_path(["tenants", t, "group"]), "an empty group names nobody; allowed: a group of your identity provider")
+            )
+        if tenant.group is not None and tenant.group.startswith(SYSTEM_GROUP_PREFIX):
+            problems.append(
+                Problem(
+                    key_path(["tenants", t, "group"]),
+                    f"{tenant.group!r} is a Kubernetes system group; allowed: a group of your identity provider, "
+                    f"not starting with {SYSTEM_GROUP_PREFIX!r}",
+                )
+            )
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
     return problems
+
+
+def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
+    """Kapsule clusters with tenants whose CNI does not enforce NetworkPolicy: their fences are paper.
+    Warnings, not errors: a cluster may run a policy engine of its own beside the CNI."""
+    warnings = []
+    for c, cluster in enumerate(spec.clusters):
+        tenants = [t.name for t in spec.tenants if cluster.name in t.clusters]
+        if cluster.target == "scaleway" and tenants and cluster.cni not in catalog.network_policy_cnis:
+            warnings.append(
+                Problem(
+                    key_path(["clusters", c, "cni"]),
+                    f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
+                    f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
+                )
+            )
+    return warnings
 
 
 def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall], catalog: Catalog) -> list[Problem]:
@@ -111,6 +144,7 @@ def _check_pool(
         yield _bad([*at, "node_type"], pool.node_type, f"is not offered in zone {cluster.zone}", node_type.zones, "zones that offer it")
     if pool.row is not None and rows and pool.row not in rows:
         yield _bad([*at, "row"], pool.row, f"is not a row of hall {cluster.hall!r}", rows)
+    yield from _kubernetes_names(at, pool)
     if pool.min_size > pool.size:
         yield Problem(key_path([*at, "min_size"]), f"{pool.min_size} is above size {pool.size}; allowed: 0 to {pool.size}")
     if pool.max_size is not None and pool.max_size < pool.size:
@@ -118,10 +152,14 @@ def _check_pool(
     if node_type is None:
         return
     model = catalog.gpu_models[node_type.gpu_model]
-    if pool.gpu_power_cap_w is not None and pool.gpu_power_cap_w > model.max_power_w:
+    cap = pool.gpu_power_cap_w
+    if cap is not None and not model.min_power_limit_w <= cap <= model.max_power_w:
+        # nvidia-smi -pl refuses a limit outside the GPU's range: the cap DaemonSet would fail while
+        # the GPUs run at full power, and the planner would have counted the cap.
         yield Problem(
             key_path([*at, "gpu_power_cap_w"]),
-            f"{pool.gpu_power_cap_w} W is above the {node_type.gpu_model} maximum; allowed: 1 to {model.max_power_w:g} W",
+            f"{cap} W is outside the {node_type.gpu_model}'s power limit range; "
+            f"allowed: {model.min_power_limit_w:g} to {model.max_power_w:g} W",
         )
     if pool.sharing.mig_profile is not None and node_type.gpu_model not in MIG_CAPABLE_MODELS:
         yield _bad(
@@ -131,6 +169,25 @@ def _check_pool(
             MIG_CAPABLE_MODELS,
             "GPU models with MIG",
         )
+
+
+def _kubernetes_names(at: list[str | int], pool: GpuPool) -> Iterator[Problem]:
+    """The pool's labels, taints and MIG label as the API server (and Kapsule, which passes them on) validates them."""
+    for key, value in pool.labels.items():
+        yield from _refused([*at, "labels"], f"label key {key!r}", kube_names.qualified_name(key))
+        yield from _refused([*at, "labels"], f"value {value!r} of label {key!r}", kube_names.label_value(value))
+    for i, taint in enumerate(pool.taints or ()):
+        yield from _refused([*at, "taints", i, "key"], f"{taint.key!r}", kube_names.qualified_name(taint.key))
+        yield from _refused([*at, "taints", i, "value"], f"{taint.value!r}", kube_names.label_value(taint.value))
+    if pool.sharing.mig_profile is not None:
+        yield from _refused(
+            [*at, "sharing", "mig_profile"], f"{pool.sharing.mig_profile!r}", kube_names.label_value(pool.sharing.mig_profile)
+        )
+
+
+def _refused(at: list[str | int], what: str, reasons: list[str]) -> Iterator[Problem]:
+    if reasons:
+        yield Problem(key_path(at), f"{what} is not valid in Kubernetes; allowed: {'; '.join(reasons)}")
 
 
 def _duplicates(at: list[str | int], names: list[str]) -> Iterator[Problem]:

@@ -16,6 +16,8 @@ from typing import Any
 import pulumi
 import yaml
 
+from .catalog import load_catalog
+from .checks import network_policy_warnings
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
 from .keys import NAMESPACE
@@ -74,6 +76,9 @@ def run() -> None:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
         raise pulumi.RunError(str(error)) from None
+    for warning in network_policy_warnings(stack.spec, load_catalog()):
+        if warning.path.startswith(tuple(f"aion:clusters[{d.view.index}]." for d in deployments)):
+            pulumi.log.warn(str(warning))
     clusters = {deployment.view.name: FactoryCluster(deployment.view.name, deployment) for deployment in deployments}
     export_outputs(clusters, plan)
     pulumi.export(SITE_OUTPUT, stack.spec.model_dump(mode="json"))

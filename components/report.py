@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .catalog import load_catalog
 from .errors import format_problems
-from .planner import Plan
+from .planner import HeadroomBuys, Plan, placeable_headroom_kw
+from .planner.equivalence import headroom_buys
 from .rendering import render
+from .spec import SystemPool
 
 
 def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
@@ -43,9 +46,38 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         f"headroom buys: {buys.nodes:,} x {buys.node_type} = {buys.gpus:,} GPUs = {buys.h100_equivalents_fp8:,.0f} H100-eq FP8 "
         f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters{_by_hall(buys.clusters_by_hall)}",
     ]
+    if line := basis_line(plan):
+        lines.append(f"  {line}")
     if plan.violations:
         lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
     return "\n".join(lines) + "\n"
+
+
+def headroom_at_wall(plan: Plan) -> tuple[float, float, HeadroomBuys] | None:
+    """What the headroom buys with its node type counted at its wall maximum, where the catalog counts
+    another basis (the DGX B300's 14.5 kW is an estimate at the DC bus; about 15 kW at the wall):
+    (counted W, wall W, what it buys then), or None where the counted figure is the wall maximum."""
+    catalog = load_catalog()
+    buys = plan.site.headroom_buys
+    node = catalog.gpu_node_types[buys.node_type]
+    if node.wall_max_power_w is None:
+        return None
+    at_wall = headroom_buys(catalog, placeable_headroom_kw(list(plan.levels)), SystemPool().size, buys.node_type, node.wall_max_power_w)
+    return node.node_max_power_w, node.wall_max_power_w, at_wall
+
+
+def basis_line(plan: Plan) -> str | None:
+    """How the headroom's answer moves when its node type is counted at the wall instead."""
+    moved = headroom_at_wall(plan)
+    if moved is None:
+        return None
+    counted_w, wall_w, at_wall = moved
+    basis = load_catalog().gpu_node_types[at_wall.node_type].power_basis.replace("_", " ")
+    return (
+        f"counted at its wall maximum ({wall_w / 1000:,.1f} kW, not the {counted_w / 1000:,.1f} kW {basis}): "
+        f"{at_wall.nodes:,} nodes = {at_wall.gpus:,} GPUs = {at_wall.h100_equivalents_fp8:,.0f} H100-eq FP8, "
+        f"in {at_wall.clusters_needed} clusters"
+    )
 
 
 def chart_rows(plan: Plan, width: float = 480.0) -> list[dict[str, Any]]:
@@ -73,7 +105,7 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     svg = out / REPORT_FILES[1]
     svg.write_text(render("power.svg.j2", rows=chart_rows(plan)))
     markdown = out / REPORT_FILES[0]
-    markdown.write_text(render("report.md.j2", plan=plan, chart=svg.name))
+    markdown.write_text(render("report.md.j2", plan=plan, chart=svg.name, basis_line=basis_line(plan)))
     return [markdown, svg]
 
 

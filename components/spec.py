@@ -16,6 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
+from .kube_names import DNS1123_LABEL
+
 # Upper bounds, where the platform or physics gives them. Beyond them a figure is a typo (or an
 # attack), and would cost the planner time and memory in proportion to it.
 # Upstream Kubernetes' largest supported cluster: "No more than 5,000 nodes", "No more than
@@ -50,12 +52,14 @@ Days = Annotated[int, Interval(ge=1, le=MAX_DAYS), NotABool]
 Flag = Annotated[bool, Field(strict=True)]  # true or false: not 1, "yes" or "on"
 
 # Names end up in Kubernetes and Scaleway resource names: DNS labels, kept short.
-Name = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
+Name = Annotated[str, Field(pattern=rf"^{DNS1123_LABEL}$", max_length=40)]
 # A catalog key (node type, zone, version, CNI, control plane): the checks name what is allowed.
 CatalogName = Annotated[str, Field(max_length=64)]
 Oversubscription = Annotated[float, Interval(ge=1.0, le=3.0), NotABool]
 Ratio = Annotated[float, Interval(ge=0.0, le=1.0), NotABool]
 Target = Literal["scaleway", "local"]
+# The PriorityClasses the platform creates (platform/queues.WORKLOAD_CLASSES), highest first.
+PriorityClassName = Literal["inference", "training", "batch"]
 
 
 class _Spec(BaseModel):
@@ -296,7 +300,9 @@ class Tenant(_Spec):
     lending_limit: Ratio | None = None
     """How much of its quota it may lend, as a fraction; unset: all of it."""
     group: str | None = None
-    """The identity group given edit rights in the tenant's namespace (default: the name)."""
+    """The identity group given edit rights in the tenant's namespace (default: the name); not a `system:` group."""
+    priority_classes: tuple[PriorityClassName, ...] = ("inference", "training", "batch")
+    """The PriorityClasses the tenant's pods may use (a namespace ResourceQuota refuses any other)."""
     pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
     """Pod Security Admission level of the namespace."""
     cpu_quota: Annotated[int, Interval(ge=1, le=MAX_CPUS), NotABool] = 256

@@ -70,6 +70,7 @@ class TenantView:
     memory_quota_gib: int
     pods_quota: int
     gpu_quotas: tuple[FlavorQuota, ...]  # one per flavor of the cluster, by name
+    priority_classes: tuple[str, ...]  # the PriorityClasses its pods may use; no other
 
     @property
     def gpu_ceiling(self) -> int:
@@ -209,4 +210,5 @@ def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:
         memory_quota_gib=tenant.memory_quota_gib,
         pods_quota=tenant.pods_quota,
         gpu_quotas=plan.tenant(tenant.name).flavor_quotas(cluster),
+        priority_classes=tenant.priority_classes,
     )

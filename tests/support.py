@@ -55,6 +55,7 @@ def tenant_view(name: str, gpus: int) -> Any:
         memory_quota_gib=spec.memory_quota_gib,
         pods_quota=spec.pods_quota,
         gpu_quotas=(FlavorQuota(flavor="h100-sxm", nominal=gpus, borrowing=0, lending=None),),
+        priority_classes=spec.priority_classes,
     )
 
 

@@ -20,6 +20,7 @@ from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, su
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
 from ..site import load_site, read_yaml
+from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 
 HELP = {
@@ -73,7 +74,7 @@ def _operate(args: argparse.Namespace) -> int:
         stacks = _chosen(fleet, args.cluster)
     except ConfigError as error:
         return bad_input(error)
-    if args.operation in ("preview", "up") and (violations := make_plan(fleet.spec).violations):
+    if args.operation in ("preview", "up") and (violations := with_config_refusals(fleet.spec, make_plan(fleet.spec)).violations):
         # Every stack would refuse the same way: say it once, run none.
         print("the site's plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
         return EXIT_VIOLATED

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..catalog import load_catalog
+from ..checks import network_policy_warnings
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_document import plan_document
@@ -19,6 +21,7 @@ from ..planner import make_plan
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
+from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
 
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
             report_folders(Path(args.report), len(sites))
     except ConfigError as error:
         return bad_input(error)
-    plans = [(site, make_plan(site.spec)) for site in sites]
+    plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
     if args.json:
         documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
         # Not JSON (RFC 8259) has no Infinity or NaN: the spec's bounds keep every figure finite, this says so.
@@ -62,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"wrote {path}", file=sys.stderr)
         if plan.violations:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if plan.warnings:
-            print(format_problems(plan.warnings, indent="warning: "), file=sys.stderr)
+        if warnings := [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]:
+            print(format_problems(warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
 
 

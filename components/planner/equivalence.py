@@ -42,13 +42,19 @@ def most_efficient_node_type(catalog: Catalog) -> str:
 
 
 def headroom_buys(
-    catalog: Catalog, headroom_kw_by_hall: dict[str, float], system_nodes_per_cluster: int, node_type: str | None = None
+    catalog: Catalog,
+    headroom_kw_by_hall: dict[str, float],
+    system_nodes_per_cluster: int,
+    node_type: str | None = None,
+    node_power_w: float | None = None,
 ) -> HeadroomBuys:
     """What each hall's share of the headroom buys in `node_type` (default: the most efficient),
-    in clusters of that hall under the largest Kapsule control plane, system nodes counted."""
+    in clusters of that hall under the largest Kapsule control plane, system nodes counted.
+    `node_power_w` counts the node at another power figure (its wall maximum, say) than the catalog's."""
     name = node_type or most_efficient_node_type(catalog)
     node = catalog.gpu_node_types[name]
-    nodes = {hall: math.floor(max(kw, 0.0) * 1000 / node.node_max_power_w + 1e-9) for hall, kw in headroom_kw_by_hall.items()}
+    power_w = node_power_w or node.node_max_power_w
+    nodes = {hall: math.floor(max(kw, 0.0) * 1000 / power_w + 1e-9) for hall, kw in headroom_kw_by_hall.items()}
     limit = largest_node_limit(catalog, "scaleway")
     clusters = {hall: len(split_fleet(n, limit, system_nodes_per_cluster)) for hall, n in nodes.items()}
     gpus = sum(nodes.values()) * node.gpus

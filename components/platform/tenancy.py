@@ -13,25 +13,29 @@ from ..view import TenantView
 TENANT_LABEL = f"{PREFIX}/tenant"
 ROLE = "tenant-edit"
 QUOTA = "tenant-quota"
+PRIORITY_QUOTA = "tenant-priority-classes"
 LIMIT_RANGE = "tenant-defaults"
 # Requests given to containers that set none, so the quota still counts them.
 DEFAULT_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
 
 _EDIT = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 _READ = ("get", "list", "watch")
-# Our own Role rather than the built-in `edit` ClusterRole: `edit` may rewrite
-# NetworkPolicies, which would undo the default deny below.
+# Our own Role rather than the built-in `edit` ClusterRole, and never wider than it (upstream:
+# kubernetes plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go, `edit` = aggregate-to-edit
+# + aggregate-to-view). Narrower where `edit` crosses the tenant's fence: it may rewrite
+# NetworkPolicies (that would undo the default deny below), and Endpoints and EndpointSlices stay
+# read-only: writing one points a Service at any address, another tenant's pods included
+# (CVE-2021-25740, kubernetes/kubernetes#103675; upstream `edit` dropped endpoints write in 1.22).
+# Nothing here is cluster-scoped: it is a Role, bound in the tenant's namespace only.
 _RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     (
         "",
         (
             "configmaps",
-            "endpoints",
             "persistentvolumeclaims",
             "pods",
             "pods/attach",
             "pods/exec",
-            "pods/log",
             "pods/portforward",
             "secrets",
             "serviceaccounts",
@@ -39,7 +43,8 @@ _RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
         ),
         _EDIT,
     ),
-    ("", ("events", "limitranges", "resourcequotas"), _READ),
+    ("", ("endpoints", "events", "limitranges", "pods/log", "resourcequotas"), _READ),
+    ("discovery.k8s.io", ("endpointslices",), _READ),
     ("apps", ("deployments", "deployments/scale", "replicasets", "statefulsets", "statefulsets/scale"), _EDIT),
     ("batch", ("cronjobs", "jobs"), _EDIT),
     ("autoscaling", ("horizontalpodautoscalers",), _EDIT),
@@ -59,6 +64,7 @@ def tenant_objects(tenant: TenantView) -> list[dict[str, Any]]:
         role_binding(tenant),
         *network_policies(ns),
         resource_quota(tenant),
+        priority_class_quota(tenant),
         limit_range(ns),
     ]
 
@@ -125,6 +131,24 @@ def resource_quota(tenant: TenantView) -> dict[str, Any]:
         "pods": str(tenant.pods_quota),
     }
     return {**_object("v1", "ResourceQuota", QUOTA, tenant.namespace), "spec": {"hard": hard}}
+
+
+def priority_class_quota(tenant: TenantView) -> dict[str, Any]:
+    """No pod with a PriorityClass outside the tenant's set: zero pods for every other class.
+
+    A ResourceQuota scoped by PriorityClass, the upstream way to limit who uses a class
+    (kubernetes.io/docs/concepts/policy/resource-quotas/#limit-priority-class-consumption-by-default),
+    rather than a ValidatingAdmissionPolicy: it sits in the tenant's namespace with the rest of its
+    fence, needs no cluster-wide policy, binding and parameter object per tenant, and every API
+    server enforces it. Since Kubernetes 1.17 any namespace may use the `system-*` classes unless a
+    quota says otherwise, so this also keeps tenants off system-node-critical. Pods without a class
+    (none of ours is the global default) are outside its scope (`Exists`).
+    """
+    match: list[dict[str, Any]] = [{"scopeName": "PriorityClass", "operator": "Exists"}]
+    if tenant.priority_classes:
+        match.append({"scopeName": "PriorityClass", "operator": "NotIn", "values": list(tenant.priority_classes)})
+    spec = {"hard": {"pods": "0"}, "scopeSelector": {"matchExpressions": match}}
+    return {**_object("v1", "ResourceQuota", PRIORITY_QUOTA, tenant.namespace), "spec": spec}
 
 
 def limit_range(ns: str) -> dict[str, Any]:

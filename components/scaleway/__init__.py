@@ -7,6 +7,15 @@ pieces it is made of can be imported on their own from their modules.
 
 from __future__ import annotations
 
-from .target import ScalewayTarget
+from typing import Any
 
 __all__ = ["ScalewayTarget"]
+
+
+def __getattr__(name: str) -> Any:
+    # On first use only: `aion plan` reads the pure preflight rules without loading Pulumi.
+    if name == "ScalewayTarget":
+        from .target import ScalewayTarget
+
+        return ScalewayTarget
+    raise AttributeError(name)

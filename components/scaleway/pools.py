@@ -48,37 +48,50 @@ class PoolArgs:
 
 
 class GpuNodePool(pulumi.ComponentResource):
-    """A Kapsule pool of GPU nodes: labels, taints, no public IPs, one node upgraded at a time,
-    and a low-latency placement group when the pool runs multi-node training."""
+    """A GPU pool as Kapsule pools: labels, taints, no public IPs, one node upgraded at a time, and
+    for multi-node training a low-latency placement group per Kapsule pool. A placement group holds at
+    most 20 nodes, so a larger training pool is split into parts of at most 20 (`pool_inputs.kapsule_pools`)."""
 
-    pool: kubernetes.Pool
-    placement_group: instance.PlacementGroup | None
+    pools: list[kubernetes.Pool]
+    placement_groups: list[instance.PlacementGroup]
 
     def __init__(self, name: str, gpu_pool: PoolView, args: PoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("aion:scaleway:GpuNodePool", name, None, opts)
+        parts = pool_inputs.kapsule_pools(gpu_pool)
+        self.pools, self.placement_groups = [], []
+        for index, part in enumerate(parts):
+            # A pool of one part keeps the names it always had: a stack deployed before is not replaced.
+            suffix = (str(index + 1),) if len(parts) > 1 else ()
+            self.pools.append(self._kapsule_pool(name, suffix, gpu_pool, part, args))
+        self.register_outputs({"pool_ids": [pool.id for pool in self.pools]})
+
+    def _kapsule_pool(
+        self, name: str, suffix: tuple[str, ...], gpu_pool: PoolView, part: pool_inputs.KapsulePool, args: PoolArgs
+    ) -> kubernetes.Pool:
         zone = args.view.settings.zone
         settings = gpu_pool.settings
         assert settings is not None  # a GPU pool always carries its spec
-        self.placement_group = None
-        if settings.multi_node_training:
-            self.placement_group = instance.PlacementGroup(
-                child(name, "placement"),
-                name=f"{args.view.site}-{args.view.name}-{gpu_pool.name}",
+        group = None
+        if part.placement_group:
+            group = instance.PlacementGroup(
+                child(name, "placement", *suffix),
+                name=f"{args.view.site}-{args.view.name}-{part.name}",
                 policy_type=pool_inputs.PLACEMENT_POLICY_TYPE,
                 policy_mode=pool_inputs.PLACEMENT_POLICY_MODE,
                 zone=zone,
                 tags=args.tags,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.pool = kubernetes.Pool(
-            child(name, "pool"),
+            self.placement_groups.append(group)
+        pool = kubernetes.Pool(
+            child(name, "pool", *suffix),
             cluster_id=args.cluster_id,
-            name=gpu_pool.name,
+            name=part.name,
             node_type=gpu_pool.node_type,
             # Always explicit: the provider's default `min_size` is 1, above a pool of size 0.
-            size=gpu_pool.size,
-            min_size=gpu_pool.min_size,
-            max_size=gpu_pool.max_size,
+            size=part.size,
+            min_size=part.min_size,
+            max_size=part.max_size,
             autoscaling=gpu_pool.autoscaling,
             autohealing=settings.autohealing,
             zone=zone,
@@ -89,7 +102,7 @@ class GpuNodePool(pulumi.ComponentResource):
             root_volume_type=settings.root_volume_type,
             root_volume_size_in_gb=settings.root_volume_size_gb,
             upgrade_policy=pool_inputs.gpu_upgrade_policy(),
-            placement_group_id=self.placement_group.id if self.placement_group else None,
+            placement_group_id=group.id if group else None,
             # GPU capacity arrives when it arrives; Kubernetes schedules onto nodes as they join.
             wait_for_pool_ready=False,
             tags=args.tags,
@@ -101,10 +114,10 @@ class GpuNodePool(pulumi.ComponentResource):
             root_volume_type=settings.root_volume_type,
             root_volume_size_gb=settings.root_volume_size_gb,
             public_ip_disabled=True,
-            placement_group=self.placement_group is not None,
+            placement_group=group is not None,
         )
-        warn_before_replacement(self, args.cluster_id, args.region, gpu_pool.name, desired)
-        self.register_outputs({"pool_id": self.pool.id})
+        warn_before_replacement(self, args.cluster_id, args.region, part.name, desired)
+        return pool
 
 
 def system_pool(name: str, args: PoolArgs, parent: pulumi.Resource) -> kubernetes.Pool:

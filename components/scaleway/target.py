@@ -7,17 +7,16 @@ import pulumi
 
 from ..errors import Problem
 from ..platform import KueueInstall, PlatformChoices, StorageClassChoice
-from ..target import Infrastructure, LocalSettings
+from ..target import Infrastructure, LocalSettings, config_refusals
 from ..view import ClusterView
 from .credentials import missing_credentials
-from .preflight import cluster_problems
 
 
 class ScalewayTarget:
     name = "scaleway"
 
     def preflight(self, view: ClusterView) -> list[Problem]:
-        return missing_credentials() + cluster_problems(view)
+        return missing_credentials() + config_refusals(view)
 
     def platform_choices(self, view: ClusterView) -> PlatformChoices:
         kueue = KueueInstall.helm(view.settings.kueue, registry=view.settings.image_registry)

@@ -56,7 +56,11 @@ def test_its_cluster_is_the_local_target_with_simulated_nodes_per_pool(deployed:
 
 
 def test_its_tenants_get_namespaces_fenced_with_the_planned_gpu_ceilings(deployed: Any) -> None:
-    quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"] for r in deployed.of_type("kubernetes:core/v1:ResourceQuota")}
+    quotas = {
+        r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"]
+        for r in deployed.of_type("kubernetes:core/v1:ResourceQuota")
+        if r.inputs["metadata"]["name"] == "tenant-quota"
+    }
     # chat: quota 5+5 plus borrowing 3+3; vision: 2+2 plus 1+1 (borrowing_limit 0.5).
     assert {ns: hard[f"requests.{GPU_RESOURCE}"] for ns, hard in quotas.items()} == {"chat": "16", "vision": "6"}
     assert {ns: PLAN.tenant(ns).gpu_ceiling("inference") for ns in quotas} == {"chat": 16, "vision": 6}

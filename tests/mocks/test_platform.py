@@ -63,7 +63,7 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         "kubernetes:networking.k8s.io/v1:NetworkPolicy": [
             f"networkpolicy-{{t}}-{p}" for p in ("default-deny", "allow-same-namespace", "allow-dns")
         ],
-        "kubernetes:core/v1:ResourceQuota": ["resourcequota-{t}-tenant-quota"],
+        "kubernetes:core/v1:ResourceQuota": ["resourcequota-{t}-tenant-quota", "resourcequota-{t}-tenant-priority-classes"],
         "kubernetes:core/v1:LimitRange": ["limitrange-{t}-tenant-defaults"],
     }
     expected = {kind: [f"{NAME}-{t}-{n.format(t=t)}" for t in TENANTS for n in names] for kind, names in per_tenant.items()}

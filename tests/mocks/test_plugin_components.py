@@ -51,7 +51,11 @@ def test_factory_cluster_on_the_local_target_builds_the_cluster_and_its_platform
     assert provider.inputs["kubeconfig"] == "/state/kubeconfig"
     nodes = {r.name: r.inputs["count"] for r in recorder.of_type("pulumi-python:dynamic:Resource")}
     assert nodes == {"lab-h100-nodes": 2, "lab-l40s-nodes": 2, "lab-system-nodes": 1}
-    quotas = {r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"] for r in recorder.of_type("kubernetes:core/v1:ResourceQuota")}
+    quotas = {
+        r.inputs["metadata"]["namespace"]: r.inputs["spec"]["hard"]
+        for r in recorder.of_type("kubernetes:core/v1:ResourceQuota")
+        if r.inputs["metadata"]["name"] == "tenant-quota"
+    }
     assert {ns: int(hard[f"requests.{GPU_RESOURCE}"]) for ns, hard in quotas.items()} == {
         t.name: t.gpu_ceiling("local") for t in PLAN.tenants
     }

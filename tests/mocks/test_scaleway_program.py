@@ -112,3 +112,19 @@ def test_a_stack_of_a_site_over_budget_with_its_neighbour_registers_nothing(run_
         assert "the plan violates the site's budgets or limits; nothing was deployed" in str(error)
         assert "clusters drawing on it: train-a, train-b" in str(error)
         assert recorder.resources == []
+
+
+def test_tenants_on_a_cni_without_network_policy_are_warned_of_and_the_cluster_still_deploys(run_program, monkeypatch):
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    config = copy.deepcopy(MINIMAL)
+    config["clusters"][0]["cni"] = "none"
+    stack_config(monkeypatch, config)
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+
+    recorder, errors = run_and_catch(run_program)
+
+    assert errors == [] and recorder.resources  # a warning, not a refusal: a policy engine may run beside the CNI
+    [warning] = [w for w in warnings if "NetworkPolicy" in w]
+    assert warning.startswith("aion:clusters[0].cni: 'none' does not enforce NetworkPolicy, so tenants t are not fenced")

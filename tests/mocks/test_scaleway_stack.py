@@ -229,14 +229,34 @@ def test_the_production_example_registers_what_the_readme_says(run_program):
     plan = make_plan(spec)
     recorder = run_program(lambda: deploy(spec, plan, "train-1"))
 
-    assert len(recorder.resources) == 18
+    assert len(recorder.resources) == 30
     assert recorder.named("train-1-cluster").inputs["type"] == "kapsule"
     assert recorder.named("train-1-network-pn").inputs["ipv4Subnet"] == {"subnet": "172.16.8.0/22"}
-    assert len(recorder.of_type("scaleway:instance/placementGroup:PlacementGroup")) == 2
+    # Both training pools exceed a placement group's 20 nodes: h100 (up to 88) is 5 parts, b300 (48) 3.
+    assert len(recorder.of_type("scaleway:instance/placementGroup:PlacementGroup")) == 8
     pools = {r.inputs["name"]: r.inputs for r in recorder.of_type(POOL)}
     assert {name: (p["nodeType"], p["size"], p["maxSize"]) for name, p in pools.items()} == {
         "system": ("POP2-8C-32G", 3, 3),
-        "h100": ("H100-SXM-8-80G", 64, 88),
-        "b300": ("B300-SXM-8-288G", 48, 48),
+        **{f"h100-{i}": ("H100-SXM-8-80G", 13 if i < 5 else 12, 18 if i < 4 else 17) for i in range(1, 6)},
+        **{f"b300-{i}": ("B300-SXM-8-288G", 16, 16) for i in range(1, 4)},
     }
     assert recorder.named("train-1-storage-fs").inputs["sizeInGb"] == 10_000
+
+
+def test_a_training_pool_above_20_nodes_registers_placement_grouped_pools_of_at_most_20(run_program):
+    config = three_pool_config()
+    config["clusters"][0]["pools"][0].update(size=30, min_size=10, max_size=41)  # h100: autoscaling, multi-node training
+    spec, plan = spec_and_plan(config)
+    recorder = run_program(lambda: deploy(spec, plan, "c"))
+
+    groups = {r.name: r.inputs for r in recorder.of_type("scaleway:instance/placementGroup:PlacementGroup")}
+    assert sorted(groups) == ["c-h100-placement-1", "c-h100-placement-2", "c-h100-placement-3"]
+    assert [groups[f"c-h100-placement-{i}"]["name"] for i in (1, 2, 3)] == ["s-c-h100-1", "s-c-h100-2", "s-c-h100-3"]
+    parts = {r.name: r.inputs for r in recorder.of_type(POOL) if r.inputs["name"].startswith("h100")}
+    assert {name: (p["name"], p["size"], p["minSize"], p["maxSize"], p["placementGroupId"]) for name, p in parts.items()} == {
+        "c-h100-pool-1": ("h100-1", 10, 4, 14, "c-h100-placement-1-id"),
+        "c-h100-pool-2": ("h100-2", 10, 3, 14, "c-h100-placement-2-id"),
+        "c-h100-pool-3": ("h100-3", 10, 3, 13, "c-h100-placement-3-id"),
+    }
+    # One pool to Kubernetes: every part carries the pool's labels (Kueue's flavor, the power-cap DaemonSet select them).
+    assert {p["labels"]["aion-factory.io/pool"] for p in parts.values()} == {"h100"}

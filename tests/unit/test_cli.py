@@ -170,3 +170,29 @@ def test_fleet_base_is_a_revision_never_an_option_for_git(aion, tmp_path):
     result = aion("fleet", "changed", str(site), f"--base=--output={tmp_path}/out")
     assert result.returncode == 2 and "--base: '--output=" in result.stderr
     assert not (target / "site.yaml").exists()
+
+
+def test_what_kapsule_would_refuse_is_a_violation_in_plan_too(aion, tmp_path):
+    values = json.loads(json.dumps(MINIMAL))
+    values["clusters"][0]["auto_upgrade"] = False  # with "1.35": Kapsule wants x.y.z
+    values["clusters"][0]["subnet"] = "172.16.0.0/31"
+    result = aion("plan", stack_file(tmp_path, values), "--json")
+    assert result.returncode == 1
+    violations = {(v["path"], v["level"]) for v in json.loads(result.stdout)["violations"]}
+    assert violations == {("aion:clusters[0].auto_upgrade", "violation"), ("aion:clusters[0].subnet", "violation")}
+
+
+def test_plan_warns_where_tenants_share_a_cluster_whose_cni_enforces_no_network_policy(aion, tmp_path):
+    values = json.loads(json.dumps(MINIMAL))
+    values["clusters"][0]["cni"] = "none"
+    result = aion("plan", stack_file(tmp_path, values))
+    assert result.returncode == 0
+    assert "warning: aion:clusters[0].cni: 'none' does not enforce NetworkPolicy, so tenants t are not fenced" in result.stderr
+    values["clusters"][0]["cni"] = "calico"
+    assert "warning" not in aion("plan", stack_file(tmp_path, values)).stderr
+
+
+def test_plan_does_not_load_pulumi():
+    code = "import sys; from aion_factory import cli; cli.main(['plan', sys.argv[1]]); print('pulumi' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT / "stacks/Pulumi.dc5-train-1.yaml")], capture_output=True, text=True)
+    assert result.stdout.splitlines()[-1] == "False"

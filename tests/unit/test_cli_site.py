@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from aion_factory import load_site
-from support import ROOT, one_hall_two_stacks, stack
+from support import ROOT, one_hall_two_stacks, stack, write
 
 EXAMPLE = ROOT / "examples/aion-200mw"
 
@@ -159,3 +159,17 @@ def test_fleet_folders_and_project_files_that_cannot_be_used_are_bad_input(aion,
     binary = aion("fleet", "stacks", site, "--project", str(project))
     assert binary.returncode == 2 and "Pulumi.yaml: the Pulumi project file is not UTF-8 text" in binary.stderr
     assert all("Traceback" not in r.stderr for r in (logs, unwritable, binary))
+
+
+def test_a_fleet_that_kapsule_would_refuse_runs_no_stack(aion, tmp_path: Path):
+    one_hall_two_stacks(tmp_path)
+    site = yaml.safe_load((tmp_path / "sites/dc.yaml").read_text())
+    for cluster in site["clusters"]:
+        cluster["pools"][0]["size"] = 100  # within the hall's budget now
+    site["clusters"][1]["subnet"] = "172.16.4.0/29"  # but no room for its nodes
+    write(tmp_path / "sites/dc.yaml", site)
+    (tmp_path / "Pulumi.yaml").write_text("name: p\nruntime: python\nstackConfigDir: stacks\n")
+    result = aion("fleet", "preview", str(tmp_path / "sites/dc.yaml"), "--project", str(tmp_path))
+    assert result.returncode == 1 and "no stack of it deploys" in result.stderr
+    assert "aion:clusters[1].subnet: 172.16.4.0/29 is a /29" in result.stderr
+    assert not (tmp_path / ".state").exists()

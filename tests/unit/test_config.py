@@ -70,7 +70,7 @@ def test_every_problem_is_reported_at_once(config):
     config["tenants"][0]["clusters"] = ["ghost"]
     assert problems(config) == [
         "aion:clusters[0].hall: 'nowhere' is not a hall of the site; allowed: h",
-        "aion:clusters[0].pools[0].gpu_power_cap_w: 900 W is above the H100-SXM maximum; allowed: 1 to 700 W",
+        "aion:clusters[0].pools[0].gpu_power_cap_w: 900 W is outside the H100-SXM's power limit range; allowed: 200 to 700 W",
         "aion:tenants[0].clusters[0]: 'ghost' is not a cluster of the site; allowed: c",
     ]
 
@@ -222,3 +222,92 @@ def test_shown_cuts_any_value_to_a_readable_length(value, expected):
     text = shown(value)
     assert len(text) <= SHOWN_CHARS + 30
     assert expected is None or text == expected
+
+
+@pytest.mark.parametrize("group", ["system:authenticated", "system:masters", "system:serviceaccounts"])
+def test_a_tenant_group_may_not_be_a_kubernetes_system_group(config, group):
+    config["tenants"][0]["group"] = group
+    [line] = problems(config)
+    assert line == (
+        f"aion:tenants[0].group: {group!r} is a Kubernetes system group; allowed: a group of your identity provider, "
+        "not starting with 'system:'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (
+            {"team/ml/x": "a"},
+            "aion:clusters[0].pools[0].labels: label key 'team/ml/x' is not valid in Kubernetes; allowed: a qualified name",
+        ),
+        (
+            {"Example.com/x": "a"},
+            "aion:clusters[0].pools[0].labels: label key 'Example.com/x' is not valid in Kubernetes; allowed: prefix part",
+        ),
+        (
+            {"x": "a" * 64},
+            "aion:clusters[0].pools[0].labels: value '" + "a" * 64 + "' of label 'x' is not valid in Kubernetes; allowed: must be no",
+        ),
+        (
+            {"x": "inference!"},
+            "aion:clusters[0].pools[0].labels: value 'inference!' of label 'x' is not valid in Kubernetes; allowed: a label value",
+        ),
+    ],
+)
+def test_labels_kubernetes_refuses_are_refused(config, labels, expected):
+    config["clusters"][0]["pools"][0]["labels"] = labels
+    [line] = problems(config)
+    assert line.startswith(expected)
+
+
+def test_taints_kubernetes_refuses_are_refused(config):
+    config["clusters"][0]["pools"][0]["taints"] = [
+        {"key": "dedicated team", "value": "ok", "effect": "NoSchedule"},
+        {"key": "ok", "value": "-bad", "effect": "NoExecute"},
+    ]
+    assert [line.split(" is not valid")[0] for line in problems(config)] == [
+        "aion:clusters[0].pools[0].taints[0].key: 'dedicated team'",
+        "aion:clusters[0].pools[0].taints[1].value: '-bad'",
+    ]
+
+
+def test_a_mig_profile_must_be_a_label_value(config):
+    config["clusters"][0]["pools"][0]["sharing"] = {"mig_profile": "all-1g.10gb-"}
+    [line] = problems(config)
+    assert line.startswith("aion:clusters[0].pools[0].sharing.mig_profile: 'all-1g.10gb-' is not valid in Kubernetes")
+
+
+def test_an_empty_group_is_refused(config):
+    config["tenants"][0]["group"] = " "
+    [line] = problems(config)
+    assert line.startswith("aion:tenants[0].group: an empty group names nobody")
+
+
+@pytest.mark.parametrize(
+    ("node_type", "cap", "allowed"),
+    [("H100-SXM-8-80G", 1, "200 to 700 W"), ("H100-SXM-8-80G", 199, "200 to 700 W"), ("L4-8-24G", 39, "40 to 72 W")],
+)
+def test_a_power_cap_below_the_gpus_range_is_refused(config, node_type, cap, allowed):
+    config["clusters"][0]["pools"][0].update(node_type=node_type, gpu_power_cap_w=cap)
+    model = node_type.split("-8-")[0]
+    assert problems(config) == [
+        f"aion:clusters[0].pools[0].gpu_power_cap_w: {cap} W is outside the {model}'s power limit range; allowed: {allowed}"
+    ]
+
+
+@pytest.mark.parametrize("cap", [200, 700])
+def test_the_ends_of_the_range_are_caps_the_gpu_takes(config, cap):
+    config["clusters"][0]["pools"][0]["gpu_power_cap_w"] = cap
+    assert spec_from_config(config).clusters[0].pools[0].gpu_power_cap_w == cap
+
+
+@pytest.mark.parametrize(
+    ("node_type", "zone", "offered"), [("L4-8-24G", "fr-par-1", "fr-par-2, pl-waw-2"), ("RENDER-S", "fr-par-2", "fr-par-1")]
+)
+def test_gpu_zones_are_those_of_scaleways_availability_page(config, node_type, zone, offered):
+    config["clusters"][0]["zone"] = zone
+    config["clusters"][0]["pools"] = [{"name": "p", "node_type": node_type, "size": 1}]
+    assert problems(config) == [
+        f"aion:clusters[0].pools[0].node_type: {node_type!r} is not offered in zone {zone}; zones that offer it: {offered}"
+    ]

@@ -35,3 +35,15 @@ def test_kind_config():
 
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
     assert_golden("kind-config-local.yaml", kind_config(spec.cluster("local")))
+
+
+def test_the_200mw_answer_at_the_wall_basis_is_shown_beside_the_counted_one():
+    from aion_factory.report import headroom_at_wall
+
+    plan = make_plan(load_stack_file(ROOT / "examples/aion-200mw.yaml"))
+    counted_w, wall_w, at_wall = headroom_at_wall(plan)
+    assert (plan.site.headroom_buys.node_type, counted_w, wall_w) == ("B300-SXM-8-288G", 14500, 15000)
+    # 173,913.0 kW / 15 kW = 11,594 nodes (not 11,994 at 14.5 kW), 8 GPUs each, 4,500 / 1,979 H100-eq per GPU.
+    assert (at_wall.nodes, at_wall.gpus, round(at_wall.h100_equivalents_fp8), at_wall.clusters_needed) == (11594, 92752, 210907, 24)
+    assert (plan.site.headroom_buys.nodes, round(plan.site.headroom_buys.h100_equivalents_fp8)) == (11994, 218183)
+    assert "counted at its wall maximum (15.0 kW, not the 14.5 kW dc bus estimate): 11,594 nodes" in format_table(plan)

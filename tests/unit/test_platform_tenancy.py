@@ -36,6 +36,7 @@ def test_every_object_is_valid_and_lives_in_the_tenant_namespace(name: str):
             ("NetworkPolicy", "allow-same-namespace"),
             ("NetworkPolicy", "allow-dns"),
             ("ResourceQuota", "tenant-quota"),
+            ("ResourceQuota", "tenant-priority-classes"),
             ("LimitRange", "tenant-defaults"),
         ]
     )
@@ -112,3 +113,37 @@ def test_only_tenants_of_the_cluster_are_on_it(config: dict[str, Any]):
     assert [t.name for t in view_of(spec, "c").tenants] == ["t"]
     assert [t.name for t in view_of(spec, "c2").tenants] == ["u"]
     assert make_plan(spec).tenant("u").gpu_ceiling("c") == 0
+
+
+def test_the_tenant_role_never_writes_endpoints_and_is_no_wider_than_upstream_edit():
+    [role] = [o for o in tenancy.tenant_objects(tenant_view("kyutai")) if o["kind"] == "Role"]
+    writes = {(rule["apiGroups"][0], r) for rule in role["rules"] if "create" in rule["verbs"] for r in rule["resources"]}
+    # CVE-2021-25740: a tenant that writes Endpoints or EndpointSlices can point a Service at another tenant's pods.
+    assert not writes & {("", "endpoints"), ("discovery.k8s.io", "endpointslices")}
+    # What upstream `edit` may write (aggregate-to-edit, Kubernetes 1.35), less NetworkPolicies and ingresses.
+    upstream_edit = {("", r) for r in ("pods", "pods/attach", "pods/exec", "pods/portforward", "configmaps", "persistentvolumeclaims")}
+    upstream_edit |= {("", r) for r in ("secrets", "serviceaccounts", "services")}
+    upstream_edit |= {("apps", r) for r in ("deployments", "deployments/scale", "replicasets", "statefulsets", "statefulsets/scale")}
+    upstream_edit |= {("batch", "cronjobs"), ("batch", "jobs"), ("autoscaling", "horizontalpodautoscalers")}
+    upstream_edit |= {("policy", "poddisruptionbudgets")}
+    assert writes <= upstream_edit
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "kyutai"  # nothing cluster-scoped
+
+
+def test_pods_may_use_only_the_tenants_priority_classes(config: dict[str, Any]):
+    quota = objects_of("kyutai")[("ResourceQuota", "tenant-priority-classes")]
+    assert_valid_builtin(quota)
+    assert quota["spec"] == {
+        "hard": {"pods": "0"},
+        "scopeSelector": {
+            "matchExpressions": [
+                {"scopeName": "PriorityClass", "operator": "Exists"},
+                {"scopeName": "PriorityClass", "operator": "NotIn", "values": ["inference", "training", "batch"]},
+            ]
+        },
+    }
+    config["tenants"][0]["priority_classes"] = []
+    tenant = tenant_view("t", view_of(spec_from_config(config), "c"))
+    assert tenancy.priority_class_quota(tenant)["spec"]["scopeSelector"]["matchExpressions"] == [
+        {"scopeName": "PriorityClass", "operator": "Exists"}
+    ]

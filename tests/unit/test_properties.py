@@ -22,12 +22,12 @@ def configs(draw):
         pools = []
         for p in range(draw(st.integers(0, 3))):
             node_type = draw(st.sampled_from(GPU_TYPES))
-            gpu_max_w = CATALOG.gpu_model_of(node_type).max_power_w
+            model = CATALOG.gpu_model_of(node_type)
             pool = {"name": f"p{p}", "node_type": node_type, "size": draw(st.integers(0, 300))}
             if draw(st.booleans()):
                 pool.update(autoscaling=True, max_size=pool["size"] + draw(st.integers(0, 100)))
             if draw(st.booleans()):
-                pool["gpu_power_cap_w"] = draw(st.integers(1, int(gpu_max_w)))
+                pool["gpu_power_cap_w"] = draw(st.integers(int(model.min_power_limit_w), int(model.max_power_w)))
             if rows and draw(st.booleans()):
                 pool["row"] = draw(st.sampled_from(rows))["name"]
             pools.append(pool)

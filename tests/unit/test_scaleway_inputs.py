@@ -71,3 +71,30 @@ def test_lifecycle_rules_follow_the_bucket_spec():
     assert lifecycle_rules(Bucket(checkpoint_glacier_after_days=None, expire_noncurrent_after_days=None)) == []
     # Without versioning there are no old versions to expire.
     assert [r["id"] for r in lifecycle_rules(Bucket(versioning=False))] == ["checkpoints-to-glacier"]
+
+
+def _h100(config, **pool):
+    config["clusters"][0]["pools"][0].update(pool)
+    return view_of(spec_from_config(config), "c").gpu_pools[0]
+
+
+def test_a_training_pool_above_20_nodes_becomes_placement_grouped_pools_of_at_most_20(config):
+    pool = _h100(config, size=30, min_size=7, max_size=45, autoscaling=True, multi_node_training=True)
+    parts = pool_inputs.kapsule_pools(pool)
+    assert [(p.name, p.size, p.min_size, p.max_size, p.placement_group) for p in parts] == [
+        ("h100-1", 10, 3, 15, True),
+        ("h100-2", 10, 2, 15, True),
+        ("h100-3", 10, 2, 15, True),
+    ]
+    assert sum(p.max_size for p in parts) == 45 and max(p.max_size for p in parts) <= pool_inputs.PLACEMENT_GROUP_MAX_NODES
+
+
+def test_a_fixed_training_pool_splits_by_its_size_and_never_grows_past_it(config):
+    parts = pool_inputs.kapsule_pools(_h100(config, size=41, multi_node_training=True))
+    assert [(p.name, p.size, p.max_size) for p in parts] == [("h100-1", 14, 14), ("h100-2", 14, 14), ("h100-3", 13, 13)]
+
+
+@pytest.mark.parametrize("pool", [{"size": 20, "multi_node_training": True}, {"size": 45}])
+def test_a_training_pool_of_20_or_a_pool_without_placement_stays_one_kapsule_pool(config, pool):
+    [part] = pool_inputs.kapsule_pools(_h100(config, **pool))
+    assert (part.name, part.size, part.placement_group) == ("h100", pool["size"], "multi_node_training" in pool)
