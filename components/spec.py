@@ -49,6 +49,7 @@ NotABool = BeforeValidator(_not_a_bool)
 Kw = Annotated[float, Interval(gt=0, le=MAX_KW), NotABool]
 Nodes = Annotated[int, Interval(ge=0, le=MAX_NODES), NotABool]
 Days = Annotated[int, Interval(ge=1, le=MAX_DAYS), NotABool]
+GLACIER_MIN_DAYS = 90
 Flag = Annotated[bool, Field(strict=True)]  # true or false: not 1, "yes" or "on"
 
 # Names end up in Kubernetes and Scaleway resource names: DNS labels, kept short.
@@ -192,7 +193,9 @@ class Bucket(_Spec):
     """Create the bucket."""
     versioning: Flag = True
     """Keep object versions."""
-    checkpoint_glacier_after_days: Days | None = 30
+    # Scaleway refuses transition rules to Glacier under 90 days (rules made from April 2026:
+    # https://www.scaleway.com/en/docs/object-storage/api-cli/lifecycle-rules-api/).
+    checkpoint_glacier_after_days: Annotated[int, Interval(ge=GLACIER_MIN_DAYS, le=MAX_DAYS), NotABool] | None = GLACIER_MIN_DAYS
     """Move objects under checkpoints/ to cold storage after this many days; unset keeps them."""
     expire_noncurrent_after_days: Days | None = 14
     """Delete non-current versions after this many days; unset keeps them."""

@@ -311,3 +311,11 @@ def test_gpu_zones_are_those_of_scaleways_availability_page(config, node_type, z
     assert problems(config) == [
         f"aion:clusters[0].pools[0].node_type: {node_type!r} is not offered in zone {zone}; zones that offer it: {offered}"
     ]
+
+
+def test_a_transition_to_glacier_before_90_days_is_refused_as_scaleway_would(config):
+    config["clusters"][0]["storage"] = {"bucket": {"checkpoint_glacier_after_days": 30}}
+    [line] = problems(config)
+    assert line.startswith("aion:clusters[0].storage.bucket.checkpoint_glacier_after_days: 30 ") and line.endswith("allowed: 90 to 36,500")
+    config["clusters"][0]["storage"] = {"bucket": {"checkpoint_glacier_after_days": 90}}
+    assert spec_from_config(config).clusters[0].storage.bucket.checkpoint_glacier_after_days == 90

@@ -64,7 +64,7 @@ def test_lifecycle_rules_follow_the_bucket_spec():
             "id": "checkpoints-to-glacier",
             "enabled": True,
             "prefix": "checkpoints/",
-            "transitions": [{"days": 30, "storage_class": "GLACIER"}],
+            "transitions": [{"days": 90, "storage_class": "GLACIER"}],
         },
         {"id": "expire-noncurrent-versions", "enabled": True, "noncurrent_version_expiration": {"noncurrent_days": 14}},
     ]
