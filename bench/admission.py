@@ -29,14 +29,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import yaml
 from _common import OUT, Stats, print_machine, proc_cpu_s, proc_hwm_mib, proc_rss_mib, use_toolchain, write_result
 from engine import kubectl_binary, render
-from scale import WORKERS, MemorySampler, create_nodes, wait_ready
+from scale import WORKERS, MemorySampler, create_all, create_nodes, wait_ready
 
 from aion_factory.local.simulated import pod_runtime
 
@@ -114,28 +113,8 @@ def _condition(obj: dict[str, Any], kind: str) -> str | None:
 
 def submit(batch: Any, tenants: list[str], per_tenant: int, deadline: float) -> int:
     """Every tenant's Jobs, interleaved (tenant 0's first, tenant 1's first, ...), from a bounded pool."""
-    from kubernetes.client.rest import ApiException
-
     order = [(tenant, f"train-{i:04d}") for i in range(per_tenant) for tenant in tenants]
-
-    def create(item: tuple[str, str]) -> int:
-        namespace, name = item
-        for attempt in range(5):
-            if time.monotonic() > deadline:
-                raise TimeoutError("job creation ran over its deadline")
-            try:
-                batch.create_namespaced_job(namespace, job(name), _preload_content=False)
-                return 1
-            except ApiException as error:
-                if error.status == 409:
-                    return 1
-                if error.status not in (429, 500, 503, 504) or attempt == 4:
-                    raise
-                time.sleep(0.2 * 2**attempt)
-        return 0
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return sum(pool.map(create, order))
+    return create_all(lambda item: batch.create_namespaced_job(item[0], job(item[1]), _preload_content=False), order, deadline)
 
 
 def workload_states(custom: Any) -> tuple[int, int, Counter[str]]:

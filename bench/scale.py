@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -83,19 +84,20 @@ class MemorySampler:
             self._stop.wait(0.5)
 
 
-def create_nodes(core: Any, manifests: list[dict[str, Any]], deadline: float) -> int:
-    """Create every node from a bounded pool; a throttled or failed create is retried at most 5 times."""
+def create_all(create: Callable[[Any], object], items: Sequence[Any], deadline: float) -> int:
+    """Create every item from a bounded pool; a throttled or failed create is retried at most 5
+    times, and one already there (from a retried request) counts as created."""
     from kubernetes.client.rest import ApiException
 
-    def create(manifest: dict[str, Any]) -> int:
+    def create_one(item: Any) -> int:
         for attempt in range(5):
             if time.monotonic() > deadline:
-                raise TimeoutError("node creation ran over its deadline")
+                raise TimeoutError("creation ran over its deadline")
             try:
-                core.create_node(manifest, _preload_content=False)  # no model decoding: we only need the 201
+                create(item)
                 return 1
             except ApiException as error:
-                if error.status == 409:  # already there from a retried request
+                if error.status == 409:
                     return 1
                 if error.status not in (429, 500, 503, 504) or attempt == 4:
                     raise
@@ -103,7 +105,12 @@ def create_nodes(core: Any, manifests: list[dict[str, Any]], deadline: float) ->
         return 0
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        return sum(pool.map(create, manifests))
+        return sum(pool.map(create_one, items))
+
+
+def create_nodes(core: Any, manifests: list[dict[str, Any]], deadline: float) -> int:
+    # No model decoding: only the 201 matters.
+    return create_all(lambda manifest: core.create_node(manifest, _preload_content=False), manifests, deadline)
 
 
 def ready_count(core: Any) -> tuple[int, int]:
