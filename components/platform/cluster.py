@@ -20,18 +20,20 @@ class ClusterPlatform(pulumi.ComponentResource):
         manifest = platform_manifest(args.view, args.choices.storage)
         child = pulumi.ResourceOptions(parent=self)
         kueue = install_kueue(name, args.choices.kueue, child)
-        self.tenants = [Tenant(f"{name}-{tenant}", objects, child) for tenant, objects in manifest.tenants.items()]
-        # Kueue's CRDs (and on Helm its webhooks) first; LocalQueues live in tenant namespaces.
-        # The namespaces, not the Tenant components: a dependency on a component is one on all
-        # its children, about ten per tenant, for the same ordering.
-        namespaces = [t.namespace for t in self.tenants]
-        PowerAwareQuotas(
+        # Kueue's CRDs (and on Helm its webhooks) first. Each tenant's namespace after its
+        # ClusterQueue, and its LocalQueue after both: a dependency on the namespace, not on the
+        # Tenant component (one on a component is one on all its children, about ten per tenant).
+        quotas = PowerAwareQuotas(
             f"{name}-quotas",
             manifest.priority_classes,
             manifest.flavors_and_cohorts,
-            manifest.queues,
-            pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *namespaces]),
+            [cluster_queue for cluster_queue, _ in manifest.queues],
+            pulumi.ResourceOptions(parent=self, depends_on=kueue),
         )
+        self.tenants = [
+            Tenant(f"{name}-{tenant}", objects, quotas.cluster_queues.get(tenant), child) for tenant, objects in manifest.tenants.items()
+        ]
+        quotas.add_local_queues([local_queue for _, local_queue in manifest.queues], {t.namespace_name: t.namespace for t in self.tenants})
         GpuPowerCaps(f"{name}-power-caps", manifest.power_caps, manifest.time_slicing, child)
         if manifest.storage_class is not None:
             create(resource_name(name, manifest.storage_class), manifest.storage_class, child)

@@ -6,6 +6,8 @@ which target the cluster runs on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from ..labels import POOL
@@ -16,36 +18,49 @@ TYPE_PREFIX = "aion:platform"
 
 
 class Tenant(pulumi.ComponentResource):
-    """A tenant's namespace, access, network fence, quota and request defaults (`objects`, namespace first)."""
+    """A tenant's namespace, access, network fence, quota and request defaults (`objects`, namespace first).
+    The namespace comes after `queue`, the tenant's ClusterQueue, so a destroy deletes it first:
+    Kueue keeps a ClusterQueue while work it admitted runs, and that work goes with the namespace."""
 
-    def __init__(self, name: str, objects: list[Object], opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, objects: list[Object], queue: pulumi.Resource | None, opts: pulumi.ResourceOptions) -> None:
         super().__init__(f"{TYPE_PREFIX}:Tenant", name, None, opts)
         namespace, *rest = objects
-        self.namespace = create(resource_name(name, namespace), namespace, pulumi.ResourceOptions(parent=self))
+        self.namespace_name: str = namespace["metadata"]["name"]
+        after = [queue] if queue is not None else []
+        self.namespace = create(resource_name(name, namespace), namespace, pulumi.ResourceOptions(parent=self, depends_on=after))
         create_all(name, rest, pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]))
         self.register_outputs({"namespace": namespace["metadata"]["name"]})
 
 
 class PowerAwareQuotas(pulumi.ComponentResource):
-    """Kueue flavors, cohorts and queues, plus the priority classes workloads pick from."""
+    """Kueue flavors, cohorts and ClusterQueues, plus the priority classes workloads pick from;
+    `add_local_queues` adds each tenant's LocalQueue once its namespace exists."""
 
     def __init__(
         self,
         name: str,
         priority_classes: list[Object],
         flavors_and_cohorts: list[Object],
-        queues: list[tuple[Object, Object]],
-        opts: pulumi.ResourceOptions | None = None,
+        cluster_queues: list[Object],
+        opts: pulumi.ResourceOptions,
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:PowerAwareQuotas", name, None, opts)
+        self._name = name
         child = pulumi.ResourceOptions(parent=self)
         create_all(name, priority_classes, child)
         # Queues after what they name, so a destroy removes them first.
         named = create_all(name, flavors_and_cohorts, child)
-        for cluster_queue, local_queue in queues:
-            cq = create(resource_name(name, cluster_queue), cluster_queue, pulumi.ResourceOptions(parent=self, depends_on=named))
-            create(resource_name(name, local_queue), local_queue, pulumi.ResourceOptions(parent=self, depends_on=[cq]))
+        self.cluster_queues = {
+            cq["metadata"]["name"]: create(resource_name(name, cq), cq, pulumi.ResourceOptions(parent=self, depends_on=named))
+            for cq in cluster_queues
+        }
         self.register_outputs({})
+
+    def add_local_queues(self, local_queues: list[Object], namespaces: Mapping[str, pulumi.Resource]) -> None:
+        """Each LocalQueue after its ClusterQueue and its tenant's namespace, where it lives."""
+        for lq in local_queues:
+            after = [self.cluster_queues[lq["spec"]["clusterQueue"]], namespaces[lq["metadata"]["namespace"]]]
+            create(resource_name(self._name, lq), lq, pulumi.ResourceOptions(parent=self, depends_on=after))
 
 
 class GpuPowerCaps(pulumi.ComponentResource):

@@ -177,3 +177,16 @@ def test_a_job_in_a_namespace_without_a_local_queue_is_not_admitted(stack: Pulum
         assert client.BatchV1Api(api_client).read_namespaced_job("stray", "no-queue").spec.suspend is True  # no pod ever ran
     finally:
         core.delete_namespace("no-queue")
+
+
+def test_a_destroy_with_jobs_still_running_removes_every_queue_and_namespace(stack: PulumiProject, api_client: Any) -> None:
+    # Kueue keeps a ClusterQueue while work it admitted runs; the work goes with its namespace.
+    assert any(
+        _condition(w, "Admitted") == "True" and _condition(w, "Finished") != "True"
+        for w in Tenant(api_client, "kq-mistral-lab").workloads()
+    )
+    stack.pulumi("destroy", "--yes", "--skip-preview")
+    custom = client.CustomObjectsApi(api_client)
+    assert [q["metadata"]["name"] for q in custom.list_cluster_custom_object(*KUEUE, "clusterqueues")["items"]] == []
+    namespaces = [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
+    assert not [n for n in namespaces if n.startswith("kq-")], namespaces
