@@ -1,0 +1,235 @@
+"""Bring a stack back after a `pulumi` command was killed half-way, without asking the user to know Pulumi.
+
+A killed CLI leaves three things behind (pulumi/pkg/backend/diy/lock.go, backend/snapshot.go):
+- its lock, a file `.pulumi/locks/<org>/<project>/<stack>/<id>.json` in a file backend holding the
+  pid, host and time of the process that took it; every later command refuses to run while it exists;
+- its plugin processes (language host, program, providers), still running;
+- pending operations in the state: the engine drops pending updates and deletes at the next update,
+  but keeps pending *creates* until someone decides whether the create happened.
+
+`recover` removes a lock only when its process is gone (same host, that pid not running, or running
+but started after the lock was written: a pid used again), stops what that process left in its
+process group, and clears the pending creates of resources whose create is idempotent, so the next
+up does them again: the Kubernetes provider's creates are server-side applies (an upsert,
+pulumi-kubernetes/provider/pkg/await/await.go) and the simulated nodes adopt what exists. A lock
+held by a live process, or taken on another host, is never touched: that is a run to wait for.
+A pending create of any other kind (a Scaleway cluster, a Helm release) may exist in the cloud
+under an id the state does not know: recover stops and says what to check, never guesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import AionError
+
+LOCKS = ".pulumi/locks"
+# Resource types whose create may safely run again: it updates or adopts what exists under that name.
+IDEMPOTENT_CREATES = ("kubernetes:", "pulumi:providers:", "pulumi-python:dynamic:Resource")
+NOT_IDEMPOTENT = ("kubernetes:helm.sh/",)  # a Helm install refuses a release name in use
+
+
+class RecoveryError(AionError):
+    """The stack cannot be brought back without a person's decision; the message says which."""
+
+
+class StackBusy(RecoveryError):
+    """Another live process holds the stack's lock."""
+
+
+@dataclass(frozen=True)
+class Lock:
+    """One lock file of a file backend, as the CLI wrote it."""
+
+    path: Path
+    pid: int
+    hostname: str
+    taken_at: datetime | None
+
+    def __str__(self) -> str:
+        when = self.taken_at.isoformat(timespec="seconds") if self.taken_at else "an unknown time"
+        return f"pid {self.pid} on {self.hostname} since {when}"
+
+    def is_held(self) -> bool:
+        """True unless this lock's process is certainly gone: taken here, and that pid runs no
+        process or a process started after the lock was written."""
+        if self.hostname != socket.gethostname():
+            return True  # another machine's process: nothing here can tell
+        started = _process_start(self.pid)
+        if started is None:
+            return False
+        return self.taken_at is None or started <= self.taken_at.timestamp() + 1.0
+
+
+def lock_files(backend_url: str, project: str, stack: str) -> list[Lock]:
+    """The locks of `stack` in a file backend (`file://...`); none can be seen in other backends."""
+    if not backend_url.startswith("file://"):
+        return []
+    root = Path(os.path.expanduser(backend_url.removeprefix("file://"))) / LOCKS
+    stack = stack.rsplit("/", 1)[-1]
+    # Project-scoped stacks (every backend made since Pulumi 3.61), then the legacy layout.
+    folders = [*root.glob(f"*/{project}/{stack}"), root / stack]
+    return [_read_lock(path) for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.json"))]
+
+
+def _read_lock(path: Path) -> Lock:
+    try:
+        content = json.loads(path.read_text())
+        return Lock(path, int(content["pid"]), str(content["hostname"]), _timestamp(str(content.get("timestamp", ""))))
+    except (OSError, ValueError, KeyError, TypeError):
+        # Unreadable: a lock being written this very moment looks so; treat it as held.
+        return Lock(path, -1, "unknown", None)
+
+
+def _timestamp(text: str) -> datetime | None:
+    """Go writes RFC 3339 with nanoseconds; Python reads microseconds."""
+    if not text:
+        return None
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = "".join(c for c in rest if c.isdigit())
+        rest = digits[:6] + rest[len(digits) :]
+        text = f"{head}.{rest}"
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _process_start(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch); None when no such process runs.
+    A zombie counts as gone. Without /proc (macOS), a running pid counts as started long ago."""
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # another user's process: it runs
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime"))
+    except (OSError, StopIteration, IndexError):
+        return 0.0
+    if fields[0] == "Z":
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_process_group(leader: int, grace_s: float = 5.0) -> int:
+    """Stop what is left of the process group that `leader` led, once `leader` itself is gone.
+
+    Safe only then: Linux never gives a new process the id of a group that still has members,
+    so the group `leader` names holds that process's children and nothing else. Returns how many
+    processes were in it."""
+    members = _group_members(leader)
+    if not members:
+        return 0
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(leader, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and _group_members(leader):
+            time.sleep(0.1)
+        if not _group_members(leader):
+            break
+    return len(members)
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def pending_operations(deployment: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(operation, type, URN) of each pending operation in a `pulumi stack export` document."""
+    found = deployment.get("deployment", {}).get("pending_operations") or []
+    return [(op.get("type", "?"), op["resource"]["type"], op["resource"]["urn"]) for op in found]
+
+
+def idempotent_create(resource_type: str) -> bool:
+    return resource_type.startswith(IDEMPOTENT_CREATES) and not resource_type.startswith(NOT_IDEMPOTENT)
+
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A stack of a project, and how to run the `pulumi` CLI on it."""
+
+    project_dir: Path
+    name: str
+    env: Mapping[str, str]
+
+    @property
+    def project(self) -> str:
+        import yaml
+
+        return str(yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text())["name"])
+
+    @property
+    def backend_url(self) -> str:
+        return self.env.get("PULUMI_BACKEND_URL", "")
+
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["pulumi", *args, "--stack", self.name, "--non-interactive"],
+            cwd=self.project_dir, env=dict(self.env), capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+
+def recover(stack: Stack, say: Callable[[str], None]) -> None:
+    """Make `stack` ready for an update after an interrupted one; say what was done. Raises
+    StackBusy while a live process holds its lock, RecoveryError when a person must decide."""
+    locks = lock_files(stack.backend_url, stack.project, stack.name)
+    held = [lock for lock in locks if lock.is_held()]
+    if held:
+        raise StackBusy(
+            f"stack {stack.name} is in use by another pulumi command ({'; '.join(map(str, held))}): "
+            "wait for it to end; it is never interrupted from here"
+        )
+    for lock in locks:
+        lock.path.unlink(missing_ok=True)
+        left = stop_process_group(lock.pid) if _process_start(lock.pid) is None else 0
+        extra = f"; stopped the {left} plugin processes it left running" if left else ""
+        say(f"a pulumi command ({lock}) was interrupted: removed its lock{extra}")
+    exported = stack.pulumi("stack", "export")
+    if exported.returncode != 0:
+        return  # a stack never deployed: nothing pending
+    pending = pending_operations(json.loads(exported.stdout or "{}"))
+    creates = [(kind, urn) for op, kind, urn in pending if op == "creating"]
+    if not creates:
+        return
+    undecidable = [urn for kind, urn in creates if not idempotent_create(kind)]
+    if undecidable:
+        raise RecoveryError(
+            f"stack {stack.name}: an interrupted update was creating these, and they may exist without the state knowing:\n"
+            + "".join(f"  {urn}\n" for urn in undecidable)
+            + "check each in the cloud console, then either `pulumi refresh --import-pending-creates URN ID` (it exists) "
+            "or `pulumi refresh --clear-pending-creates` (it does not), and run this again"
+        )
+    say(f"an interrupted update left {len(creates)} creates unfinished; each is idempotent and is done again now")
+    cleared = stack.pulumi("refresh", "--clear-pending-creates", "--yes", "--skip-preview")
+    if cleared.returncode != 0:
+        raise RecoveryError(f"stack {stack.name}: clearing the unfinished creates failed:\n{cleared.stdout[-2000:]}{cleared.stderr[-2000:]}")
