@@ -1,11 +1,11 @@
 """Up and down of the local stack, as `make local` and `make local-down` run them; safe to run again
 after anything (a killed CLI, a restarted control plane, edits by kubectl).
 
-`python -m aion_factory.devstack.localstack up|down [--stack local] [--project .] [-- PULUMI_ARGS...]`
+`python -m aion_factory.devstack.localstack up|down [--stack local] [--project .] [-- MORE_PULUMI_ARGS...]`
 
 up:   recover from an interrupted run (fleet/recovery.py), `pulumi up --refresh` (the refresh finds
-      what was changed or deleted by hand, the update restores it), then print what the API server
-      holds and where it differs from the plan.
+      what was changed or deleted by hand, the update restores it; what a refresh cannot see is
+      replaced), then print what the API server holds and where it differs from the plan.
 down: recover likewise, `pulumi destroy`, then fail when a node or tenant namespace carrying the
       project's labels is still there.
 
@@ -67,9 +67,31 @@ def up(stack: Stack, extra: Sequence[str]) -> int:
     if run_pulumi(stack, ["up", "--refresh", "--yes", "--skip-preview", *extra]) != 0:
         _say("the update failed; run the same command again once the cause is fixed: it picks up where this one stopped")
         return EXIT_FAILED
+    if not restore_what_refresh_cannot_see(stack):
+        return EXIT_FAILED
     print()
     shown = show.main(["--kubeconfig", environment.local_kubeconfig(), "--stack-file", str(stack_file(stack))])
     return EXIT_FAILED if shown else 0
+
+
+def restore_what_refresh_cannot_see(stack: Stack) -> bool:
+    """A rule appended to a Role (or a key added to a quota) by hand: Pulumi's refresh does not see it
+    (show.plan_differences says why), so the up above left it. Each such object is deleted, and an up
+    that refreshes first creates it again as declared, as it does for an object deleted by hand.
+    (`pulumi up --replace` would not do: it creates the new object before deleting the old one, and
+    both are the same Kubernetes object.)"""
+    from kubernetes import config, dynamic
+
+    api_client = config.new_client_from_config(config_file=environment.local_kubeconfig())  # type: ignore[no-untyped-call]
+    differing = [d for d in show.plan_differences(api_client, show.planned_objects(str(stack_file(stack)))) if not d.missing]
+    if not differing:
+        return True
+    _say("changed by hand beyond what a refresh sees, so deleted and created again as declared:\n" + "\n".join(f"  {d}" for d in differing))
+    resources = dynamic.DynamicClient(api_client).resources  # type: ignore[no-untyped-call]
+    for difference in differing:
+        kind = resources.get(api_version=difference.api_version, kind=difference.kind)
+        kind.delete(name=difference.name, namespace=difference.namespace)
+    return run_pulumi(stack, ["up", "--refresh", "--yes", "--skip-preview"]) == 0
 
 
 def down(stack: Stack, extra: Sequence[str]) -> int:
@@ -103,11 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["up", "down"])
     parser.add_argument("--stack", default="local")
     parser.add_argument("--project", default=".", help="the Pulumi project's folder (default: here)")
-    parser.add_argument("pulumi_args", nargs="*", help="after --: more arguments for pulumi up or destroy")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    ours, extra = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    args = parser.parse_args(ours)
     stack = Stack(Path(args.project).resolve(), args.stack, dict(os.environ))
     try:
-        return (up if args.action == "up" else down)(stack, args.pulumi_args)
+        return (up if args.action == "up" else down)(stack, extra)
     except RecoveryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED

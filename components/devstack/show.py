@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from .. import labels
@@ -56,29 +57,59 @@ def cluster_summary(api_client: Any) -> dict[str, Any]:
 FENCE = {"ResourceQuota": ("spec", "hard"), "NetworkPolicy": ("spec",), "Role": ("rules",)}
 
 
-def plan_differences(api_client: Any, planned: list[Object]) -> list[str]:
-    """One line per planned quota, NetworkPolicy or Role that the API server lacks or holds otherwise."""
+@dataclass(frozen=True)
+class Difference:
+    """A planned object that the API server lacks (`missing`) or holds otherwise."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    what: str
+
+    @property
+    def missing(self) -> bool:
+        return self.what == "missing"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}: {self.what}"
+
+
+def plan_differences(api_client: Any, planned: list[Object]) -> list[Difference]:
+    """Each planned quota, NetworkPolicy or Role that the API server lacks or holds otherwise.
+
+    Compared whole, not as Pulumi's refresh compares: pulumi-kubernetes prunes what it reads to the
+    shape of the declared object (provider/pkg/provider/util.go, pruneSlice, pruneMap), so a rule
+    appended to a Role or a key added to a quota is invisible to its refresh and diff."""
     from kubernetes import client, dynamic
 
-    resources = dynamic.DynamicClient(api_client).resources
+    resources = dynamic.DynamicClient(api_client).resources  # type: ignore[no-untyped-call]
     found = []
     for obj in planned:
         fields = FENCE.get(obj["kind"])
         if fields is None:
             continue
         meta = obj["metadata"]
-        where = f"{obj['kind']} {meta['namespace']}/{meta['name']}"
         try:
             live = resources.get(api_version=obj["apiVersion"], kind=obj["kind"]).get(name=meta["name"], namespace=meta["namespace"])
         except client.ApiException as error:
             if error.status != 404:
                 raise
-            found.append(f"{where}: missing")
+            found.append(Difference(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"], "missing"))
             continue
         want, have = _at(obj, fields), _at(live.to_dict(), fields)
+        if obj["kind"] == "ResourceQuota":
+            want, have = _quantities(want), _quantities(have)
         if _normal(want) != _normal(have):
-            found.append(f"{where}: {_difference(want, have)}")
+            found.append(Difference(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"], _difference(want, have)))
     return found
+
+
+def _quantities(hard: dict[str, Any] | None) -> dict[str, Any]:
+    """`2048Gi` and `2Ti` are one quantity: the API server may write either."""
+    from kubernetes.utils import parse_quantity
+
+    return {key: parse_quantity(value) for key, value in (hard or {}).items()}  # type: ignore[no-untyped-call]
 
 
 def _at(obj: Any, fields: tuple[str, ...]) -> Any:
@@ -98,7 +129,7 @@ def _normal(value: Any) -> Any:
 
 def _difference(want: Any, have: Any) -> str:
     if isinstance(want, dict) and isinstance(have, dict) and all(not isinstance(v, (dict, list)) for v in want.values()):
-        changed = [f"{k} {have.get(k, 'unset')} (planned {v})" for k, v in want.items() if str(have.get(k)) != str(v)]
+        changed = [f"{k} {have.get(k, 'unset')} (planned {v})" for k, v in want.items() if have.get(k) != v]
         changed += [f"{k} {v} (not planned)" for k, v in have.items() if k not in want]
         return ", ".join(changed)
     return "differs from the plan"
@@ -115,7 +146,7 @@ def format_summary(summary: dict[str, Any]) -> str:
             lines.append(f"{name:<30} {', '.join(f'{f} {q}' for f, q in flavors.items()) or '-'}")
     if "differences" in summary:
         lines += ["", "differs from the plan:" if summary["differences"] else "as planned: every tenant's quota, NetworkPolicies and Role"]
-        lines += [f"  {line}" for line in summary["differences"]]
+        lines += [f"  {difference}" for difference in summary["differences"]]
     return "\n".join(lines) + "\n"
 
 

@@ -211,6 +211,7 @@ def recover(stack: Stack, say: Callable[[str], None]) -> None:
         )
     for lock in locks:
         lock.path.unlink(missing_ok=True)
+        lock.path.with_name(lock.path.name + ".attrs").unlink(missing_ok=True)  # the file backend's metadata of it
         left = stop_process_group(lock.pid) if _process_start(lock.pid) is None else 0
         extra = f"; stopped the {left} plugin processes it left running" if left else ""
         say(f"a pulumi command ({lock}) was interrupted: removed its lock{extra}")
@@ -232,4 +233,5 @@ def recover(stack: Stack, say: Callable[[str], None]) -> None:
     say(f"an interrupted update left {len(creates)} creates unfinished; each is idempotent and is done again now")
     cleared = stack.pulumi("refresh", "--clear-pending-creates", "--yes", "--skip-preview")
     if cleared.returncode != 0:
-        raise RecoveryError(f"stack {stack.name}: clearing the unfinished creates failed:\n{cleared.stdout[-2000:]}{cleared.stderr[-2000:]}")
+        said = f"{cleared.stdout[-2000:]}{cleared.stderr[-2000:]}"
+        raise RecoveryError(f"stack {stack.name}: clearing the unfinished creates failed:\n{said}")
