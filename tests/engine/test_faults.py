@@ -185,7 +185,9 @@ def locks(project: PulumiProject) -> list[Lock]:
     return lock_files(stack.backend_url, stack.project, stack.name)
 
 
-def assert_cli_left_nothing_running(cli: int) -> None:
+def assert_cli_left_nothing_running(killed: subprocess.CompletedProcess[str], cli: int) -> None:
+    """The CLI's plugins were still running when it died (so something had to stop them), and none is now."""
+    assert "plugin processes the pulumi CLI left running" in killed.stdout
     assert _group_members(cli) == [], "plugin processes outlived the killed CLI"
 
 
@@ -196,7 +198,7 @@ def test_killed_while_the_simulated_nodes_are_created(project: PulumiProject, ap
     # The first node on the API server: its pool's create is under way, not yet recorded by the engine.
     killed, cli = kill_cli_when(project, tmp_path, lambda _log: bool(live_nodes(api_client)))
     assert killed.returncode != 0
-    assert_cli_left_nothing_running(cli)
+    assert_cli_left_nothing_running(killed, cli)
     # What made every later up fail before: nodes on the API server that the state does not hold.
     recorded = {n for r in state(project).get("resources", []) if r["type"] == NODES_TYPE for n in r["outputs"]["node_names"]}
     assert set(live_nodes(api_client)) - recorded
@@ -268,7 +270,7 @@ def test_destroy_after_an_interrupted_up_leaves_nothing(project: PulumiProject, 
     assert down.returncode == 0, failure(down)
     killed, cli = kill_cli_when(project, tmp_path, done("kubernetes:", len(PLANNED) // 2))
     assert killed.returncode != 0
-    assert_cli_left_nothing_running(cli)
+    assert_cli_left_nothing_running(killed, cli)
     assert state(project).get("pending_operations"), "the kill left creates under way"
 
     down = readme(project, "down")
@@ -290,7 +292,7 @@ def test_destroy_after_an_interrupted_up_leaves_nothing(project: PulumiProject, 
 def test_killed_half_way_through_the_platform(project: PulumiProject, api_client: Any, tmp_path: Path) -> None:
     killed, cli = kill_cli_when(project, tmp_path, done("kubernetes:", len(PLANNED) // 2))
     assert killed.returncode != 0
-    assert_cli_left_nothing_running(cli)
+    assert_cli_left_nothing_running(killed, cli)
     again = readme(project, "up")
     assert again.returncode == 0, failure(again)
     assert "creates unfinished" in again.stdout
@@ -301,7 +303,7 @@ def test_killed_near_the_end(project: PulumiProject, api_client: Any, tmp_path: 
     assert readme(project, "down").returncode == 0
     killed, cli = kill_cli_when(project, tmp_path, done("kubernetes:", len(PLANNED) - 2))
     assert killed.returncode != 0
-    assert_cli_left_nothing_running(cli)
+    assert_cli_left_nothing_running(killed, cli)
     again = readme(project, "up")
     assert again.returncode == 0, failure(again)
     assert_converged(project, api_client)

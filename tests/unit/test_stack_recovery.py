@@ -121,3 +121,29 @@ def test_lock_parsing_survives_a_half_written_file(tmp_path: Path) -> None:
 
 def test_no_locks_are_seen_in_other_backends(tmp_path: Path) -> None:
     assert lock_files("s3://bucket", PROJECT, "local") == []
+
+
+def test_the_fleet_recovers_each_stack_before_an_up_and_its_up_refreshes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from pulumi import automation
+
+    from aion_factory.fleet import runner
+
+    recovered, ups = [], []
+
+    class FakeStack:
+        def up(self, **options: object) -> SimpleNamespace:
+            ups.append(options)
+            return SimpleNamespace(summary=SimpleNamespace(resource_changes={"same": 3}))
+
+        def preview(self, **options: object) -> SimpleNamespace:
+            return SimpleNamespace(change_summary={"same": 3})
+
+    monkeypatch.setattr(automation, "create_or_select_stack", lambda *args, **kwargs: FakeStack())
+    monkeypatch.setattr(runner, "recover", lambda stack, say: recovered.append(stack.name))
+    for operation in ("up", "preview"):
+        run = runner.FleetRun(operation, tmp_path, tmp_path / "logs", env={"PULUMI_BACKEND_URL": "file:///x"})
+        assert runner._operate(run, "h1-c01", lambda _line: None) == "3 same"
+    assert recovered == ["h1-c01"]  # a preview takes no lock: nothing to recover
+    assert [options["refresh"] for options in ups] == [True]
