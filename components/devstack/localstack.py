@@ -5,8 +5,8 @@ after anything (a killed CLI, a restarted control plane, edits by kubectl).
 
 up:   recover from an interrupted run (fleet/recovery.py), `pulumi up --refresh` (the refresh finds
       what was changed or deleted by hand, the update restores it; what a refresh cannot see is
-      replaced), then print what the API server holds and where it differs from the plan.
-down: recover likewise, `pulumi destroy`, then fail when a node or tenant namespace carrying the
+      deleted and created again), then print what the API server holds and where it differs from the plan.
+down: recover likewise (finishing an interrupted update first), `pulumi destroy`, then fail when a node or tenant namespace carrying the
       project's labels is still there.
 
 The CLI runs in a process group of its own: when it ends, however it ends, whatever of its plugins
@@ -95,7 +95,12 @@ def restore_what_refresh_cannot_see(stack: Stack) -> bool:
 
 
 def down(stack: Stack, extra: Sequence[str]) -> int:
-    recover(stack, _say)
+    if recover(stack, _say):
+        # Objects of those creates may exist that the state does not know, and a destroy would leave them.
+        _say("finishing the interrupted update first, so that the destroy knows every object it made")
+        if run_pulumi(stack, ["up", "--refresh", "--yes", "--skip-preview"]) != 0:
+            _say("the update failed; run the same command again once the cause is fixed")
+            return EXIT_FAILED
     if stack.pulumi("stack", "export").returncode == 0 and run_pulumi(stack, ["destroy", "--yes", "--skip-preview", *extra]) != 0:
         _say("the destroy failed; run the same command again: it picks up where this one stopped")
         return EXIT_FAILED

@@ -199,9 +199,11 @@ class Stack:
         )  # fmt: skip
 
 
-def recover(stack: Stack, say: Callable[[str], None]) -> None:
-    """Make `stack` ready for an update after an interrupted one; say what was done. Raises
-    StackBusy while a live process holds its lock, RecoveryError when a person must decide."""
+def recover(stack: Stack, say: Callable[[str], None]) -> int:
+    """Make `stack` ready for an update after an interrupted one; say what was done; return how many
+    unfinished creates were cleared (their objects may exist that the state does not know: the next
+    up adopts them). Raises StackBusy while a live process holds its lock, RecoveryError when a person
+    must decide."""
     locks = lock_files(stack.backend_url, stack.project, stack.name)
     held = [lock for lock in locks if lock.is_held()]
     if held:
@@ -217,11 +219,11 @@ def recover(stack: Stack, say: Callable[[str], None]) -> None:
         say(f"a pulumi command ({lock}) was interrupted: removed its lock{extra}")
     exported = stack.pulumi("stack", "export")
     if exported.returncode != 0:
-        return  # a stack never deployed: nothing pending
+        return 0  # a stack never deployed: nothing pending
     pending = pending_operations(json.loads(exported.stdout or "{}"))
     creates = [(kind, urn) for op, kind, urn in pending if op == "creating"]
     if not creates:
-        return
+        return 0
     undecidable = [urn for kind, urn in creates if not idempotent_create(kind)]
     if undecidable:
         raise RecoveryError(
@@ -235,3 +237,4 @@ def recover(stack: Stack, say: Callable[[str], None]) -> None:
     if cleared.returncode != 0:
         said = f"{cleared.stdout[-2000:]}{cleared.stderr[-2000:]}"
         raise RecoveryError(f"stack {stack.name}: clearing the unfinished creates failed:\n{said}")
+    return len(creates)

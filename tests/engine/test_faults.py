@@ -162,6 +162,19 @@ def tenant_namespaces(api_client: Any) -> list[str]:
     return sorted(ns.metadata.name for ns in client.CoreV1Api(api_client).list_namespace(label_selector=TENANT_LABEL).items)
 
 
+def exists(api_client: Any, obj: dict[str, Any]) -> bool:
+    from kubernetes import dynamic
+
+    kind = dynamic.DynamicClient(api_client).resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+    try:
+        kind.get(name=obj["metadata"]["name"], namespace=obj["metadata"].get("namespace"))
+    except client.ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
+
+
 def assert_converged(project: PulumiProject, api_client: Any) -> None:
     project.pulumi("preview", "--expect-no-changes")
     project.pulumi("refresh", "--preview-only", "--expect-no-changes")
@@ -275,7 +288,9 @@ def test_destroy_after_an_interrupted_up_leaves_nothing(project: PulumiProject, 
 
     down = readme(project, "down")
     assert down.returncode == 0, failure(down)
+    assert "finishing the interrupted update first" in down.stdout
     assert live_nodes(api_client) == [] and tenant_namespaces(api_client) == []
+    assert [o["metadata"]["name"] for o in PLANNED if exists(api_client, o)] == []  # cluster-wide objects included
 
     # A node left by something else, carrying the project's labels: local-down says so and fails.
     stray = {"metadata": {"name": f"{CLUSTER}-stray", "labels": {labels.POOL: "h100", labels.CLUSTER: CLUSTER}}}

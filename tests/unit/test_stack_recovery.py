@@ -86,7 +86,7 @@ def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp
 def test_unfinished_creates_of_idempotent_kinds_are_cleared_so_the_next_up_does_them_again(tmp_path: Path) -> None:
     pending = [("creating", "kubernetes:core/v1:Namespace"), ("creating", "pulumi-python:dynamic:Resource"), ("updating", "x:y:Z")]
     stack, said = FakeStack(tmp_path, pending), []
-    recover(stack, said.append)
+    assert recover(stack, said.append) == 2
     assert stack.ran == [("refresh", "--clear-pending-creates", "--yes", "--skip-preview")]
     assert said == ["an interrupted update left 2 creates unfinished; each is idempotent and is done again now"]
 
