@@ -9,8 +9,8 @@ up:   recover from an interrupted run (fleet/recovery.py), `pulumi up --refresh`
 down: recover likewise (finishing an interrupted update first), `pulumi destroy`, then fail when a node or tenant namespace carrying the
       project's labels is still there.
 
-The CLI runs in a process group of its own: when it ends, however it ends, whatever of its plugins
-is left in that group is stopped; an interrupt given to this command is passed on to it.
+The CLI runs in a session of its own: when it ends, however it ends, whatever of its plugins is left
+in that session is stopped; an interrupt given to this command is passed on to it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from .. import environment, labels
-from ..fleet.recovery import RecoveryError, Stack, recover, stop_process_group
+from ..fleet.recovery import RecoveryError, Stack, recover, stop_session
 from ..platform.tenancy import TENANT_LABEL
 from . import show
 
@@ -35,7 +35,7 @@ EXIT_FAILED = 1
 
 
 def run_pulumi(stack: Stack, args: Sequence[str]) -> int:
-    """`pulumi ARGS --stack S`, its output on ours; its plugins never outlive it."""
+    """`pulumi ARGS --stack S`, its output on ours; its plugins never outlive it (it leads a session of its own)."""
     argv = ["pulumi", *args, "--stack", stack.name, "--non-interactive"]
     process = subprocess.Popen(argv, cwd=stack.project_dir, env=dict(stack.env), start_new_session=True)
     forward = {sig: signal.signal(sig, lambda number, _frame: _pass_on(process, number)) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -47,7 +47,7 @@ def run_pulumi(stack: Stack, args: Sequence[str]) -> int:
         if process.poll() is None:
             process.kill()
             process.wait()
-        left = stop_process_group(process.pid)
+        left = stop_session(process.pid)
         if left:
             print(f"stopped {left} plugin processes the pulumi CLI left running", file=sys.stderr)
 

@@ -3,13 +3,16 @@
 A killed CLI leaves three things behind (pulumi/pkg/backend/diy/lock.go, backend/snapshot.go):
 - its lock, a file `.pulumi/locks/<org>/<project>/<stack>/<id>.json` in a file backend holding the
   pid, host and time of the process that took it; every later command refuses to run while it exists;
-- its plugin processes (language host, program, providers), still running;
+- its plugin processes (the language host at least), still running;
 - pending operations in the state: the engine drops pending updates and deletes at the next update,
-  but keeps pending *creates* until someone decides whether the create happened.
+  but keeps pending *creates* until someone decides whether the create happened;
+- in a file backend, at times a truncated `<stack>.json.attrs`: the blob library writes that metadata
+  file in place (gocloud.dev/blob/fileblob/attrs.go, setAttrs), and while it is not JSON every
+  command fails with `failed to load checkpoint: EOF`. A missing one is read as "no metadata".
 
 `recover` removes a lock only when its process is gone (same host, that pid not running, or running
 but started after the lock was written: a pid used again), stops what that process left in its
-process group, and clears the pending creates of resources whose create is idempotent, so the next
+session, and clears the pending creates of resources whose create is idempotent, so the next
 up does them again: the Kubernetes provider's creates are server-side applies (an upsert,
 pulumi-kubernetes/provider/pkg/await/await.go) and the simulated nodes adopt what exists. A lock
 held by a live process, or taken on another host, is never touched: that is a run to wait for.
@@ -19,6 +22,7 @@ under an id the state does not know: recover stops and says what to check, never
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,6 +38,7 @@ from typing import Any
 from ..errors import AionError
 
 LOCKS = ".pulumi/locks"
+STACKS = ".pulumi/stacks"
 # Resource types whose create may safely run again: it updates or adopts what exists under that name.
 IDEMPOTENT_CREATES = ("kubernetes:", "pulumi:providers:", "pulumi-python:dynamic:Resource")
 NOT_IDEMPOTENT = ("kubernetes:helm.sh/",)  # a Helm install refuses a release name in use
@@ -82,6 +87,32 @@ def lock_files(backend_url: str, project: str, stack: str) -> list[Lock]:
     return [_read_lock(path) for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.json"))]
 
 
+def repair_state_files(backend_url: str, project: str, stack: str) -> list[Path]:
+    """Remove the stack's metadata files that a killed write left truncated (the state files
+    themselves are written to a temporary file and renamed: whole or untouched), and the
+    temporary files of writes that never finished. Returns what was removed."""
+    if not backend_url.startswith("file://"):
+        return []
+    stacks = Path(os.path.expanduser(backend_url.removeprefix("file://"))) / STACKS
+    stack = stack.rsplit("/", 1)[-1]
+    removed = []
+    for folder in (stacks / project, stacks):
+        for path in sorted(folder.glob(f"{stack}.json*")):
+            broken = path.name.endswith(".attrs") and not _is_json(path)
+            if broken or path.name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _is_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _read_lock(path: Path) -> Lock:
     try:
         content = json.loads(path.read_text())
@@ -127,36 +158,34 @@ def _process_start(pid: int) -> float | None:
     return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
 
 
-def stop_process_group(leader: int, grace_s: float = 5.0) -> int:
-    """Stop what is left of the process group that `leader` led, once `leader` itself is gone.
+def stop_session(leader: int, grace_s: float = 5.0) -> int:
+    """Stop what is left of the session that `leader` led, once `leader` itself is gone; return how
+    many processes were left. The CLI starts each plugin in a process group of its own, but in its
+    session, and a plugin outlives a killed CLI (the language host does).
 
-    Safe only then: Linux never gives a new process the id of a group that still has members,
-    so the group `leader` names holds that process's children and nothing else. Returns how many
-    processes were in it."""
-    members = _group_members(leader)
-    if not members:
-        return 0
+    Safe only once `leader` is gone: Linux never gives a new process the id of a session that still
+    has members, so the session `leader` names holds that process's descendants and nothing else."""
+    members = _session_members(leader)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(leader, sig)
-        except ProcessLookupError:
-            break
+        for pid in _session_members(leader):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and _group_members(leader):
+        while time.monotonic() < deadline and _session_members(leader):
             time.sleep(0.1)
-        if not _group_members(leader):
+        if not _session_members(leader):
             break
     return len(members)
 
 
-def _group_members(pgid: int) -> list[int]:
+def _session_members(sid: int) -> list[int]:
     members = []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
+        if int(fields[3]) == sid and fields[0] != "Z":
             members.append(int(entry.name))
     return members
 
@@ -214,9 +243,11 @@ def recover(stack: Stack, say: Callable[[str], None]) -> int:
     for lock in locks:
         lock.path.unlink(missing_ok=True)
         lock.path.with_name(lock.path.name + ".attrs").unlink(missing_ok=True)  # the file backend's metadata of it
-        left = stop_process_group(lock.pid) if _process_start(lock.pid) is None else 0
+        left = stop_session(lock.pid) if _process_start(lock.pid) is None else 0
         extra = f"; stopped the {left} plugin processes it left running" if left else ""
         say(f"a pulumi command ({lock}) was interrupted: removed its lock{extra}")
+    if locks and (repaired := repair_state_files(stack.backend_url, stack.project, stack.name)):
+        say(f"removed {len(repaired)} files its interrupted state write left: {', '.join(p.name for p in repaired)}")
     exported = stack.pulumi("stack", "export")
     if exported.returncode != 0:
         return 0  # a stack never deployed: nothing pending

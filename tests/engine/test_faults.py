@@ -25,7 +25,7 @@ from kubernetes import client
 
 from aion_factory import labels, make_plan
 from aion_factory.devstack import show
-from aion_factory.fleet.recovery import Lock, Stack, _group_members, lock_files
+from aion_factory.fleet.recovery import Lock, Stack, _session_members, lock_files
 from aion_factory.local.simulated import node_groups
 from aion_factory.platform import StorageClassChoice, platform_manifest
 from aion_factory.platform.tenancy import TENANT_LABEL
@@ -201,7 +201,7 @@ def locks(project: PulumiProject) -> list[Lock]:
 def assert_cli_left_nothing_running(killed: subprocess.CompletedProcess[str], cli: int) -> None:
     """The CLI's plugins were still running when it died (so something had to stop them), and none is now."""
     assert "plugin processes the pulumi CLI left running" in killed.stdout
-    assert _group_members(cli) == [], "plugin processes outlived the killed CLI"
+    assert _session_members(cli) == [], "plugin processes outlived the killed CLI"
 
 
 # --- the faults, in order ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_factory.fleet.recovery import Lock, RecoveryError, Stack, StackBusy, lock_files, recover, stop_process_group
+from aion_factory.fleet.recovery import Lock, RecoveryError, Stack, StackBusy, lock_files, recover, stop_session
 
 PROJECT = "aion-factory"
 
@@ -101,14 +101,33 @@ def test_an_unfinished_create_that_may_exist_under_an_unknown_id_stops_for_a_per
     assert stack.ran == []
 
 
-def test_what_a_killed_cli_left_in_its_process_group_is_stopped(tmp_path: Path) -> None:
-    """A group leader that ends, leaving two children running in its group, as a killed CLI leaves its plugins."""
+def test_what_a_killed_cli_left_in_its_session_is_stopped(tmp_path: Path) -> None:
+    """A session leader that ends, leaving two children running in its session, one in a process group
+    of its own, as a killed CLI leaves its plugins."""
     marker = tmp_path / "started"
-    leader = subprocess.Popen(["sh", "-c", f"sleep 300 & sleep 300 & touch {marker}; exit 0"], start_new_session=True)
+    own_group = "import os, time; os.setpgid(0, 0); time.sleep(300)"
+    script = f"sleep 300 & python3 -c '{own_group}' & touch {marker}; exit 0"
+    leader = subprocess.Popen(["sh", "-c", script], start_new_session=True)
     leader.wait()
     assert marker.exists()
-    assert stop_process_group(leader.pid) == 2
-    assert stop_process_group(leader.pid) == 0
+    assert stop_session(leader.pid) == 2
+    assert stop_session(leader.pid) == 0
+
+
+def test_a_state_metadata_file_a_killed_write_left_empty_is_removed(tmp_path: Path) -> None:
+    """`failed to load checkpoint: EOF` on every command otherwise; the library reads a missing one as no metadata."""
+    stack, said = FakeStack(tmp_path), []
+    folder = tmp_path / "state/.pulumi/stacks" / PROJECT
+    folder.mkdir(parents=True)
+    (folder / "local.json").write_text("{}")
+    (folder / "local.json.attrs").write_text("")  # truncated by the kill
+    (folder / "local.json.bak.attrs").write_text('{"md5": "x"}')
+    (folder / "local.json.18ed31be5835247b.tmp").write_text("{")  # a write that never finished
+    (folder / "other.json.attrs").write_text("")  # another stack's: not ours to touch
+    write_lock(stack, dead_pid(), NOW)
+    recover(stack, said.append)
+    assert sorted(p.name for p in folder.iterdir()) == ["local.json", "local.json.bak.attrs", "other.json.attrs"]
+    assert said[1] == "removed 2 files its interrupted state write left: local.json.18ed31be5835247b.tmp, local.json.attrs"
 
 
 def test_lock_parsing_survives_a_half_written_file(tmp_path: Path) -> None:
