@@ -15,7 +15,6 @@ source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local"
-pulumi stack select local 2>/dev/null || pulumi stack init local --secrets-provider passphrase
 python -m aion_factory.devstack.localstack up --stack local
 echo
 echo "kubectl: export KUBECONFIG=$AION_LOCAL_KUBECONFIG   tear down: make local-down"

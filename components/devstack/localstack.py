@@ -63,7 +63,11 @@ def stack_file(stack: Stack) -> Path:
 
 
 def up(stack: Stack, extra: Sequence[str]) -> int:
-    recover(stack, _say)
+    recover(stack, _say)  # before anything reads the state: a kill may have left it unreadable
+    created = stack.pulumi("stack", "select", "--create", "--secrets-provider", "passphrase")
+    if created.returncode != 0:
+        _say(f"error: stack {stack.name} cannot be selected or created: {created.stderr.strip()[-2000:]}")
+        return EXIT_FAILED
     if run_pulumi(stack, ["up", "--refresh", "--yes", "--skip-preview", *extra]) != 0:
         _say("the update failed; run the same command again once the cause is fixed: it picks up where this one stopped")
         return EXIT_FAILED
