@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end: set up, start a local control plane on 127.0.0.1,
-# `pulumi up --stack local`, then show what the API server holds.
+# `pulumi up --refresh --stack local`, then show what the API server holds.
+# Run it again after anything (a killed run, a restarted control plane, edits by
+# kubectl): it recovers the stack and restores what the stack declares
+# (components/devstack/localstack.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +15,6 @@ source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
 python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local" --stack stacks/Pulumi.local.yaml
-pulumi stack select local 2>/dev/null || pulumi stack init local --secrets-provider passphrase
-pulumi up --stack local --yes --skip-preview
-echo
-python -m aion_factory.devstack.show --kubeconfig "$AION_LOCAL_KUBECONFIG"
+python -m aion_factory.devstack.localstack up --stack local
 echo
 echo "kubectl: export KUBECONFIG=$AION_LOCAL_KUBECONFIG   tear down: make local-down"

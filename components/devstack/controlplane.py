@@ -44,6 +44,7 @@ SERVICE_RANGE = "10.0.0.0/24"
 # release ships them: the bootstrap points AION_KWOK_STAGES at them in kwok's module.
 KWOK_STAGES_ENV = "AION_KWOK_STAGES"
 NODE_LEASE_SECONDS = 40
+ETCD_CLIENT = "apiserver-etcd-client"  # the one client etcd accepts: kube-apiserver
 
 
 class ControlPlaneError(AionError):
@@ -158,18 +159,25 @@ class LocalControlPlane:
         self._save(state)
 
     def _flags(self, program: str, pki: Pki, ports: dict[str, int]) -> list[str]:
-        etcd_url, peer_url = f"http://127.0.0.1:{ports['etcd']}", f"http://127.0.0.1:{ports['etcd-peer']}"
+        etcd_url, peer_url = f"https://127.0.0.1:{ports['etcd']}", f"https://127.0.0.1:{ports['etcd-peer']}"
         if program == "etcd":
+            # TLS on both ports, and only clients with a certificate of our CA, as kubeadm sets etcd up.
             return [
                 "--name=aion-local", f"--data-dir={self.root / 'etcd'}",
                 f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
                 f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
                 f"--initial-cluster=aion-local={peer_url}",
+                f"--cert-file={pki.etcd_cert}", f"--key-file={pki.etcd_key}",
+                "--client-cert-auth=true", f"--trusted-ca-file={pki.ca_cert}",
+                f"--peer-cert-file={pki.etcd_cert}", f"--peer-key-file={pki.etcd_key}",
+                "--peer-client-cert-auth=true", f"--peer-trusted-ca-file={pki.ca_cert}",
                 "--unsafe-no-fsync=true",  # a throwaway test store: durability buys nothing here
             ]  # fmt: skip
         if program == "kube-apiserver":
             return [
-                f"--etcd-servers={etcd_url}", "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+                f"--etcd-servers={etcd_url}", f"--etcd-cafile={pki.ca_cert}",
+                f"--etcd-certfile={pki.client_cert(ETCD_CLIENT)}", f"--etcd-keyfile={pki.client_key(ETCD_CLIENT)}",
+                "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
                 f"--secure-port={ports['kube-apiserver']}",
                 f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
                 f"--client-ca-file={pki.ca_cert}",
@@ -204,7 +212,7 @@ class LocalControlPlane:
 
     def _await_ready(self, program: str, ports: dict[str, int], deadline: float) -> None:
         probes: dict[str, Callable[[], bool]] = {
-            "etcd": lambda: _get(f"http://127.0.0.1:{ports['etcd']}/health"),
+            "etcd": lambda: _get(f"https://127.0.0.1:{ports['etcd']}/health", context=self._client_context(ETCD_CLIENT)),
             "kube-apiserver": self._api_ready,
             # The ServiceAccount controller made the default account: the controller manager works.
             "kube-controller-manager": lambda: self._api_ready("/api/v1/namespaces/default/serviceaccounts/default"),
@@ -225,10 +233,14 @@ class LocalControlPlane:
         ports = self.state()["ports"]
         if "kube-apiserver" not in ports:
             return False
+        return _get(f"https://127.0.0.1:{ports['kube-apiserver']}{path}", context=self._client_context("admin"))
+
+    def _client_context(self, client: str) -> ssl.SSLContext:
+        """TLS as `client` of this control plane's CA (the admin for kube-apiserver, its etcd client for etcd)."""
         pki = Pki(self.root / "pki")
         context = ssl.create_default_context(cafile=str(pki.ca_cert))
-        context.load_cert_chain(pki.client_cert("admin"), pki.client_key("admin"))
-        return _get(f"https://127.0.0.1:{ports['kube-apiserver']}{path}", context=context)
+        context.load_cert_chain(pki.client_cert(client), pki.client_key(client))
+        return context
 
 
 def _write_kubeconfig(path: Path, pki: Pki, client: str, port: int) -> None:

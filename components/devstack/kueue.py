@@ -19,7 +19,7 @@ import yaml
 
 from ..platform import kueue_config
 from ..spec import Kueue
-from .certs import Pki
+from .certs import Pki, write_private
 
 KUEUE_DIR_ENV = "AION_KUEUE_DIR"  # the sigs.k8s.io/kueue module folder (the bootstrap sets it)
 CRDS = "config/components/crd/bases"
@@ -95,8 +95,7 @@ def write_inputs(root: Path, pki: Pki, ports: dict[str, int], settings: Kueue) -
     cert_dir.mkdir(parents=True, exist_ok=True)
     # The API server's serving certificate names 127.0.0.1 and is signed by the control plane's CA.
     for name, source in (("tls.crt", pki.serving_cert), ("tls.key", pki.serving_key)):
-        (cert_dir / name).write_bytes(Path(source).read_bytes())
-        (cert_dir / name).chmod(0o600)
+        write_private(cert_dir / name, Path(source).read_bytes())
     _ensure_metrics_certs(pki)
     config = root / "kueue-config.yaml"
     config.write_text(yaml.safe_dump(configuration(settings, ports, cert_dir), sort_keys=False))
@@ -113,8 +112,7 @@ def _ensure_metrics_certs(pki: Pki) -> None:
     try:
         METRICS_CERTS.mkdir(parents=True, exist_ok=True)
         for name, source in (("tls.crt", pki.serving_cert), ("tls.key", pki.serving_key)):
-            (METRICS_CERTS / name).write_bytes(Path(source).read_bytes())
-            (METRICS_CERTS / name).chmod(0o600)
+            write_private(METRICS_CERTS / name, Path(source).read_bytes())
     except OSError as error:
         from .controlplane import ControlPlaneError
 

@@ -3,10 +3,13 @@
 Each stack is its own `pulumi` process (the Automation API runs the CLI), at most
 `parallel` at a time, its output in a log file of its own. A failed stack never
 stops or hides the others: every stack ends with a result, and the caller sees all.
+A stack an interrupted run left locked or with unfinished creates is recovered first
+(recovery.py), and an up refreshes first, so what was changed by hand is restored.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .recovery import Stack, recover
 from .stacks import stack_name
 
 OPERATIONS = ("preview", "up", "destroy", "refresh", "status")
+# The operations that take the stack's lock, and so first recover it from an interrupted run.
+LOCKING = ("up", "destroy", "refresh")
 # A laptop's two cores: each stack runs a CLI, a language host and provider plugins.
 DEFAULT_PARALLEL = 2
 
@@ -82,12 +88,14 @@ def _operate(run: FleetRun, stack_name: str, write: Callable[[str], Any]) -> str
         changes = ", ".join(f"{n} {op}" for op, n in sorted((info.resource_changes or {}).items())) or "no changes"
         return f"last {info.kind} {info.result} at {info.end_time or info.start_time}: {changes}"
     stack = auto.create_or_select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
+    if run.operation in LOCKING:
+        recover(Stack(run.project_dir, stack_name, {**os.environ, **(run.env or {})}), write)
     common: dict[str, Any] = {"on_output": write, "color": "never"}
     if run.operation == "preview":
         preview = stack.preview(**common)
         return _changes(preview.change_summary)
     if run.operation == "up":
-        return _changes(stack.up(**common).summary.resource_changes)
+        return _changes(stack.up(refresh=True, **common).summary.resource_changes)
     if run.operation == "refresh":
         return _changes(stack.refresh(**common).summary.resource_changes)
     return _changes(stack.destroy(**common).summary.resource_changes)

@@ -13,6 +13,10 @@ import pulumi_kubernetes as k8s
 from .install import KUEUE_NAMESPACE, KueueInstall
 
 Object = dict[str, Any]
+# Drift repair: at the next up, what the stack declares wins over an edit by hand. Server-side apply
+# refuses to take back a field another manager (kubectl edit, patch, scale) changed unless forced;
+# pulumi-kubernetes forces it for objects with this annotation (provider/pkg/await/await.go, patchForce).
+FORCE_APPLY = {"pulumi.com/patchForce": "true"}
 # The provider plugin must match the SDK's version exactly, as the typed classes ask for.
 _PLUGIN_VERSION = version("pulumi-kubernetes")
 
@@ -43,6 +47,8 @@ class CustomObject(pulumi.CustomResource):
 
 
 def create(name: str, obj: Object, opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    meta = obj["metadata"]
+    obj = {**obj, "metadata": {**meta, "annotations": {**meta.get("annotations", {}), **FORCE_APPLY}}}
     typed = _TYPED.get((obj["apiVersion"], obj["kind"]))
     if typed is None:
         return CustomObject(name, obj, opts)

@@ -15,6 +15,7 @@ from aion_factory import load_stack_file, make_plan
 from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from aion_factory.platform.install import helm_values
+from aion_factory.platform.resources import FORCE_APPLY
 from aion_factory.spec import Kueue
 from mocks_support import parent_types
 from support import ROOT, view_of
@@ -97,8 +98,9 @@ def test_it_registers_exactly_the_platform_manifest_with_its_values(local: tuple
     by_name = {(r.type.rsplit(":", 1)[1], r.inputs["metadata"].get("namespace"), r.inputs["metadata"]["name"]): r for r in registered}
     for obj in objects:
         found = by_name[obj["kind"], obj["metadata"].get("namespace"), obj["metadata"]["name"]]
+        forced = {**obj["metadata"], "annotations": {**obj["metadata"].get("annotations", {}), **FORCE_APPLY}}
         assert {key: found.inputs.get(key) for key in obj if key not in ("apiVersion", "kind")} == {
-            key: value for key, value in obj.items() if key not in ("apiVersion", "kind")
+            key: value for key, value in {**obj, "metadata": forced}.items() if key not in ("apiVersion", "kind")
         }, obj["metadata"]
 
 
@@ -119,7 +121,7 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
     recorder, _ = local
     for tenant in SPEC.tenants:
         quota = recorder.named(f"{NAME}-{tenant.name}-resourcequota-{tenant.name}-tenant-quota").inputs
-        assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name}
+        assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name, "annotations": FORCE_APPLY}
         assert quota["spec"]["hard"] == {
             f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
             "requests.cpu": str(tenant.cpu_quota),

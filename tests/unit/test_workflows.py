@@ -83,8 +83,8 @@ def test_drift_is_checked_on_a_schedule_for_every_production_stack() -> None:
     assert drift["on"]["schedule"]
     job = drift["jobs"]["drift"]
     commands = " ".join(s.get("run", "") for s in steps(job))
-    assert "pulumi refresh" in commands and "--preview-only --expect-no-changes" in commands
-    assert "pulumi preview" in commands and "--expect-no-changes" in commands
+    # Both checks (refresh --preview-only and preview, each --expect-no-changes) are in fleet/drift.py.
+    assert "-m aion_factory.fleet.drift --stack" in commands and "--policy-pack policy" in commands
 
 
 def test_main_runs_the_local_stack_up_and_down_end_to_end() -> None:
@@ -192,7 +192,9 @@ def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: 
     assert found["permissions"]["id-token"] == "write"
     # Logged in before the first step that runs Pulumi against the stack.
     runs_pulumi = [
-        i for i, s in enumerate(steps(found)) if str(s.get("uses", "")).startswith("pulumi/actions@") or "pulumi " in s.get("run", "")
+        i
+        for i, s in enumerate(steps(found))
+        if str(s.get("uses", "")).startswith("pulumi/actions@") or "pulumi " in s.get("run", "") or "aion_factory.fleet" in s.get("run", "")
     ]
     assert steps(found).index(login) < runs_pulumi[0]
 
