@@ -307,3 +307,8 @@ def test_jobs_that_run_pulumi_take_the_scaleway_plugin_from_the_operators_mirror
     [install] = [s for s in action["runs"]["steps"] if s.get("name") == "Provider plugins from the mirror"]
     assert install["if"] == "inputs.plugin-mirror != ''"
     assert install["run"] == 'echo "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES=$(scripts/install-plugins.sh)" >> "$GITHUB_ENV"'
+
+
+def test_a_deploy_refreshes_first_so_hand_edits_are_restored() -> None:
+    [up] = [step for step in uses(load("deploy.yml")["jobs"]["deploy"], "pulumi/actions@") if step["with"]["command"] == "up"]
+    assert up["with"]["refresh"] is True
