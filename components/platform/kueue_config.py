@@ -35,6 +35,32 @@ def admission_policy(settings: Kueue) -> dict[str, Any]:
     return policy
 
 
+# How fast the manager may talk to the API server, and how many objects of a kind it reconciles at
+# once: the Helm chart's own values (charts/kueue/values.yaml). Without them Kueue falls back to
+# 20 requests/s, burst 30 (apis/config/v1beta2/defaults.go), and admitting a Job takes several
+# writes: the admission rate follows (BENCHMARKS.md, section 6).
+THROUGHPUT = {
+    "clientConnection": {"qps": 50, "burst": 100},
+    "controller": {
+        "groupKindConcurrency": {
+            "Job.batch": 5,
+            "Pod": 5,
+            "Workload.kueue.x-k8s.io": 5,
+            "LocalQueue.kueue.x-k8s.io": 1,
+            "ClusterQueue.kueue.x-k8s.io": 1,
+            "ResourceFlavor.kueue.x-k8s.io": 1,
+        }
+    },
+}
+
+
 def configuration(settings: Kueue, listeners: dict[str, Any]) -> dict[str, Any]:
-    """A whole Configuration: the target's listeners, then the shared admission policy."""
-    return {"apiVersion": API_VERSION, "kind": "Configuration", "namespace": KUEUE_NAMESPACE, **listeners, **admission_policy(settings)}
+    """A whole Configuration: the target's listeners, the chart's throughput, the shared admission policy."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Configuration",
+        "namespace": KUEUE_NAMESPACE,
+        **listeners,
+        **THROUGHPUT,
+        **admission_policy(settings),
+    }

@@ -12,7 +12,7 @@ from aion_factory.devstack.kind import main as kind_main
 from aion_factory.errors import ConfigError
 from aion_factory.platform import KueueInstall
 from aion_factory.platform.install import CHART_LISTENERS, helm_values
-from aion_factory.platform.kueue_config import admission_policy
+from aion_factory.platform.kueue_config import THROUGHPUT, admission_policy
 from aion_factory.spec import Kueue
 from aion_factory.view import UnknownCluster, cluster_view
 from support import MINIMAL, ROOT
@@ -50,13 +50,17 @@ def test_locally_and_on_a_chart_kueue_admits_alike_only_the_listeners_differ():
     assert local["webhook"] == {"host": "127.0.0.1", "port": 19443, "certDir": "/certs"}
 
 
-def test_the_chart_listeners_are_the_charts_own_defaults():
+def test_the_chart_listeners_and_throughput_are_the_charts_own_defaults():
     crds = kueue_crds()
     if crds is None:
         pytest.skip("Kueue's module not found (scripts/bootstrap-toolchain.sh fetches it)")
     values = yaml.safe_load((crds.parents[3] / "charts/kueue/values.yaml").read_text())
     default = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
     assert {key: default[key] for key in CHART_LISTENERS} == CHART_LISTENERS
+    # Replacing the chart's configuration keeps its throughput, and the local manager runs with it too.
+    assert {key: default[key] for key in THROUGHPUT} == THROUGHPUT
+    local = local_kueue.configuration(Kueue(), PORTS, Path("/certs"))
+    assert {key: local[key] for key in THROUGHPUT} == {key: chart_configuration(Kueue())[key] for key in THROUGHPUT} == THROUGHPUT
 
 
 def test_a_running_local_kueue_is_restarted_only_when_its_settings_change(tmp_path: Path):
