@@ -85,7 +85,8 @@ PART_OF = "aion-factory"
 MANAGED_BY = "pulumi"  # the tool that applies the objects: a stack owns them
 
 # Pod Security Admission's namespace labels: a level per mode, and the policy version it is read at
-# (https://kubernetes.io/docs/concepts/security/pod-security-admission/#pod-security-admission-labels-for-namespaces).
+# (https://kubernetes.io/docs/concepts/security/pod-security-admission/; version pins:
+# https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/).
 POD_SECURITY = "pod-security.kubernetes.io"
 POD_SECURITY_MODES = ("enforce", "audit", "warn")
 
