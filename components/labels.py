@@ -1,10 +1,14 @@
-"""Node labels and taints of every pool, the system pool included, on every target.
+"""Labels: of every pool's nodes (and their taints), and of every object the platform creates.
 
 Kapsule pools, simulated local nodes, Kueue flavors and the power-cap DaemonSet
-all take their labels from here (through the cluster view), so they cannot drift apart.
+all take their node labels from here (through the cluster view), so they cannot drift apart.
+The platform's objects take Kubernetes' recommended labels and their Pod Security
+version pins from here too (`platform.manifest` applies them, in one place).
 """
 
 from __future__ import annotations
+
+import re
 
 from .spec import Cluster, GpuPool, Taint
 
@@ -67,3 +71,64 @@ def flavor_selector(flavor: str) -> dict[str, str]:
 def pool_selector(cluster: str, pool: str) -> dict[str, str]:
     """The nodes of exactly one pool (for the power-cap DaemonSet and the simulated nodes)."""
     return {CLUSTER: cluster, POOL: pool}
+
+
+# Kubernetes' recommended labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
+APP_NAME = "app.kubernetes.io/name"
+APP_INSTANCE = "app.kubernetes.io/instance"
+APP_VERSION = "app.kubernetes.io/version"
+APP_COMPONENT = "app.kubernetes.io/component"
+APP_PART_OF = "app.kubernetes.io/part-of"
+APP_MANAGED_BY = "app.kubernetes.io/managed-by"
+PLATFORM_APP = "aion-platform"  # the application: everything the platform puts in one cluster
+PART_OF = "aion-factory"
+MANAGED_BY = "pulumi"  # the tool that applies the objects: a stack owns them
+
+# Pod Security Admission's namespace labels: a level per mode, and the policy version it is read at
+# (https://kubernetes.io/docs/concepts/security/pod-security-admission/; version pins:
+# https://kubernetes.io/docs/tasks/configure-pod-container/enforce-standards-namespace-labels/).
+POD_SECURITY = "pod-security.kubernetes.io"
+POD_SECURITY_MODES = ("enforce", "audit", "warn")
+
+# A label value: at most 63 characters, alphanumerics at both ends, `-`, `_` and `.` between (or empty).
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_KUBERNETES_MINOR = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?$")
+
+
+def label_value(text: str) -> str:
+    """`text` as a valid label value: other characters become `_` (a version's `+local`), at most 63."""
+    return re.sub(r"[^-A-Za-z0-9_.]", "_", text)[:63].strip("-_.")
+
+
+def recommended_labels(instance: str, component: str, version: str) -> dict[str, str]:
+    """What every platform object says of itself: part of which instance (the cluster), which
+    component, at which release of aion-factory, and who manages it."""
+    return {
+        APP_NAME: PLATFORM_APP,
+        APP_INSTANCE: label_value(instance),
+        APP_VERSION: label_value(version),
+        APP_COMPONENT: component,
+        APP_PART_OF: PART_OF,
+        APP_MANAGED_BY: MANAGED_BY,
+    }
+
+
+def pod_security_levels(level: str) -> dict[str, str]:
+    """The same level in every mode: enforced, audited and warned about."""
+    return {f"{POD_SECURITY}/{mode}": level for mode in POD_SECURITY_MODES}
+
+
+def pod_security_version(kubernetes_version: str) -> str:
+    """The policy version a cluster of `kubernetes_version` (`1.35`, `1.35.4`, `v1.35.4`) pins: `v1.35`.
+    Pinned rather than `latest`: a control-plane upgrade alone never changes the rules a tenant's pods
+    are admitted under; the new minor's policy comes with the stack change that moves the cluster to it."""
+    found = _KUBERNETES_MINOR.match(kubernetes_version)
+    if found is None:
+        raise ValueError(f"kubernetes version {kubernetes_version[:40]!r} is not major.minor[.patch]")
+    return f"v{found[1]}.{found[2]}"
+
+
+def pod_security_version_pins(namespace_labels: dict[str, str], kubernetes_version: str) -> dict[str, str]:
+    """The version label of each Pod Security mode the namespace sets a level for."""
+    version = pod_security_version(kubernetes_version)
+    return {f"{POD_SECURITY}/{mode}-version": version for mode in POD_SECURITY_MODES if f"{POD_SECURITY}/{mode}" in namespace_labels}

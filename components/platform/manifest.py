@@ -9,11 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import __version__
+from ..labels import pod_security_version_pins, recommended_labels
 from ..view import ClusterView
 from . import power_caps, queues, tenancy
 from .storage import StorageClassChoice, storage_class
 
 Object = dict[str, Any]
+
+# The `app.kubernetes.io/component` of each group: what the object is there for.
+TENANT = "tenant"
+QUOTAS = "quotas"
+POWER_CAP = "power-cap"
+GPU_SHARING = "gpu-sharing"
+STORAGE = "storage"
 
 
 @dataclass(frozen=True)
@@ -39,14 +48,35 @@ class PlatformManifest:
 
 
 def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> PlatformManifest:
-    """The platform of the cluster `view` describes; `storage` None leaves the cluster's default StorageClass alone."""
+    """The platform of the cluster `view` describes; `storage` None leaves the cluster's default StorageClass alone.
+    Every object carries the recommended labels (`with_platform_labels`), added here and nowhere else."""
+
+    def label(component: str, objects: list[Object]) -> list[Object]:
+        return [with_platform_labels(obj, view, component) for obj in objects]
+
     daemonsets = power_caps.power_cap_daemonsets(view)
+    time_slicing = power_caps.time_slicing_config(view)
     return PlatformManifest(
-        tenants={tenant.name: tenancy.tenant_objects(tenant) for tenant in view.tenants},
-        priority_classes=queues.priority_classes() + queues.workload_priority_classes(),
-        flavors_and_cohorts=queues.resource_flavors(view) + queues.cohorts(view),
-        queues=queues.queues_for(view),
-        power_caps=[power_caps.system_namespace(), *daemonsets] if daemonsets else [],
-        time_slicing=power_caps.time_slicing_config(view),
-        storage_class=None if storage is None else storage_class(storage),
+        tenants={tenant.name: label(TENANT, tenancy.tenant_objects(tenant)) for tenant in view.tenants},
+        priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),
+        flavors_and_cohorts=label(QUOTAS, queues.resource_flavors(view) + queues.cohorts(view)),
+        queues=[(with_platform_labels(cq, view, QUOTAS), with_platform_labels(lq, view, QUOTAS)) for cq, lq in queues.queues_for(view)],
+        power_caps=label(POWER_CAP, [power_caps.system_namespace(), *daemonsets]) if daemonsets else [],
+        time_slicing=None if time_slicing is None else with_platform_labels(time_slicing, view, GPU_SHARING),
+        storage_class=None if storage is None else with_platform_labels(storage_class(storage), view, STORAGE),
     )
+
+
+def with_platform_labels(obj: Object, view: ClusterView, component: str) -> Object:
+    """`obj` (a copy) with Kubernetes' recommended labels, and on a namespace the version of each Pod
+    Security level it sets, pinned to the cluster's minor. The object's own labels win (the power-cap
+    DaemonSet names its own app). Only `metadata.labels`: a workload's selector and pod template stay
+    as built, a selector being immutable."""
+    meta = obj["metadata"]
+    own: dict[str, str] = meta.get("labels", {})
+    labels = dict(own)
+    if obj["kind"] == "Namespace":
+        labels.update(pod_security_version_pins(own, view.settings.kubernetes_version))
+    for key, value in recommended_labels(view.name, component, __version__).items():
+        labels.setdefault(key, value)
+    return {**obj, "metadata": {**meta, "labels": labels}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..labels import GPU_RESOURCE, POOL, pool_selector
+from ..labels import APP_NAME, APP_PART_OF, GPU_RESOURCE, PART_OF, POOL, pod_security_levels, pool_selector
 from ..rendering import render_manifests
 from ..view import ClusterView
 from .images import POWER_CAP
@@ -19,9 +19,7 @@ CHECK_INTERVAL_S = 60
 
 
 def system_namespace() -> dict[str, Any]:
-    labels = {f"pod-security.kubernetes.io/{mode}": "privileged" for mode in ("enforce", "audit", "warn")}
-    labels["app.kubernetes.io/part-of"] = "aion-factory"
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE, "labels": labels}}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE, "labels": pod_security_levels("privileged")}}
 
 
 def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
@@ -34,7 +32,9 @@ def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
             "gpu-power-cap.yaml.j2",
             daemonset_name=f"gpu-power-cap-{pool.name}",
             namespace=SYSTEM_NAMESPACE,
-            labels={"app.kubernetes.io/name": "gpu-power-cap", "app.kubernetes.io/part-of": "aion-factory", POOL: pool.name},
+            # Its selector too, so they never change (a selector is immutable): the recommended labels that
+            # vary (instance, version) go on the DaemonSet's own metadata only (platform_manifest).
+            labels={APP_NAME: "gpu-power-cap", APP_PART_OF: PART_OF, POOL: pool.name},
             node_selector=pool_selector(view.name, pool.name),
             tolerations=[toleration(t) for t in pool.taints],
             cap_w=pool.gpu_power_cap_w,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..labels import GPU_RESOURCE, PREFIX
+from ..labels import GPU_RESOURCE, PREFIX, pod_security_levels
 from ..view import TenantView
 
 TENANT_LABEL = f"{PREFIX}/tenant"
@@ -74,11 +74,8 @@ def service_account(tenant: TenantView) -> str:
 
 
 def namespace(tenant: TenantView) -> dict[str, Any]:
-    level = tenant.pod_security
-    labels = {TENANT_LABEL: tenant.name}
-    for mode in ("enforce", "audit", "warn"):
-        labels[f"pod-security.kubernetes.io/{mode}"] = level
-        labels[f"pod-security.kubernetes.io/{mode}-version"] = "latest"
+    """The tenant's Pod Security level in every mode; `platform_manifest` pins their version to the cluster's minor."""
+    labels = {TENANT_LABEL: tenant.name, **pod_security_levels(tenant.pod_security)}
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": tenant.namespace, "labels": labels}}
 
 

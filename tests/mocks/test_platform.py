@@ -11,8 +11,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from aion_factory import load_stack_file, make_plan
-from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector
+from aion_factory import __version__, load_stack_file, make_plan
+from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector, recommended_labels
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from aion_factory.platform.install import helm_values
 from aion_factory.platform.resources import FORCE_APPLY
@@ -121,7 +121,8 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
     recorder, _ = local
     for tenant in SPEC.tenants:
         quota = recorder.named(f"{NAME}-{tenant.name}-resourcequota-{tenant.name}-tenant-quota").inputs
-        assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name, "annotations": FORCE_APPLY}
+        labels = recommended_labels("local", "tenant", __version__)
+        assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name, "labels": labels, "annotations": FORCE_APPLY}
         assert quota["spec"]["hard"] == {
             f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
             "requests.cpu": str(tenant.cpu_quota),
@@ -130,6 +131,7 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
         }
         namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]
         assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == tenant.pod_security
+        assert namespace["labels"]["pod-security.kubernetes.io/enforce-version"] == "v1.35"  # the local cluster's minor
         binding = recorder.named(f"{NAME}-{tenant.name}-rolebinding-{tenant.name}-tenant-edit").inputs
         assert [(s["kind"], s["name"]) for s in binding["subjects"]] == [
             ("Group", tenant.group or tenant.name),
