@@ -72,7 +72,8 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
     problems = [
         Problem(
             key_path([key if len(key) <= SHOWN_CHARS else shown(key)]),
-            f"the site document says this{did_you_mean(key, list(STACK_KEYS))}; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
+            f"the site document says this{did_you_mean(key, list(STACK_KEYS))}; "
+            f"allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
         )
         for key in values
         if key not in STACK_KEYS

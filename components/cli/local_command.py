@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .exits import EXIT_FITS, bad_input
-from .project import stack_file
+from .project import named_stack
 
 HELP = {
     "up": "start the local control plane and `pulumi up --refresh` the local stack",
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     project = Path(args.project)
     try:
-        stack = stack_file(args.stack, project)
+        stack = named_stack(args.stack, project)
     except ConfigError as error:
         return bad_input(error)
     plane = ["--root", str(state_root(project))]

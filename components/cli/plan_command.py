@@ -25,7 +25,7 @@ from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import FORMATS, github_annotations, print_json
-from .project import looks_like_stack_name, stack_file
+from .project import looks_like_stack_name, named_stack
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     try:
         if not path.exists() and looks_like_stack_name(args.path):
-            path = stack_file(args.path, Path(args.project))
+            path = named_stack(args.path, Path(args.project))
         sites = sites_of(path)
         if args.report:
             report_folders(Path(args.report), len(sites))

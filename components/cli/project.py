@@ -24,12 +24,13 @@ def looks_like_stack_name(text: str) -> bool:
     return "/" not in text and "\\" not in text and not text.endswith((".yaml", ".yml")) and text not in (".", "..")
 
 
-def stack_file(name: str, project: Path) -> Path:
+def named_stack(name: str, project: Path) -> Path:
     """`Pulumi.<name>.yaml` in the project's stack folder; an unknown name lists the stacks there."""
     folder = stack_dir(project)
     path = folder / f"Pulumi.{name}.yaml"
     if path.is_file():
         return path
     stacks = sorted(stack_name(p) for p in folder.glob(STACK_GLOB))
-    why = f"{shown(name)} is neither a file nor a stack of {shown(str(project), PATH_CHARS)}; its stacks ({folder}): {', '.join(stacks) or 'none'}"
+    why = f"{shown(name)} is neither a file nor a stack of {shown(str(project), PATH_CHARS)}; its stacks ({folder}): "
+    why += ", ".join(stacks) or "none"
     raise ConfigError([Problem("PATH", why)])

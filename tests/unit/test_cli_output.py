@@ -165,7 +165,17 @@ def complete(script: str, words: list[str], cwd: str = "/") -> list[str]:
 def test_bash_completion_offers_the_commands_and_options_of_the_tree(aion, tmp_path):
     script = aion("completion", "bash").stdout
     (tmp_path / "Pulumi.local.yaml").write_text("")
-    assert complete(script, ["aion", "''"])[:9] == ["--help", "--version", "plan", "site", "fleet", "queues", "local", "schema", "completion"]
+    assert complete(script, ["aion", "''"])[:9] == [
+        "--help",
+        "--version",
+        "plan",
+        "site",
+        "fleet",
+        "queues",
+        "local",
+        "schema",
+        "completion",
+    ]
     assert complete(script, ["aion", "lo"]) == ["local"]
     assert complete(script, ["aion", "local", "''"])[:4] == ["--help", "up", "down", "status"]
     assert complete(script, ["aion", "plan", "x.yaml", "--f"]) == ["--format"]
