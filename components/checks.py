@@ -70,6 +70,7 @@ def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem
                     key_path(["clusters", c, "cni"]),
                     f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
                     f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
+                    "warning",
                 )
             )
     return warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Mapping
@@ -46,8 +47,8 @@ def _problem(error: Any) -> Problem:
     if kind == "missing":
         return Problem(path, "required key is missing")
     if kind == "extra_forbidden":
-        allowed = ", ".join(_fields_at(loc[:-1])) or "none"
-        return Problem(path, f"unknown key; allowed: {allowed}")
+        fields = _fields_at(loc[:-1])
+        return Problem(path, f"unknown key{did_you_mean(loc[-1], fields)}; allowed: {', '.join(fields) or 'none'}")
     message = error["msg"]
     if kind == "string_pattern_mismatch" and "a-z0-9" in str(error.get("ctx", {}).get("pattern", "")):
         message = f"allowed: {NAME_PATTERN_HELP}"
@@ -56,6 +57,12 @@ def _problem(error: Any) -> Problem:
     elif kind in _NUMBER_ERRORS and (field := _field_at(loc)) is not None and (bounds := bounds_of(field)):
         message = f"{message}; allowed: {bounds}"
     return Problem(path, f"{shown(error['input'])} is not allowed: {message}")
+
+
+def did_you_mean(key: object, allowed: list[str]) -> str:
+    """` (did you mean 'tenants'?)` for a misspelt key, or nothing when no allowed key is close."""
+    close = difflib.get_close_matches(key, allowed, n=1) if isinstance(key, str) else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # Errors of a number field: their messages say what is wrong, the field's bounds what is allowed.

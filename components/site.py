@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog
-from .config import spec_from_config
+from .config import did_you_mean, spec_from_config
 from .errors import SHOWN_CHARS, ConfigError, Problem, shown
 from .keys import NAMESPACE, key_path
 from .spec import FactorySpec
@@ -72,7 +72,8 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
     problems = [
         Problem(
             key_path([key if len(key) <= SHOWN_CHARS else shown(key)]),
-            f"the site document says this; allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
+            f"the site document says this{did_you_mean(key, list(STACK_KEYS))}; "
+            f"allowed next to {key_path([SITE_FILE])}: {', '.join(STACK_KEYS)}",
         )
         for key in values
         if key not in STACK_KEYS

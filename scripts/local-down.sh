@@ -7,10 +7,5 @@ cd "$(dirname "$0")/.."
 source "${AION_TOOLCHAIN_CACHE:-$HOME/.cache/aion-factory/toolchain}/env.sh"
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
-if python -m aion_factory.devstack.controlplane status --root "$AION_STATE/local" | grep -q kube-apiserver; then
-  status=0
-  python -m aion_factory.devstack.localstack down --stack local || status=$?
-  python -m aion_factory.devstack.controlplane stop --root "$AION_STATE/local"
-  exit "$status"
-fi
-python -m aion_factory.devstack.controlplane stop --root "$AION_STATE/local"
+# Destroys the stack only when its control plane runs (nothing to destroy otherwise), then stops it.
+AION_STATE="$AION_STATE" aion local down --stack local

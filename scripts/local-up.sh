@@ -14,7 +14,7 @@ source "${AION_TOOLCHAIN_CACHE:-$HOME/.cache/aion-factory/toolchain}/env.sh"
 source scripts/pulumi-env.sh
 export PATH="$PWD/.venv/bin:$PATH"
 
-python -m aion_factory.devstack.controlplane start --root "$AION_STATE/local" --stack stacks/Pulumi.local.yaml
-python -m aion_factory.devstack.localstack up --stack local
+# The control plane in $AION_STATE/local with the stack's Kueue settings, then `pulumi up --refresh`.
+AION_STATE="$AION_STATE" aion local up --stack local
 echo
 echo "kubectl: export KUBECONFIG=$AION_LOCAL_KUBECONFIG   tear down: make local-down"

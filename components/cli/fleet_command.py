@@ -19,9 +19,10 @@ from ..fleet.changes import changed_clusters
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
-from ..site import load_site, read_yaml
+from ..site import load_site
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
+from .project import stack_dir
 
 HELP = {
     "preview": "`pulumi preview` of every cluster stack of the site, in parallel",
@@ -59,13 +60,8 @@ def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
     project = Path(args.project)
-    if not (project / "Pulumi.yaml").is_file():
-        raise ConfigError(
-            [Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")]
-        )
-    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
-    stack_dir = project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
-    return fleet_of(args.site_file, stack_dir), project, stack_dir
+    stacks = stack_dir(project)
+    return fleet_of(args.site_file, stacks), project, stacks
 
 
 def _operate(args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""`aion plan PATH [--json] [--report DIR]`: the whole site's plan, from a stack file, a site document
-or a folder of stack files (every site they deploy, and which stack deploys each cluster)."""
+"""`aion plan PATH [--format text|json|github] [--report DIR]`: the whole site's plan, from a stack
+(its file, or its name in the project's `stackConfigDir`), a site document or a folder of stack
+files (every site they deploy, and which stack deploys each cluster)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_v
 from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
+from .output import FORMATS, github_annotations, print_json
+from .project import looks_like_stack_name, named_stack
 
 
 @dataclass(frozen=True)
@@ -34,38 +37,52 @@ class PlannedSite:
 
 def add_parser(commands: Any) -> None:
     plan = commands.add_parser("plan", help="check a site against its power budget, at every level")
-    plan.add_argument("path", help="a stack file (Pulumi.<stack>.yaml), a site document, or a folder of stack files")
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON (schema: docs/plan.schema.json)")
+    plan.add_argument("path", help="a stack's name or file (Pulumi.<stack>.yaml), a site document, or a folder of stack files")
+    plan.add_argument("--project", default=".", help="the Pulumi project whose stackConfigDir holds a named stack (default: here)")
+    plan.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text: a table, problems on stderr; json: one document on stdout, bad input included "
+        "(schema: docs/plan.schema.json); github: GitHub Actions annotations for problems",
+    )
+    plan.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     plan.add_argument("--report", metavar="DIR", help="also write report.md and power.svg into DIR")
     plan.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    path = Path(args.path)
     try:
-        sites = sites_of(Path(args.path))
+        if not path.exists() and looks_like_stack_name(args.path):
+            path = named_stack(args.path, Path(args.project))
+        sites = sites_of(path)
         if args.report:
             report_folders(Path(args.report), len(sites))
     except ConfigError as error:
-        return bad_input(error)
+        return bad_input(error, args.format, str(path) if path.is_file() else None)
     plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
-    if args.json:
+    if args.format == "json":
         documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
-        # Not JSON (RFC 8259) has no Infinity or NaN: the spec's bounds keep every figure finite, this says so.
-        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, allow_nan=False))
+        print_json(documents[0] if len(documents) == 1 else documents)
     for site, plan in plans:
-        if not args.json:
+        warnings = [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]
+        if args.format == "github":
+            for annotation in github_annotations([*plan.violations, *warnings], site.label):
+                print(annotation)
+        elif args.format == "text":
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
         if args.report:
             try:
                 written = write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report)
             except OSError as error:
-                return bad_input(ConfigError([_report_problem(Path(args.report), error)]))
-            for path in written:
-                print(f"wrote {path}", file=sys.stderr)
+                return bad_input(ConfigError([_report_problem(Path(args.report), error)]), args.format)
+            for report_file in written:
+                print(f"wrote {report_file}", file=sys.stderr)
         if plan.violations:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if warnings := [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]:
+        if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
 

@@ -59,7 +59,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
     gpu_pools = [gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools]
     system_pools = [system_pool_plan(site, c, catalog) for c in spec.clusters]
     levels = roll_up(site, gpu_pools + system_pools)
-    violations = budget_violations(levels, gpu_pools + system_pools)
+    violations = budget_violations(levels, gpu_pools + system_pools, catalog)
 
     clusters = []
     for index, cluster in enumerate(spec.clusters):
@@ -115,6 +115,6 @@ def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan
     where = plane or f"the largest control plane for target {cluster.target}"
     message = (
         f"cluster {cluster.name} needs {max_nodes} nodes at rated size, over the {limit}-node limit of {where}; "
-        f"split it into {needed} clusters"
+        f"split it into {needed} clusters, or take {max_nodes - limit} nodes off it"
     )
     return plan, [Problem(key_path(["clusters", index, "control_plane"]), message, "violation")]

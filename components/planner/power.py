@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..catalog import Catalog
 from ..errors import Problem
 from ..spec import Cluster, GpuPool, Site, Tenant
@@ -82,21 +84,51 @@ def site_it_budget_kw(site: Site) -> float:
     return site.facility_power_mw * 1000 / site.pue
 
 
-def budget_violations(levels: list[LevelPlan], pools: list[PoolPlan]) -> list[Problem]:
-    """A level over its limit, and every cluster that draws on it: in a site of many stacks, each
-    stack that shares the level must change or leave it."""
+def budget_violations(levels: list[LevelPlan], pools: list[PoolPlan], catalog: Catalog) -> list[Problem]:
+    """A level over its limit, what would bring it within, and every cluster that draws on it: in a
+    site of many stacks, each stack that shares the level must change or leave it."""
     return [
         Problem(
             level.path,
             f"{level.kind} {level.path} draws {level.rated_kw:,.1f} kW rated, over its limit of "
             f"{level.limit_kw:,.1f} kW (budget {level.budget_kw:,.1f} kW x oversubscription "
             f"{level.oversubscription:g}) by {level.rated_kw - level.limit_kw:,.1f} kW; "
+            f"to fit: {budget_fix(level, pools, catalog)}; "
             f"clusters drawing on it: {', '.join(clusters_drawing_on(level.path, pools))}",
             "violation",
         )
         for level in levels
         if not level.fits
     ]
+
+
+def budget_fix(level: LevelPlan, pools: list[PoolPlan], catalog: Catalog) -> str:
+    """The fewest nodes to take off the pools drawing most on an over-limit level (largest first),
+    or the per-GPU power cap on its largest GPU pool that would bring it within its limit alone."""
+    drawing = sorted(
+        (p for p in pools if p.rated_kw > 0 and (p.level == level.path or p.level.startswith(f"{level.path}/"))),
+        key=lambda p: -p.rated_kw,
+    )
+    excess_w = (level.rated_kw - level.limit_kw) * 1000 - 1e-6  # `fits` tolerates a rounding error
+    shrinks, left_w = [], excess_w
+    for pool in drawing:
+        nodes = min(pool.nodes, math.ceil(left_w / pool.node_power_w))
+        shrinks.append(f"shrink pool {pool.cluster}/{pool.name} by {nodes} node{'s' if nodes != 1 else ''} (to {pool.nodes - nodes})")
+        left_w -= nodes * pool.node_power_w
+        if left_w <= 0:
+            break
+    fix = " and ".join(shrinks) if left_w <= 0 else "move clusters off it: its pools alone cannot shed enough"
+    cap = _fitting_cap_w(drawing[0], excess_w, catalog) if drawing else None
+    return fix if cap is None else f"{fix}, or gpu_power_cap_w {cap} on pool {drawing[0].cluster}/{drawing[0].name}"
+
+
+def _fitting_cap_w(pool: PoolPlan, excess_w: float, catalog: Catalog) -> int | None:
+    """The highest whole-watt per-GPU cap on `pool` that sheds `excess_w`, if the driver takes it."""
+    if pool.gpu_model is None or pool.gpus == 0:
+        return None
+    model = catalog.gpu_models[pool.gpu_model]
+    cap = math.floor((pool.gpu_power_cap_w or model.max_power_w) - excess_w / pool.gpus)
+    return cap if cap >= model.min_power_limit_w else None
 
 
 def clusters_drawing_on(level: str, pools: list[PoolPlan]) -> list[str]:

@@ -58,6 +58,17 @@ def test_unknown_key_lists_allowed_keys(config):
     assert line.startswith("aion:clusters[0].pools[0].gpu_count: unknown key; allowed: name, node_type, size,")
 
 
+def test_a_misspelt_key_gets_the_closest_allowed_key_at_its_level(config):
+    config["clusters"][0]["pools"][0]["max_sise"] = 8
+    config["tennants"] = config.pop("tenants")
+    assert problems(config) == [
+        "aion:clusters[0].pools[0].max_sise: unknown key (did you mean 'max_size'?); allowed: name, node_type, size, min_size, "
+        "max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, multi_node_training, root_volume_type, "
+        "root_volume_size_gb, sharing",
+        "aion:tennants: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants",
+    ]
+
+
 def test_bad_target_lists_allowed_values(config):
     config["clusters"][0]["target"] = "aws"
     [line] = problems(config)

@@ -64,7 +64,7 @@ def test_cluster_over_every_control_plane_is_a_violation(config):
     plan = make_plan(spec_from_config(config))
     [violation] = plan.violations
     assert violation.path == "aion:clusters[0].control_plane"
-    assert "needs 602 nodes" in violation.message and "split it into 2 clusters" in violation.message
+    assert "needs 602 nodes" in violation.message and "split it into 2 clusters, or take 102 nodes off it" in violation.message
     assert plan.clusters[0].control_plane is None
 
 
@@ -83,6 +83,31 @@ def test_over_budget_row_names_the_level(config):
     plan = make_plan(spec_from_config(config))
     assert [v.path for v in plan.violations] == ["s/h/r"]
     assert plan.violations[0].message.startswith("row s/h/r draws 613.9 kW rated, over its limit of 500.0 kW")
+
+
+def test_an_over_budget_row_says_the_fewest_nodes_of_its_largest_pool_or_the_cap_that_fit_it(config):
+    # 613.9 kW in a 500 kW row: 113.8736 kW over. h100 nodes draw 10.2 kW: ceil(113.8736 / 10.2) = 12 nodes (48 x 10.2 +
+    # 1.8736 = 491.5 kW fits, 49 would be 501.7). Or a cap on its 480 GPUs: 700 - 113,873.6 / 480 = 462.76 -> 462 W
+    # (60 x (10,200 - 8 x 238) W + 1,873.6 W = 499.6 kW; 463 W would be 500.1).
+    config["clusters"][0]["pools"][0]["size"] = 60
+    [violation] = make_plan(spec_from_config(config)).violations
+    fix = "to fit: shrink pool c/h100 by 12 nodes (to 48), or gpu_power_cap_w 462 on pool c/h100; clusters drawing on it: c"
+    assert violation.message.endswith(fix)
+    config["clusters"][0]["pools"][0].update(size=48)
+    assert make_plan(spec_from_config(config)).fits
+    config["clusters"][0]["pools"][0].update(size=60, gpu_power_cap_w=462)
+    assert make_plan(spec_from_config(config)).fits
+
+
+def test_when_the_largest_pool_cannot_fit_a_row_alone_the_next_shrinks_too(config):
+    # A 5 kW row: 1 h100 node (10.2 kW) + 10 L4-8 (9.184 kW) + 2 system (0.0368 kW) = 19.4208 kW, 14.4208 over.
+    # The whole h100 pool sheds 10.2; 4.2208 kW left: ceil(4,220.8 / 918.4) = 5 L4 nodes. No cap sheds 14.4 kW from 8 GPUs.
+    config["site"]["halls"][0]["rows"][0]["it_power_kw"] = 5
+    config["clusters"][0]["pools"][0]["size"] = 1
+    config["clusters"][0]["pools"][1]["size"] = 10
+    config["tenants"][0]["power_kw"] = 4
+    [violation] = make_plan(spec_from_config(config)).violations
+    assert "to fit: shrink pool c/h100 by 1 node (to 0) and shrink pool c/l4 by 5 nodes (to 5); clusters" in violation.message
 
 
 def test_oversubscription_raises_the_limit(config):

@@ -55,7 +55,10 @@ def test_a_row_over_budget_is_named_with_its_draw_and_limit() -> None:
     # The local stack rates 31.5 kW in row-1 (h100 at max_size 3, capped at 600 W per GPU; l40s; system).
     [message] = power_findings(with_row_budget(LOCAL, 25))
     assert message.startswith("row lab/hall-a/row-1 draws 31.5 kW rated, over its limit of 25.0 kW")
-    assert message.endswith("by 6.5 kW; clusters drawing on it: local (site power tree from the stack's config)")
+    assert message.endswith(
+        "by 6.5 kW; to fit: shrink pool local/h100 by 1 node (to 2), or gpu_power_cap_w 328 on pool local/h100; "
+        "clusters drawing on it: local (site power tree from the stack's config)"
+    )
 
 
 def test_the_policy_and_the_program_refuse_the_same_levels() -> None:

@@ -44,8 +44,10 @@ def test_an_inline_stack_is_a_one_stack_site():
 
 def test_a_stack_of_a_site_says_nothing_the_site_says(tmp_path: Path):
     one_hall_two_stacks(tmp_path)
-    path = stack(tmp_path / "stacks", "x", site_file="../sites/dc.yaml", cluster="train-a", tenants=[], zone="fr-par-1")
+    path = stack(tmp_path / "stacks", "x", site_file="../sites/dc.yaml", cluster="train-a", tenants=[], zone="fr-par-1", clustre="")
     assert problems(lambda: load_stack(path)) == [
+        "aion:clustre: the site document says this (did you mean 'cluster'?); "
+        "allowed next to aion:site_file: site_file, cluster, kubeconfig",
         "aion:tenants: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig",
         "aion:zone: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig",
     ]
