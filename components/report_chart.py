@@ -7,6 +7,7 @@ cannot carry the SVG)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .catalog import Catalog, load_catalog
@@ -204,20 +205,27 @@ def _groups(plan: Plan, level: LevelPlan) -> list[tuple[str, list[PoolPlan]]]:
     gpu = [p for p in pools if p.gpu_model]
     system = [p for p in pools if not p.gpu_model]
     depth = level.path.count("/") + 1
+
+    def pool_key(p: PoolPlan) -> str:
+        return f"{p.cluster}/{p.name}"
+
+    def cluster_key(p: PoolPlan) -> str:
+        return p.cluster
+
+    def child_key(p: PoolPlan) -> str:  # the hall or row under the level it draws from
+        return p.level.split("/")[depth] if p.level.count("/") >= depth else p.cluster
+
     clusters = {p.cluster for p in gpu}
     by_pool = len(clusters) == 1 or len(clusters) < len(gpu)  # one GPU pool a cluster: the cluster's name says it shorter
-    keys = (
-        *((lambda p: f"{p.cluster}/{p.name}"),) * by_pool,
-        lambda p: p.cluster,
-        lambda p: p.level.split("/")[depth] if p.level.count("/") >= depth else p.cluster,
-    )
+    keys: list[Callable[[PoolPlan], str]] = [pool_key, cluster_key, child_key] if by_pool else [cluster_key, child_key]
+    groups: dict[str, list[PoolPlan]] = {}
     for key in keys:
-        groups: dict[str, list[PoolPlan]] = {}
-        for pool in gpu if by_pool and key is keys[0] else pools:
+        groups = {}
+        for pool in gpu if key is pool_key else pools:
             groups.setdefault(key(pool), []).append(pool)
         if len(groups) <= MAX_SEGMENTS:
             break
-    if by_pool and key is keys[0] and system:
+    if key is pool_key and system:
         groups[SYSTEM] = system
     return list(groups.items())
 
@@ -270,7 +278,8 @@ def _buys(plan: Plan, catalog: Catalog, top: float, bar_x: float) -> tuple[str, 
     if now > 0:
         gpus = sum(plan.site.gpus_by_model.values())
         rows.append(("the site now", now, CPU_COLOUR, False, f"{gpus:,} GPUs = {now:,.0f} H100-eq"))
-    no_fp8, too_big = [], []
+    no_fp8: list[str] = []
+    too_big: list[str] = []
     for model, (name, equivalents, nodes, gpus) in sorted(best.items(), key=lambda item: (-item[1][1], item[0])):
         if equivalents <= 0:
             (too_big if nodes == 0 else no_fp8).append(f"{name} ({model})")

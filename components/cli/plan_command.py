@@ -1,4 +1,4 @@
-"""`aion plan PATH [--json] [--report DIR]`: the whole site's plan, from a stack file, a site document
+"""`aion plan PATH [--json] [--report DIR] [--diff BASE_REF]`: the whole site's plan, from a stack file, a site document
 or a folder of stack files (every site they deploy, and which stack deploys each cluster)."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..catalog import load_catalog
 from ..checks import network_policy_warnings
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
+from ..plan_diff import format_diff
 from ..plan_document import plan_document
 from ..planner import make_plan
 from ..report import REPORT_FILES, format_table, write_report
@@ -23,6 +24,7 @@ from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_v
 from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
+from .plan_diff import diffs_against, write_diff
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,10 @@ def add_parser(commands: Any) -> None:
     plan = commands.add_parser("plan", help="check a site against its power budget, at every level")
     plan.add_argument("path", help="a stack file (Pulumi.<stack>.yaml), a site document, or a folder of stack files")
     plan.add_argument("--json", action="store_true", help="print the plan as JSON (schema: docs/plan.schema.json)")
-    plan.add_argument("--report", metavar="DIR", help="also write report.md and power.svg into DIR")
+    plan.add_argument("--report", metavar="DIR", help="also write report.md, power.svg and report.html into DIR (and diff.md with --diff)")
+    plan.add_argument(
+        "--diff", metavar="BASE_REF", help="print what the change does against PATH at git revision BASE_REF: nodes, kW per level, quotas"
+    )
     plan.set_defaults(run=run)
 
 
@@ -45,20 +50,26 @@ def run(args: argparse.Namespace) -> int:
         sites = sites_of(Path(args.path))
         if args.report:
             report_folders(Path(args.report), len(sites))
+        if args.diff and args.json:
+            raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff without --json")])
+        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
+        diffs = diffs_against(args.diff, Path(args.path), [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
         return bad_input(error)
-    plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
     if args.json:
         documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
         # Not JSON (RFC 8259) has no Infinity or NaN: the spec's bounds keep every figure finite, this says so.
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2, allow_nan=False))
-    for site, plan in plans:
-        if not args.json:
+    for index, (site, plan) in enumerate(plans):
+        if diffs is not None:
+            print(format_diff(diffs[index], args.diff), end="\n" if len(plans) > 1 else "")
+        elif not args.json:
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
         if args.report:
             try:
-                written = write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report)
+                folder = Path(args.report) / plan.site.name if len(plans) > 1 else Path(args.report)
+                written = write_report(plan, folder) + ([write_diff(diffs[index], args.diff, folder)] if diffs is not None else [])
             except OSError as error:
                 return bad_input(ConfigError([_report_problem(Path(args.report), error)]))
             for path in written:

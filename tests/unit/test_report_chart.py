@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
