@@ -118,3 +118,10 @@ def test_the_html_page_renders_in_a_headless_browser(aion_200mw, tmp_path):
     ).stdout
     assert re.search(r"<svg[^>]*width=\"\d+\"", dom)  # the chart is in the page, inline
     assert dom.count("<rect") > 30 and "h4-c07" in dom and "hall-4" in dom
+
+
+def test_the_readme_shows_a_report_picture_small_enough_to_commit():
+    picture = ROOT / "docs/report-200mw.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < picture.stat().st_size < 200_000
+    first_screen = (ROOT / "README.md").read_text().splitlines()[:12]
+    assert any("](docs/report-200mw.png)" in line for line in first_screen)
