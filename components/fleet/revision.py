@@ -42,15 +42,17 @@ def _failed(result: subprocess.CompletedProcess[bytes], revision: str, option: s
     return ConfigError([Problem(option, f"{shown(revision)}: git cannot {what}: {stderr}")])
 
 
-def file_at(top: Path, revision: str, relative: str, option: str) -> bytes | None:
-    """The file `relative` (to the repository's top) at `revision`; None where it did not exist then."""
-    result = _git(["show", f"{revision}:{relative}"], top, revision, option)
+def file_at(cwd: Path, revision: str, name: str, option: str) -> bytes | None:
+    """The file `name` at `revision` (`./name` is relative to `cwd`, else to the repository's top);
+    None where it did not exist then."""
+    refuse_option(revision, option)
+    result = _git(["show", f"{revision}:{name}"], cwd, revision, option)
     if result.returncode == 0:
         return result.stdout
     stderr = result.stderr.decode(errors="replace")
     if "exists on disk, but not in" in stderr or "does not exist in" in stderr:
         return None
-    raise _failed(result, revision, option, f"show {relative} there")
+    raise _failed(result, revision, option, f"show {name} there")
 
 
 @contextmanager
