@@ -22,7 +22,7 @@ def _environment() -> Environment:
     return Environment(
         loader=FunctionLoader(lambda name: root.joinpath(name).read_text()),
         undefined=StrictUndefined,
-        autoescape=select_autoescape(["svg"]),
+        autoescape=select_autoescape(["svg.j2", "html.j2"]),  # the names end in .j2: ["svg"] never matched
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,

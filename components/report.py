@@ -1,16 +1,18 @@
-"""A plan as a terminal table, and as a Markdown report with an SVG chart (its JSON: `plan_document`)."""
+"""A plan as a terminal table, and as a report: Markdown, an SVG chart and an HTML page (its JSON: `plan_document`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from markupsafe import Markup
 
 from .catalog import load_catalog
 from .errors import format_problems
-from .planner import HeadroomBuys, Plan, placeable_headroom_kw
+from .planner import HeadroomBuys, LevelPlan, Plan, placeable_headroom_kw
 from .planner.equivalence import headroom_buys
 from .rendering import render
+from .report_chart import kw, power_chart, text_bars
 from .spec import SystemPool
 
 
@@ -80,33 +82,29 @@ def basis_line(plan: Plan) -> str | None:
     )
 
 
-def chart_rows(plan: Plan, width: float = 480.0) -> list[dict[str, Any]]:
-    """Bar geometry for the SVG: each level's limit and rated power on one scale."""
-    top = max([lv.limit_kw for lv in plan.levels] + [lv.rated_kw for lv in plan.levels] + [1.0])
-    return [
-        {
-            "path": lv.path,
-            "limit_kw": lv.limit_kw,
-            "rated_kw": lv.rated_kw,
-            "limit_width": round(width * lv.limit_kw / top, 1),
-            "rated_width": round(width * lv.rated_kw / top, 1),
-            "fits": lv.fits,
-        }
-        for lv in plan.levels
-    ]
-
-
-REPORT_FILES = ("report.md", "power.svg")
+REPORT_FILES = ("report.md", "power.svg", "report.html")
 
 
 def write_report(plan: Plan, directory: str | Path) -> list[Path]:
+    """report.md (for a pull-request comment: the levels drawn in characters, no image), power.svg
+    (the chart) and report.html (the same page with the chart inline: one self-contained file)."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    svg = out / REPORT_FILES[1]
-    svg.write_text(render("power.svg.j2", rows=chart_rows(plan)))
-    markdown = out / REPORT_FILES[0]
-    markdown.write_text(render("report.md.j2", plan=plan, chart=svg.name, basis_line=basis_line(plan)))
-    return [markdown, svg]
+    chart = power_chart(plan)
+    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_of_budget}
+    svg_text = render("power.svg.j2", c=chart)
+    written = {
+        "report.md": render("report.md.j2", bars=text_bars(plan), **figures),
+        "power.svg": svg_text,
+        "report.html": render("report.html.j2", svg=Markup(svg_text), **figures),  # the SVG template escapes its own text
+    }
+    for name, text in written.items():
+        (out / name).write_text(text)
+    return [out / name for name in REPORT_FILES]
+
+
+def percent_of_budget(level: LevelPlan) -> str:
+    return f"{100 * level.rated_kw / level.budget_kw:.1f}%" if level.budget_kw else "-"
 
 
 def _by_hall(clusters_by_hall: dict[str, int]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
+from ..fleet.revision import file_at
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
@@ -130,15 +130,10 @@ def _changed(args: argparse.Namespace) -> int:
 
 def _site_at(revision: str, site_file: Path) -> Any:
     """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
-    if revision.startswith("-"):  # git would read it as an option (`--output=FILE` writes a file)
-        raise ConfigError([Problem("--base", f"{shown(revision)} is not a revision; allowed: a commit, branch or tag")])
-    shown_file = subprocess.run(["git", "show", f"{revision}:./{site_file.name}"], cwd=site_file.parent, capture_output=True, check=False)
-    stderr = shown_file.stderr.decode(errors="replace")
-    if shown_file.returncode != 0:
-        if "exists on disk, but not in" in stderr or "does not exist in" in stderr:
-            return None
-        raise ConfigError([Problem("--base", f"{shown(revision)}: git cannot show {site_file} there: {stderr.strip()[:300]}")])
+    shown_file = file_at(site_file.parent, revision, f"./{site_file.name}", "--base")
+    if shown_file is None:
+        return None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / site_file.name
-        path.write_bytes(shown_file.stdout)  # read as any site document is: bounded, UTF-8 checked
+        path.write_bytes(shown_file)  # read as any site document is: bounded, UTF-8 checked
         return load_site(path)

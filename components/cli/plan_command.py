@@ -1,4 +1,4 @@
-"""`aion plan PATH [--format text|json|github] [--report DIR]`: the whole site's plan, from a stack
+"""`aion plan PATH [--format text|json|github] [--report DIR] [--diff BASE_REF]`: the whole site's plan, from a stack
 (its file, or its name in the project's `stackConfigDir`), a site document or a folder of stack
 files (every site they deploy, and which stack deploys each cluster)."""
 
@@ -17,6 +17,7 @@ from ..catalog import load_catalog
 from ..checks import network_policy_warnings
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
+from ..plan_diff import format_diff
 from ..plan_document import plan_document
 from ..planner import make_plan
 from ..report import REPORT_FILES, format_table, write_report
@@ -25,6 +26,7 @@ from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import FORMATS, github_annotations, print_json
+from .plan_diff import diffs_against, write_diff
 from .project import looks_like_stack_name, named_stack
 
 
@@ -47,7 +49,10 @@ def add_parser(commands: Any) -> None:
         "(schema: docs/plan.schema.json); github: GitHub Actions annotations for problems",
     )
     plan.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
-    plan.add_argument("--report", metavar="DIR", help="also write report.md and power.svg into DIR")
+    plan.add_argument("--report", metavar="DIR", help="also write report.md, power.svg and report.html into DIR (and diff.md with --diff)")
+    plan.add_argument(
+        "--diff", metavar="BASE_REF", help="print what the change does against PATH at git revision BASE_REF: nodes, kW per level, quotas"
+    )
     plan.set_defaults(run=run)
 
 
@@ -59,23 +64,29 @@ def run(args: argparse.Namespace) -> int:
         sites = sites_of(path)
         if args.report:
             report_folders(Path(args.report), len(sites))
+        if args.diff and args.format != "text":
+            raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
+        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
+        diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
         return bad_input(error, args.format, str(path) if path.is_file() else None)
-    plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
     if args.format == "json":
         documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
         print_json(documents[0] if len(documents) == 1 else documents)
-    for site, plan in plans:
+    for index, (site, plan) in enumerate(plans):
         warnings = [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]
         if args.format == "github":
             for annotation in github_annotations([*plan.violations, *warnings], site.label):
                 print(annotation)
+        elif diffs is not None:
+            print(format_diff(diffs[index], args.diff), end="\n" if len(plans) > 1 else "")
         elif args.format == "text":
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
         if args.report:
             try:
-                written = write_report(plan, Path(args.report) / plan.site.name if len(plans) > 1 else args.report)
+                folder = Path(args.report) / plan.site.name if len(plans) > 1 else Path(args.report)
+                written = write_report(plan, folder) + ([write_diff(diffs[index], args.diff, folder)] if diffs is not None else [])
             except OSError as error:
                 return bad_input(ConfigError([_report_problem(Path(args.report), error)]), args.format)
             for report_file in written:

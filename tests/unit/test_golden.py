@@ -23,10 +23,11 @@ def assert_golden(name: str, text: str) -> None:
 @pytest.mark.parametrize("stack", ["local", "dc5-train-1"])
 def test_report_and_chart(stack: str, tmp_path: Path):
     plan = make_plan(load_stack_file(ROOT / f"stacks/Pulumi.{stack}.yaml"))
-    markdown, svg = write_report(plan, tmp_path)
+    markdown, svg, html = write_report(plan, tmp_path)
     ET.fromstring(svg.read_text())  # the chart is well-formed XML
     assert_golden(f"report-{stack}.md", markdown.read_text())
     assert_golden(f"power-{stack}.svg", svg.read_text())
+    assert_golden(f"report-{stack}.html", html.read_text())
     assert_golden(f"table-{stack}.txt", format_table(plan))
 
 

@@ -312,3 +312,14 @@ def test_jobs_that_run_pulumi_take_the_scaleway_plugin_from_the_operators_mirror
 def test_a_deploy_refreshes_first_so_hand_edits_are_restored() -> None:
     [up] = [step for step in uses(load("deploy.yml")["jobs"]["deploy"], "pulumi/actions@") if step["with"]["command"] == "up"]
     assert up["with"]["refresh"] is True
+
+
+def test_pull_requests_post_what_the_change_does_against_the_base_without_being_blocked_by_it() -> None:
+    plan = load("preview.yml")["jobs"]["plan"]
+    [checkout] = [s for s in steps(plan) if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # the base revision is there to read
+    [diff] = [s for s in steps(plan) if "--diff" in s.get("run", "")]
+    assert diff["run"] == '.venv/bin/aion plan stacks --diff "$BASE_SHA" --report "$RUNNER_TEMP/diff"'
+    assert diff["env"]["BASE_SHA"] == "${{ github.event.pull_request.base.sha }}" and diff["continue-on-error"] is True
+    [post] = [s for s in steps(plan) if str(s.get("uses", "")).startswith("actions/github-script@")]
+    assert "diff.md" in post["with"]["script"] and post["env"]["DIFFS"] == "${{ runner.temp }}/diff"
