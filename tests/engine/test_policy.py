@@ -90,7 +90,10 @@ def test_a_stack_that_raised_its_own_budget_fails_on_the_sites_tree_and_deploys_
     assert "[mandatory]  power-budget" in preview.stdout
     drawn = "clusters drawing on it: pbud-local"
     fix = "to fit: shrink pool pbud-local/h100 by 1 node (to 2), or gpu_power_cap_w 328 on pool pbud-local/h100"
-    assert f"{ROW_OVER} (budget 25.0 kW x oversubscription 1) by 6.5 kW; {fix}; {drawn} (site power tree from the policy config)" in preview.stdout
+    assert (
+        f"{ROW_OVER} (budget 25.0 kW x oversubscription 1) by 6.5 kW; {fix}; {drawn} (site power tree from the policy config)"
+        in preview.stdout
+    )
 
     up = policy_run(project, "up", "--yes", config=config)
     assert up.returncode != 0 and "power-budget" in up.stdout
