@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                 print(annotation)
         elif diffs is not None:
             print(format_diff(diffs[index], args.diff), end="\n" if len(plans) > 1 else "")
-        elif args.format == "text":
+        table = args.format == "text" and diffs is None
+        if table:  # the table lists the violations itself: they are not printed twice
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
         if args.report:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                 return bad_input(ConfigError([_report_problem(Path(args.report), error)]), args.format)
             for report_file in written:
                 print(f"wrote {report_file}", file=sys.stderr)
-        if plan.violations:
+        if plan.violations and not table:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
         if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)

@@ -84,7 +84,11 @@ def test_over_budget_exits_1_and_names_the_level(aion, tmp_path):
     values["clusters"][0]["pools"][0]["size"] = 60
     result = aion("plan", stack_file(tmp_path, values))
     assert result.returncode == 1
-    assert "violation: s/h/r: row s/h/r draws 613.9 kW rated" in result.stderr
+    # Once, in the table's VIOLATIONS section; stderr repeats it only where no table is printed.
+    assert result.stdout.count("row s/h/r draws 613.9 kW rated") == 1 and "VIOLATIONS:\n  s/h/r: row s/h/r" in result.stdout
+    assert "draws" not in result.stderr
+    as_json = aion("plan", stack_file(tmp_path, values), "--json")
+    assert "violation: s/h/r: row s/h/r draws 613.9 kW rated" in as_json.stderr
 
 
 def test_bad_input_exits_2_one_line_per_problem_no_traceback(aion, tmp_path):

@@ -36,7 +36,7 @@ def test_a_stack_file_gives_its_sites_verdict(aion):
 def test_two_stacks_in_one_hall_are_refused_naming_the_hall_and_both(aion, tmp_path: Path):
     stacks = one_hall_two_stacks(tmp_path)
     for path in (stacks, stacks / "Pulumi.train-a.yaml", stacks / "Pulumi.train-b.yaml"):
-        result = aion("plan", str(path))
+        result = aion("plan", str(path), "--json")
         assert result.returncode == 1
         assert "violation: dc/hall-1: hall dc/hall-1 draws 5,800.1 kW rated" in result.stderr
         assert result.stderr.rstrip().endswith("clusters drawing on it: train-a, train-b")
