@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -31,11 +32,32 @@ def spec_from_config(values: Mapping[str, Any], catalog: Catalog | None = None) 
         # after a bad item was dropped) says nothing new: keep the deepest ones.
         locs = [tuple(e["loc"]) for e in errors]
         deepest = [e for e, loc in zip(errors, locs, strict=True) if not any(o[: len(loc)] == loc and len(o) > len(loc) for o in locs)]
-        raise ConfigError([_problem(e) for e in deepest]) from None
+        problems = [_problem(e) for e in deepest]
+        raise ConfigError(problems + _cross_checks_without(values, [tuple(e["loc"]) for e in deepest], problems, catalog)) from None
     problems = check_spec(spec, catalog)
     if problems:
         raise ConfigError(problems)
     return spec
+
+
+def _cross_checks_without(values: Mapping[str, Any], bad: list[tuple[Any, ...]], found: list[Problem], catalog: Catalog) -> list[Problem]:
+    """Every problem at once: the cross-checks too, on the config without its bad keys (each left to
+    its default), when that much still makes a spec; none where a bad key has no default."""
+    trimmed = copy.deepcopy(dict(values))
+    for loc in bad:
+        *parents, key = loc
+        holder: Any = trimmed
+        for part in parents:
+            holder = holder[part] if isinstance(holder, dict | list) else None
+        if not isinstance(holder, dict) or key not in holder:
+            return []  # a list entry or a value that is not a mapping: nothing sensible to leave out
+        del holder[key]
+    try:
+        spec = FactorySpec.model_validate(trimmed)
+    except ValidationError:
+        return []
+    said = {p.path for p in found}
+    return [p for p in check_spec(spec, catalog) if p.path not in said]
 
 
 def _problem(error: Any) -> Problem:

@@ -330,3 +330,13 @@ def test_a_transition_to_glacier_before_90_days_is_refused_as_scaleway_would(con
     assert line.startswith("aion:clusters[0].storage.bucket.checkpoint_glacier_after_days: 30 ") and line.endswith("allowed: 90 to 36,500")
     config["clusters"][0]["storage"] = {"bucket": {"checkpoint_glacier_after_days": 90}}
     assert spec_from_config(config).clusters[0].storage.bucket.checkpoint_glacier_after_days == 90
+
+
+def test_schema_errors_and_cross_checks_are_reported_together(config):
+    config["site"]["oversubscription"] = 9  # schema: at most 3
+    config["clusters"][0]["pools"][0]["node_type"] = "H200-SXM-8"  # cross-check: not in the catalog
+    lines = problems(config)
+    assert [line.split(":")[1] for line in lines] == ["site.oversubscription", "clusters[0].pools[0].node_type"]
+    # A bad key without a default leaves nothing to cross-check: the schema's problems alone.
+    config["site"]["pue"] = 9
+    assert [line.split(":")[1] for line in problems(config)] == ["site.pue", "site.oversubscription"]
