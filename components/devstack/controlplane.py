@@ -5,7 +5,9 @@ and Kueue's manager with its CRDs and webhooks (see kueue.py).
 `python -m aion_factory.devstack.controlplane start|stop|status [--root DIR]`, or
 `LocalControlPlane(root).start()` from a test fixture. State (certificates, etcd
 data, ports, pids) lives under `root`, so a second start reuses it and the
-kubeconfig path never changes.
+kubeconfig path never changes. Each process is recorded with its start time, boot
+and PID namespace (processes.py): `stop` signals only processes that are still the
+ones it started, never whoever holds their pids now (after a reboot: anyone).
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from ..errors import AionError, ConfigError
+from ..processes import Started, signal_process
 from ..spec import Kueue
 from . import kueue
 from .certs import Pki, ensure_pki
@@ -84,10 +89,24 @@ class LocalControlPlane:
         return self.root / "state.json"
 
     def state(self) -> dict[str, Any]:
-        return json.loads(self.state_file.read_text()) if self.state_file.exists() else {"ports": {}, "pids": {}}
+        state: dict[str, Any] = {"ports": {}, "pids": {}, "started": {}}
+        if self.state_file.exists():
+            state.update(json.loads(self.state_file.read_text()))
+        return state
 
     def running(self) -> dict[str, int]:
-        return {name: pid for name, pid in self.state()["pids"].items() if _alive(pid)}
+        """The programs still running as the processes this control plane started."""
+        return {name: pid for name, pid in self.state()["pids"].items() if self._ours(name, pid) is not None}
+
+    def started(self) -> dict[str, Started]:
+        """What this control plane recorded of each process it started (an older state file's bare pid: nothing)."""
+        state = self.state()
+        found = {name: Started.from_dict(state["started"].get(name) or {}) for name in state["pids"]}
+        return {name: started for name, started in found.items() if started is not None and started.pid == state["pids"][name]}
+
+    def _ours(self, program: str, pid: int) -> psutil.Process | None:
+        started = self.started().get(program)
+        return started.process() if started is not None and started.pid == pid else None
 
     def start(self, timeout_s: float = 180) -> None:
         if len(self.running()) == len(PROGRAMS) and self._api_ready():
@@ -101,7 +120,7 @@ class LocalControlPlane:
         kueue.kueue_module()
         pki = ensure_pki(self.root / "pki")
         ports = _choose_ports(self.state()["ports"])
-        self._save({"ports": ports, "pids": {}})
+        self._save({"ports": ports, "pids": {}, "started": {}})
         for client in ("admin", "controller-manager", "scheduler"):
             _write_kubeconfig(self._client_kubeconfig(client), pki, client, ports["kube-apiserver"])
         shutil.copyfile(self._client_kubeconfig("admin"), self.kubeconfig)
@@ -118,11 +137,19 @@ class LocalControlPlane:
         log.info("local control plane ready: KUBECONFIG=%s", self.kubeconfig)
 
     def stop(self) -> None:
+        """Stop each process this control plane started that still runs; a pid that now names
+        another process (reused, or recorded before a reboot) is forgotten, never signalled."""
         state = self.state()
         for program in reversed(PROGRAMS):
-            pid = state["pids"].pop(program, None)
+            pid = state["pids"].get(program)
             if pid is not None:
-                _terminate(pid)
+                process = self._ours(program, pid)
+                if process is not None:
+                    _terminate(process)
+                else:
+                    log.info("%s (pid %s) is no longer the process this control plane started: nothing to stop", program, pid)
+            state["pids"].pop(program, None)
+            state["started"].pop(program, None)
             self._save(state)
         busy = [f"{name}:{port}" for name, port in state["ports"].items() if not _port_free(port)]
         if busy:
@@ -156,6 +183,7 @@ class LocalControlPlane:
             process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         state = self.state()
         state["pids"][program] = process.pid
+        state["started"][program] = Started.record(process.pid).to_dict()
         self._save(state)
 
     def _flags(self, program: str, pki: Pki, ports: dict[str, int]) -> list[str]:
@@ -222,7 +250,7 @@ class LocalControlPlane:
         }
         pid = self.state()["pids"][program]
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if self._ours(program, pid) is None:
                 raise ControlPlaneError(f"{program} exited; see {self.root / 'logs' / (program + '.log')}")
             if probes[program]():
                 return
@@ -295,33 +323,21 @@ def _get(url: str, context: ssl.SSLContext | None = None, insecure: bool = False
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    # A zombie child still answers kill(0): ask the process table too.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def _terminate(pid: int, grace_s: float = 10) -> None:
+def _terminate(process: psutil.Process, grace_s: float = 10) -> None:
+    """Stop the process group `process` leads (it was started in a session of its own), politely
+    first. psutil's wait reaps a child of ours and polls for any other process."""
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except OSError:
+        if not process.is_running():  # psutil checks that the pid still names this very process
             return
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:
-                if not _alive(pid):
-                    return
-            time.sleep(0.1)
+        refused = signal_process(process.pid, sig, group=True)
+        if refused:
+            log.warning("%s", refused)
+            return
+        try:
+            process.wait(wait_s)
+            return
+        except psutil.TimeoutExpired:
+            continue
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from aion_factory.devstack.controlplane import PORTS, LocalControlPlane, _alive, _port_free
+from aion_factory.devstack.controlplane import PORTS, LocalControlPlane, _port_free
 from engine_support import PulumiProject
 from support import ROOT
 
@@ -46,9 +46,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str,
     plane = LocalControlPlane(tmp_path_factory.mktemp("control-plane"))
     plane.start()
     yield plane
-    pids, ports = plane.state()["pids"], plane.state()["ports"]
+    started, ports = plane.started(), plane.state()["ports"]
     plane.stop()
-    assert not [p for p in pids.values() if _alive(p)], "a control plane process outlived stop()"
+    assert not [s for s in started.values() if s.process()], "a control plane process outlived stop()"
     assert all(_port_free(ports[name]) for name in PORTS), "a control plane port stayed bound"
 
 

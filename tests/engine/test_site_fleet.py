@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client, config
 
 from aion_factory import labels
-from aion_factory.devstack.controlplane import LocalControlPlane, _alive
+from aion_factory.devstack.controlplane import LocalControlPlane
 from engine_support import PulumiProject
 from support import ROOT
 
@@ -45,9 +45,9 @@ def planes(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str]) 
         plane.start()
     yield planes
     for plane in planes.values():
-        pids = plane.state()["pids"]
+        started = plane.started()
         plane.stop()
-        assert not [p for p in pids.values() if _alive(p)]
+        assert not [s for s in started.values() if s.process()]
 
 
 class Fleet:
