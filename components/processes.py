@@ -15,7 +15,6 @@ namespaces to tell apart.
 from __future__ import annotations
 
 import os
-import signal
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
@@ -76,7 +75,8 @@ class Started:
     def from_dict(cls, data: dict[str, Any]) -> Started | None:
         """A recorded identity; None for a record that is not one (an older state file's bare pid)."""
         try:
-            return cls(int(data["pid"]), float(data["since_boot_s"]), str(data["boot_id"]), str(data["pid_namespace"]), float(data["started_at"]))
+            pid, since_boot_s, started_at = int(data["pid"]), float(data["since_boot_s"]), float(data["started_at"])
+            return cls(pid, since_boot_s, str(data["boot_id"]), str(data["pid_namespace"]), started_at)
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -142,5 +142,3 @@ def carries(process: psutil.Process, variable: str, value: str) -> bool:
         return process.environ().get(variable) == value
     except psutil.Error:
         return False
-
-

@@ -3,12 +3,14 @@
 `make local` and `make local-down` set up the toolchain and Pulumi's environment
 (scripts/pulumi-env.sh), then run these. `up` starts the control plane with the stack's Kueue
 settings and runs `pulumi up --refresh` (recovering an interrupted run); `down` destroys the
-stack's resources, checks none is left, and stops the control plane."""
+stack's resources, checks none is left, and stops the control plane, unless a pulumi command
+holds the stack: then it leaves the control plane running for it and exits 3."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,4 +58,12 @@ def run(args: argparse.Namespace) -> int:
     status = EXIT_FITS
     if "kube-apiserver" in controlplane.LocalControlPlane(state_root(project)).running():
         status = localstack.main(["down", *pulumi])
+        if status == localstack.EXIT_BUSY:
+            # Stopping the plane under a live pulumi command would leave it hanging until a `make local`.
+            print(
+                "the local control plane is left running: that pulumi command needs it to finish. "
+                "Wait for it to end, then run `make local-down` again",
+                file=sys.stderr,
+            )
+            return status
     return controlplane.main(["stop", *plane]) or status

@@ -9,8 +9,12 @@ up:   recover from an interrupted run (fleet/recovery.py), `pulumi up --refresh`
 down: recover likewise (finishing an interrupted update first), `pulumi destroy`, then fail when a node or tenant namespace carrying the
       project's labels is still there.
 
+Exit 0 when done, 1 when it failed, 3 (EXIT_BUSY) when a pulumi command holds the stack, or may:
+then nothing was changed, and `aion local down` leaves the control plane running for that command.
+
 The CLI runs in a session of its own: when it ends, however it ends, whatever of its plugins is left
-in that session is stopped; an interrupt given to this command is passed on to it.
+in that session is stopped; an interrupt, a termination or a hang-up (a closed terminal) given to
+this command is passed on to it, so that no update runs on unseen.
 """
 
 from __future__ import annotations
@@ -27,18 +31,24 @@ from typing import Any
 import yaml
 
 from .. import environment, labels
-from ..fleet.recovery import RecoveryError, Stack, recover, stop_session
+from ..fleet.recovery import RecoveryError, Stack, StackBusy, exported, forget_run, recover, start_pulumi, stop_session
 from ..platform.tenancy import TENANT_LABEL
 from . import show
 
 EXIT_FAILED = 1
+# A pulumi command holds the stack (or may): `aion local down` then leaves the control plane running.
+EXIT_BUSY = 3
+# What this command passes on to the pulumi CLI, and as what: the CLI runs in a session of its own,
+# so a terminal's signals reach it only through here. It ends an update cleanly (saving the state,
+# releasing its lock) on SIGINT or SIGTERM (pulumi/pkg/backend/cancellation_scope.go) and handles
+# no SIGHUP: a closed terminal's hang-up is passed on as an interrupt.
+FORWARDED = {signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM, signal.SIGHUP: signal.SIGINT}
 
 
 def run_pulumi(stack: Stack, args: Sequence[str]) -> int:
     """`pulumi ARGS --stack S`, its output on ours; its plugins never outlive it (it leads a session of its own)."""
-    argv = ["pulumi", *args, "--stack", stack.name, "--non-interactive"]
-    process = subprocess.Popen(argv, cwd=stack.project_dir, env=dict(stack.env), start_new_session=True)
-    forward = {sig: signal.signal(sig, lambda number, _frame: _pass_on(process, number)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    process, run = start_pulumi(stack, list(args))
+    forward = {sig: signal.signal(sig, lambda number, _frame: _pass_on(process, FORWARDED[signal.Signals(number)])) for sig in FORWARDED}
     try:
         return process.wait()
     finally:
@@ -47,14 +57,18 @@ def run_pulumi(stack: Stack, args: Sequence[str]) -> int:
         if process.poll() is None:
             process.kill()
             process.wait()
-        left = stop_session(process.pid)
-        if left:
-            print(f"stopped {left} plugin processes the pulumi CLI left running", file=sys.stderr)
+        if run is not None:
+            stopped = stop_session(run)
+            if stopped.count:
+                print(f"stopped {stopped.count} plugin processes the pulumi CLI left running", file=sys.stderr)
+            for refusal in stopped.refused:
+                print(f"a plugin process the pulumi CLI left: {refusal}", file=sys.stderr)
+            forget_run(stack, run)
 
 
 def _pass_on(process: subprocess.Popen[Any], number: int) -> None:
     if process.poll() is None:
-        process.send_signal(number)  # Pulumi ends its update cleanly on the first interrupt
+        process.send_signal(number)
 
 
 def stack_file(stack: Stack) -> Path:
@@ -105,7 +119,7 @@ def down(stack: Stack, extra: Sequence[str]) -> int:
         if run_pulumi(stack, ["up", "--refresh", "--yes", "--skip-preview"]) != 0:
             _say("the update failed; run the same command again once the cause is fixed")
             return EXIT_FAILED
-    if stack.pulumi("stack", "export").returncode == 0 and run_pulumi(stack, ["destroy", "--yes", "--skip-preview", *extra]) != 0:
+    if exported(stack) is not None and run_pulumi(stack, ["destroy", "--yes", "--skip-preview", *extra]) != 0:
         _say("the destroy failed; run the same command again: it picks up where this one stopped")
         return EXIT_FAILED
     left = leftovers(environment.local_kubeconfig())
@@ -140,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(Path(args.project).resolve(), args.stack, dict(os.environ))
     try:
         return (up if args.action == "up" else down)(stack, extra)
+    except StackBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
     except RecoveryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -91,7 +91,7 @@ def test_stop_stops_the_process_it_started(tmp_path: Path, sleeper: subprocess.P
         pytest.param(lambda s: None, id="bare-pid-of-an-older-state-file"),
     ],
 )
-def test_stop_never_signals_a_live_process_that_is_not_the_one_it_started(tmp_path: Path, sleeper: subprocess.Popen[bytes], recorded) -> None:
+def test_stop_never_signals_a_live_process_that_is_not_the_one_it_started(tmp_path: Path, sleeper, recorded) -> None:
     """A live process that is not ours holds the recorded pid: stop forgets the pid and leaves the process be."""
     plane = plane_with(tmp_path, "kube-apiserver", sleeper.pid, recorded(Started.record(sleeper.pid)))
     assert plane.running() == {}

@@ -1,5 +1,8 @@
 """Recovering a stack after an interrupted `pulumi` command: which locks are stale, what is left running,
-which unfinished creates may be done again. The CLI is faked: these are the decisions, not the engine."""
+which unfinished creates may be done again. The CLI is faked: these are the decisions, not the engine.
+
+A lock is broken only when the toolkit recorded its process (pid, start time, boot, PID namespace)
+and that process is provably gone here; only processes carrying the run's mark are ever stopped."""
 
 from __future__ import annotations
 
@@ -7,13 +10,29 @@ import json
 import os
 import socket
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 
-from aion_factory.fleet.recovery import Lock, RecoveryError, Stack, StackBusy, lock_files, recover, stop_session
+from aion_factory import processes
+from aion_factory.fleet.recovery import (
+    RUN_MARK,
+    Lock,
+    PulumiRun,
+    RecoveryError,
+    Stack,
+    StackBusy,
+    lock_files,
+    record_run,
+    recover,
+    stop_session,
+)
+from aion_factory.processes import Started
 
 PROJECT = "aion-factory"
 
@@ -21,12 +40,14 @@ PROJECT = "aion-factory"
 class FakeStack(Stack):
     """A stack whose `pulumi stack export` shows `pending`; it records every other command."""
 
-    def __init__(self, root: Path, pending: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, root: Path, pending: Sequence[tuple[str, str]] = (), export_error: str = "") -> None:
         super().__init__(root, "local", {"PULUMI_BACKEND_URL": f"file://{root / 'state'}"})
-        self.pending, self.ran = pending, []
+        self.pending, self.export_error, self.ran = pending, export_error, []
         (root / "Pulumi.yaml").write_text(f"name: {PROJECT}\nruntime: python\n")
 
     def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
+        if args[:2] == ("stack", "export") and self.export_error:
+            return subprocess.CompletedProcess(args, 255, "", self.export_error)
         if args[:2] == ("stack", "export"):
             ops = [
                 {"type": op, "resource": {"type": kind, "urn": f"urn:pulumi:local::{PROJECT}::{kind}::r{i}"}}
@@ -48,39 +69,87 @@ def write_lock(stack: FakeStack, pid: int, when: datetime, host: str | None = No
     return path
 
 
-def dead_pid() -> int:
-    process = subprocess.Popen(["true"])
+def ours(stack: FakeStack, process: subprocess.Popen[bytes] | psutil.Process, mark: str = "run-1") -> PulumiRun:
+    """Record `process` as a pulumi process the toolkit started (as start_pulumi does)."""
+    run = PulumiRun(Started.record(process.pid), mark)
+    record_run(stack, run)
+    return run
+
+
+def ended(stack: FakeStack) -> PulumiRun:
+    """A pulumi process the toolkit started and recorded, that has ended."""
+    process = subprocess.Popen(["sleep", "30"])
+    run = ours(stack, process)
+    process.kill()
     process.wait()
-    return process.pid
+    return run
+
+
+@pytest.fixture
+def stranger() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process the toolkit did not start, in a session of its own."""
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield process
+    process.kill()
+    process.wait()
 
 
 NOW = datetime.now(UTC)
 
 
-def test_a_lock_of_a_running_process_is_held_and_never_removed(tmp_path: Path) -> None:
+def test_a_lock_of_a_running_process_the_toolkit_started_is_held_and_never_removed(tmp_path: Path, stranger) -> None:
     stack = FakeStack(tmp_path)
-    path = write_lock(stack, os.getpid(), NOW)
+    ours(stack, stranger)
+    path = write_lock(stack, stranger.pid, NOW)
     [lock] = lock_files(stack.backend_url, PROJECT, "local")
-    assert lock.is_held() and lock.taken_at is not None and lock.taken_at.microsecond == NOW.microsecond
-    with pytest.raises(StackBusy, match=f"in use by another pulumi command \\(pid {os.getpid()} on "):
+    assert lock.taken_at is not None and lock.taken_at.microsecond == NOW.microsecond
+    with pytest.raises(StackBusy, match=f"in use by another pulumi command \\(pid {stranger.pid} on "):
         recover(stack, print)
+    assert path.exists() and stack.ran == [] and stranger.poll() is None
+
+
+UNPROVEN = "that this toolkit did not start on this machine since it booted, in this PID namespace"
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        pytest.param(lambda run: run, id="another-machine-with-another-host-name"),
+        pytest.param(lambda run: replace(run, started=replace(run.started, boot_id="before-a-reboot")), id="before-a-reboot"),
+        pytest.param(lambda run: replace(run, started=replace(run.started, pid_namespace="pid:[4026532999]")), id="another-container"),
+        pytest.param(lambda run: None, id="a-command-run-by-hand"),
+    ],
+)
+def test_a_lock_whose_owner_cannot_be_proven_gone_here_is_left_and_says_what_to_do(tmp_path: Path, elsewhere) -> None:
+    """The lock's pid runs no process here, yet that proves nothing: same host name in another
+    container or VM sharing the backend, or another boot: its process may well run there."""
+    stack = FakeStack(tmp_path)
+    run = ended(stack)
+    moved = elsewhere(run)
+    (stack.project_dir / "state/.aion/pulumi-runs" / f"{run.started.pid}.json").unlink()
+    if moved is not None:
+        record_run(stack, moved)
+    host = "ci-runner-7" if moved == run else None
+    path = write_lock(stack, run.started.pid, NOW, host=host)
+    with pytest.raises(StackBusy) as busy:
+        recover(stack, print)
+    assert UNPROVEN in str(busy.value) and "`pulumi cancel --stack local --yes`" in str(busy.value)
     assert path.exists() and stack.ran == []
 
 
-def test_a_lock_taken_on_another_machine_is_held(tmp_path: Path) -> None:
-    write_lock(FakeStack(tmp_path), dead_pid(), NOW, host="ci-runner-7")
-    [lock] = lock_files(f"file://{tmp_path / 'state'}", PROJECT, "local")
-    assert lock.is_held()
-
-
-def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp_path: Path) -> None:
+def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp_path: Path, stranger) -> None:
     stack, said = FakeStack(tmp_path), []
-    gone = write_lock(stack, dead_pid(), NOW)
-    reused = write_lock(stack, os.getpid(), datetime(2001, 1, 1, tzinfo=UTC))  # this process started after it
+    gone = write_lock(stack, ended(stack).started.pid, NOW)
+    # The toolkit's process under the stranger's pid started a minute before it: the pid was used again.
+    reused = ours(stack, stranger)
+    record_run(stack, replace(reused, started=replace(reused.started, since_boot_s=reused.started.since_boot_s - 60)))
+    again = write_lock(stack, stranger.pid, NOW)
     recover(stack, said.append)
-    assert not gone.exists() and not reused.exists() and list(gone.parent.iterdir()) == []
+    assert not gone.exists() and not again.exists() and list(gone.parent.iterdir()) == []
     assert len(said) == 2 and all("was interrupted: removed its lock" in line for line in said)
+    assert stranger.poll() is None  # the process that holds the pid now is not ours: never signalled
     assert stack.ran == []  # nothing pending: no refresh
+    assert list((tmp_path / "state/.aion/pulumi-runs").iterdir()) == []  # their records go with them
 
 
 def test_unfinished_creates_of_idempotent_kinds_are_cleared_so_the_next_up_does_them_again(tmp_path: Path) -> None:
@@ -101,17 +170,82 @@ def test_an_unfinished_create_that_may_exist_under_an_unknown_id_stops_for_a_per
     assert stack.ran == []
 
 
-def test_what_a_killed_cli_left_in_its_session_is_stopped(tmp_path: Path) -> None:
+def session_left_behind(mark: str) -> tuple[PulumiRun, list[psutil.Process]]:
     """A session leader that ends, leaving two children running in its session, one in a process group
-    of its own, as a killed CLI leaves its plugins."""
-    marker = tmp_path / "started"
+    of its own, as a killed CLI leaves its plugins; their environment carries RUN_MARK=`mark`."""
     own_group = "import os, time; os.setpgid(0, 0); time.sleep(300)"
-    script = f"sleep 300 & python3 -c '{own_group}' & touch {marker}; exit 0"
-    leader = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    script = f"sleep 300 & {sys.executable} -c '{own_group}' & echo started; exec sleep 300"
+    env = {**os.environ, RUN_MARK: mark}
+    leader = subprocess.Popen(["sh", "-c", script], start_new_session=True, env=env, stdout=subprocess.PIPE, text=True)
+    run = PulumiRun(Started.record(leader.pid), "run-1")  # recorded as the toolkit's run "run-1"
+    assert leader.stdout is not None and leader.stdout.readline() == "started\n"
+    members = [p for p in psutil.Process(leader.pid).children() if p.status() != psutil.STATUS_ZOMBIE]
+    leader.kill()
     leader.wait()
-    assert marker.exists()
-    assert stop_session(leader.pid) == 2
-    assert stop_session(leader.pid) == 0
+    return run, members
+
+
+def test_what_a_killed_cli_left_in_its_session_is_stopped(tmp_path: Path) -> None:
+    run, members = session_left_behind(mark="run-1")
+    assert len(members) == 2
+    assert stop_session(run).count == 2 and not any(p.is_running() for p in members)
+    assert stop_session(run).count == 0
+
+
+def test_a_foreign_session_under_the_same_id_is_never_stopped(tmp_path: Path) -> None:
+    """The session id names the recorded run's pid, but its members do not carry the run's mark:
+    the pid was given to a process that led a session of its own. Nothing of it is signalled."""
+    run, members = session_left_behind(mark="someone-else")
+    try:
+        assert stop_session(run).count == 0 and all(p.is_running() for p in members)
+    finally:
+        for process in members:
+            process.kill()
+
+
+def test_a_plugin_process_that_cannot_be_signalled_is_said_after_the_lock_is_gone(tmp_path: Path, monkeypatch) -> None:
+    stack, said = FakeStack(tmp_path), []
+    run, members = session_left_behind(mark="run-1")
+    record_run(stack, run)
+    path = write_lock(stack, run.started.pid, NOW)
+
+    def refuse(pid: int, sig: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(processes.os, "kill", refuse)  # os.kill itself: undone before the cleanup kills
+    try:
+        recover(stack, said.append)
+    finally:
+        monkeypatch.undo()
+        for process in members:
+            process.kill()
+    assert not path.exists()
+    assert said[0].endswith("was interrupted: removed its lock")
+    refusal = "runs under another user: not stopped (stop it as that user if it is to go)"
+    assert said[1:] == [f"a plugin process it left: process {p.pid} {refusal}" for p in members]
+
+
+def test_a_lock_that_cannot_be_removed_is_reported_not_raised_as_a_permission_error(tmp_path: Path, monkeypatch) -> None:
+    stack = FakeStack(tmp_path)
+    path = write_lock(stack, ended(stack).started.pid, NOW)
+    unlink = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self == path:
+            raise PermissionError(13, "Permission denied")
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    with pytest.raises(RecoveryError, match=f"cannot be removed: permission denied on {path}; remove it as its owner"):
+        recover(stack, print)
+
+
+def test_a_state_that_cannot_be_read_is_not_taken_for_a_stack_never_deployed(tmp_path: Path) -> None:
+    wrong = "error: failed to decrypt: incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase"
+    with pytest.raises(RecoveryError, match=r"its state cannot be read .*incorrect passphrase"):
+        recover(FakeStack(tmp_path, export_error=wrong), print)
+    never = FakeStack(tmp_path, export_error="error: no stack named 'local' found")
+    assert recover(never, print) == 0 and never.ran == []
 
 
 def test_a_state_metadata_file_a_killed_write_left_empty_is_removed(tmp_path: Path) -> None:
@@ -124,7 +258,7 @@ def test_a_state_metadata_file_a_killed_write_left_empty_is_removed(tmp_path: Pa
     (folder / "local.json.bak.attrs").write_text('{"md5": "x"}')
     (folder / "local.json.18ed31be5835247b.tmp").write_text("{")  # a write that never finished
     (folder / "other.json.attrs").write_text("")  # another stack's: not ours to touch
-    write_lock(stack, dead_pid(), NOW)
+    write_lock(stack, ended(stack).started.pid, NOW)
     recover(stack, said.append)
     assert sorted(p.name for p in folder.iterdir()) == ["local.json", "local.json.bak.attrs", "other.json.attrs"]
     assert said[1] == "removed 2 files its interrupted state write left: local.json.18ed31be5835247b.tmp, local.json.attrs"
@@ -135,7 +269,7 @@ def test_lock_parsing_survives_a_half_written_file(tmp_path: Path) -> None:
     path = write_lock(stack, os.getpid(), NOW)
     path.write_text('{"pid": 12')
     [lock] = lock_files(stack.backend_url, PROJECT, "local")
-    assert lock == Lock(path, -1, "unknown", None) and lock.is_held()
+    assert lock == Lock(path, -1, "unknown", None) and lock.owner(None) is processes.Seen.RUNNING
 
 
 def test_no_locks_are_seen_in_other_backends(tmp_path: Path) -> None:
