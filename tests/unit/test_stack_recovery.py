@@ -58,7 +58,9 @@ class FakeStack(Stack):
         return subprocess.CompletedProcess(args, 0, "", "")
 
 
-def write_lock(stack: FakeStack, pid: int, when: datetime, host: str | None = None) -> Path:
+def write_lock(stack: FakeStack, pid: int, when: datetime | None = None, host: str | None = None) -> Path:
+    """A lock as the CLI writes it, taken now unless `when` is given."""
+    when = when or datetime.now(UTC)
     folder = stack.project_dir / "state/.pulumi/locks/organization" / PROJECT / stack.name
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"lock-{pid}.json"
@@ -94,15 +96,13 @@ def stranger() -> Iterator[subprocess.Popen[bytes]]:
     process.wait()
 
 
-NOW = datetime.now(UTC)
-
-
 def test_a_lock_of_a_running_process_the_toolkit_started_is_held_and_never_removed(tmp_path: Path, stranger) -> None:
     stack = FakeStack(tmp_path)
     ours(stack, stranger)
-    path = write_lock(stack, stranger.pid, NOW)
+    now = datetime.now(UTC)
+    path = write_lock(stack, stranger.pid, now)
     [lock] = lock_files(stack.backend_url, PROJECT, "local")
-    assert lock.taken_at is not None and lock.taken_at.microsecond == NOW.microsecond
+    assert lock.taken_at is not None and lock.taken_at.microsecond == now.microsecond
     with pytest.raises(StackBusy, match=f"in use by another pulumi command \\(pid {stranger.pid} on "):
         recover(stack, print)
     assert path.exists() and stack.ran == [] and stranger.poll() is None
@@ -130,7 +130,7 @@ def test_a_lock_whose_owner_cannot_be_proven_gone_here_is_left_and_says_what_to_
     if moved is not None:
         record_run(stack, moved)
     host = "ci-runner-7" if moved == run else None
-    path = write_lock(stack, run.started.pid, NOW, host=host)
+    path = write_lock(stack, run.started.pid, host=host)
     with pytest.raises(StackBusy) as busy:
         recover(stack, print)
     assert UNPROVEN in str(busy.value) and "`pulumi cancel --stack local --yes`" in str(busy.value)
@@ -139,11 +139,11 @@ def test_a_lock_whose_owner_cannot_be_proven_gone_here_is_left_and_says_what_to_
 
 def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp_path: Path, stranger) -> None:
     stack, said = FakeStack(tmp_path), []
-    gone = write_lock(stack, ended(stack).started.pid, NOW)
+    gone = write_lock(stack, ended(stack).started.pid)
     # The toolkit's process under the stranger's pid started a minute before it: the pid was used again.
     reused = ours(stack, stranger)
     record_run(stack, replace(reused, started=replace(reused.started, since_boot_s=reused.started.since_boot_s - 60)))
-    again = write_lock(stack, stranger.pid, NOW)
+    again = write_lock(stack, stranger.pid)
     recover(stack, said.append)
     assert not gone.exists() and not again.exists() and list(gone.parent.iterdir()) == []
     assert len(said) == 2 and all("was interrupted: removed its lock" in line for line in said)
@@ -207,7 +207,7 @@ def test_a_plugin_process_that_cannot_be_signalled_is_said_after_the_lock_is_gon
     stack, said = FakeStack(tmp_path), []
     run, members = session_left_behind(mark="run-1")
     record_run(stack, run)
-    path = write_lock(stack, run.started.pid, NOW)
+    path = write_lock(stack, run.started.pid)
 
     def refuse(pid: int, sig: int) -> None:
         raise PermissionError(1, "Operation not permitted")
@@ -227,7 +227,7 @@ def test_a_plugin_process_that_cannot_be_signalled_is_said_after_the_lock_is_gon
 
 def test_a_lock_that_cannot_be_removed_is_reported_not_raised_as_a_permission_error(tmp_path: Path, monkeypatch) -> None:
     stack = FakeStack(tmp_path)
-    path = write_lock(stack, ended(stack).started.pid, NOW)
+    path = write_lock(stack, ended(stack).started.pid)
     unlink = Path.unlink
 
     def refuse(self: Path, missing_ok: bool = False) -> None:
@@ -258,7 +258,7 @@ def test_a_state_metadata_file_a_killed_write_left_empty_is_removed(tmp_path: Pa
     (folder / "local.json.bak.attrs").write_text('{"md5": "x"}')
     (folder / "local.json.18ed31be5835247b.tmp").write_text("{")  # a write that never finished
     (folder / "other.json.attrs").write_text("")  # another stack's: not ours to touch
-    write_lock(stack, ended(stack).started.pid, NOW)
+    write_lock(stack, ended(stack).started.pid)
     recover(stack, said.append)
     assert sorted(p.name for p in folder.iterdir()) == ["local.json", "local.json.bak.attrs", "other.json.attrs"]
     assert said[1] == "removed 2 files its interrupted state write left: local.json.18ed31be5835247b.tmp, local.json.attrs"
@@ -266,7 +266,7 @@ def test_a_state_metadata_file_a_killed_write_left_empty_is_removed(tmp_path: Pa
 
 def test_lock_parsing_survives_a_half_written_file(tmp_path: Path) -> None:
     stack = FakeStack(tmp_path)
-    path = write_lock(stack, os.getpid(), NOW)
+    path = write_lock(stack, os.getpid())
     path.write_text('{"pid": 12')
     [lock] = lock_files(stack.backend_url, PROJECT, "local")
     assert lock == Lock(path, -1, "unknown", None) and lock.owner(None) is processes.Seen.RUNNING
