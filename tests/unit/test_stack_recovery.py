@@ -276,14 +276,14 @@ def test_no_locks_are_seen_in_other_backends(tmp_path: Path) -> None:
     assert lock_files("s3://bucket", PROJECT, "local") == []
 
 
-def test_the_fleet_recovers_each_stack_before_an_up_and_its_up_refreshes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fleet_recovers_each_stack_before_it_selects_it_for_an_up_and_its_up_refreshes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
     from pulumi import automation
 
     from aion_factory.fleet import runner
 
-    recovered, ups = [], []
+    recovered, ups, order = [], [], []
 
     class FakeStack:
         def up(self, **options: object) -> SimpleNamespace:
@@ -293,10 +293,20 @@ def test_the_fleet_recovers_each_stack_before_an_up_and_its_up_refreshes_first(t
         def preview(self, **options: object) -> SimpleNamespace:
             return SimpleNamespace(change_summary={"same": 3})
 
-    monkeypatch.setattr(automation, "create_or_select_stack", lambda *args, **kwargs: FakeStack())
-    monkeypatch.setattr(runner, "recover", lambda stack, say: recovered.append(stack.name))
+    def select(*args: object, **kwargs: object) -> FakeStack:
+        order.append("select")
+        return FakeStack()
+
+    def recover(stack: Stack, say: object) -> None:
+        order.append("recover")
+        recovered.append(stack.name)
+
+    monkeypatch.setattr(automation, "create_or_select_stack", select)
+    monkeypatch.setattr(runner, "recover", recover)
     for operation in ("up", "preview"):
         run = runner.FleetRun(operation, tmp_path, tmp_path / "logs", env={"PULUMI_BACKEND_URL": "file:///x"})
         assert runner._operate(run, "h1-c01", lambda _line: None) == "3 same"
     assert recovered == ["h1-c01"]  # a preview takes no lock: nothing to recover
+    # Recovered before selected: selecting reads a state that only the recovery may make readable again.
+    assert order == ["recover", "select", "select"]
     assert [options["refresh"] for options in ups] == [True]
