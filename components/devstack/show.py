@@ -39,8 +39,10 @@ def cluster_summary(api_client: Any) -> dict[str, Any]:
     try:
         custom: Any = client.CustomObjectsApi(api_client)
         listed = custom.list_cluster_custom_object(*KUEUE)["items"]
-    except client.ApiException:
-        listed = []  # Kueue not installed
+    except client.ApiException as error:
+        if error.status != 404:
+            raise  # forbidden, unavailable, ...: not an answer about Kueue
+        listed = []  # the API server has no such resource: Kueue's CRDs are not installed
     for queue in listed:
         flavors = {
             flavor["name"]: resource["nominalQuota"]
@@ -170,16 +172,20 @@ def planned_objects(stack_file: str) -> list[Object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from kubernetes import config
+    from kubernetes import client, config
 
     parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.show")
     parser.add_argument("--kubeconfig", default=".state/local/kubeconfig")
     parser.add_argument("--stack-file", help="compare with what this stack file plans")
     args = parser.parse_args(argv)
     api_client = config.new_client_from_config(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]
-    summary = cluster_summary(api_client)
-    if args.stack_file:
-        summary["differences"] = plan_differences(api_client, planned_objects(args.stack_file))
+    try:
+        summary = cluster_summary(api_client)
+        if args.stack_file:
+            summary["differences"] = plan_differences(api_client, planned_objects(args.stack_file))
+    except client.ApiException as error:
+        print(f"error: the API server refused a read ({error.status} {error.reason}): {str(error.body or '')[:500]}", file=sys.stderr)
+        return 1
     print(format_summary(summary), end="")
     return 1 if summary.get("differences") else 0
 
