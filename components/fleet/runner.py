@@ -87,9 +87,11 @@ def _operate(run: FleetRun, stack_name: str, write: Callable[[str], Any]) -> str
             return "never deployed"
         changes = ", ".join(f"{n} {op}" for op, n in sorted((info.resource_changes or {}).items())) or "no changes"
         return f"last {info.kind} {info.result} at {info.end_time or info.start_time}: {changes}"
-    stack = auto.create_or_select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
     if run.operation in LOCKING:
+        # Before the stack is selected: selecting reads the state, which a killed run may have left
+        # unreadable (a truncated metadata file) until recovery mends it.
         recover(Stack(run.project_dir, stack_name, {**os.environ, **(run.env or {})}), write)
+    stack = auto.create_or_select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
     common: dict[str, Any] = {"on_output": write, "color": "never"}
     if run.operation == "preview":
         preview = stack.preview(**common)
