@@ -12,7 +12,10 @@ API and compares what cannot change in place with what the spec now asks.
 What it does not see: a cluster that does not exist yet or is itself being
 replaced (its ID is unknown in the preview: nothing to compare with); a pool
 renamed or removed from the spec (it looks pools up by their new names; Pulumi
-shows the deletion); an API read that fails (logged at debug level, no warning).
+shows the deletion). A pool the API does not know (the provider's "no pool found with the
+name") is new: no warning is right. Any other failed read (credentials, an API that does not
+answer) is a warning of its own: the check could not run, so the preview cannot say whether a
+pool is replaced.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from pulumiverse_scaleway import _utilities as scaleway_utilities
 from pulumiverse_scaleway.kubernetes import GetPoolResult
 
 GET_POOL = "scaleway:kubernetes/getPool:getPool"
+# How the SDK reports a failed invoke: a bare Exception saying so (pulumi/runtime/invoke.py).
+INVOKE_FAILED = f"invoke of {GET_POOL} failed"
+# The provider's answer for a pool name the cluster does not have (terraform-provider-scaleway,
+# its k8s pool data source): a pool new to the cluster.
+NO_SUCH_POOL = "no pool found with the name"
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,14 @@ def warning(pool: str, reasons: list[str]) -> str:
     )
 
 
+def check_failed(pool: str, error: Exception) -> str:
+    return (
+        f"could not check whether GPU pool {pool!r} would be REPLACED (the read of the live pool failed: {error}). "
+        "A change of its node type, zone, root volume, public IPs or placement group deletes every node of the pool: "
+        "compare them with the live pool before `pulumi up`."
+    )
+
+
 def live_identity(result: Any) -> PoolIdentity | None:
     """The identity of a pool as the API reports it; None when it reports no pool."""
     node_type = getattr(result, "node_type", None)
@@ -116,8 +132,10 @@ async def _read_live_pool(owner: pulumi.Resource, cluster_id: str, region: str, 
     opts = pulumi.InvokeOptions.merge(scaleway_utilities.get_invoke_opts_defaults(), pulumi.InvokeOptions(parent=owner))
     try:
         result = await pulumi.runtime.invoke_async(GET_POOL, {"clusterId": cluster_id, "name": pool, "region": region}, opts, GetPoolResult)
-    except Exception as error:
-        # A pool new to the cluster is "not found": no warning is the right answer then.
-        pulumi.log.debug(f"no live pool {pool!r} to compare with: {error}", resource=owner)
+    except Exception as error:  # the SDK raises no narrower type for a failed invoke
+        if INVOKE_FAILED not in str(error):
+            raise  # not a failed read: a fault of ours, never hidden
+        if NO_SUCH_POOL not in str(error):
+            pulumi.log.warn(check_failed(pool, error), resource=owner)
         return None
     return live_identity(result)

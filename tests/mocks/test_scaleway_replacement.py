@@ -28,8 +28,8 @@ LIVE_H100 = {
 class LivePools(pulumi.runtime.Mocks):
     """Mocks whose Scaleway API knows the given pools of cluster `c`; any other is not found."""
 
-    def __init__(self, live: dict[str, dict[str, Any]]) -> None:
-        self.live = live
+    def __init__(self, live: dict[str, dict[str, Any]], refusal: str = "") -> None:
+        self.live, self.refusal = live, refusal
         self.lookups: list[dict[str, Any]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -41,15 +41,17 @@ class LivePools(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         assert args.token == GET_POOL
         self.lookups.append(dict(args.args))
+        if self.refusal:
+            return {}, [("clusterId", self.refusal)]
         pool = self.live.get(args.args["name"])
         return pool if pool else ({}, [("name", f"no pool found with the name {args.args['name']}")])
 
 
-def preview(live: dict[str, dict[str, Any]], *, dry_run: bool = True) -> LivePools:
+def preview(live: dict[str, dict[str, Any]], *, dry_run: bool = True, refusal: str = "") -> LivePools:
     config = copy.deepcopy(MINIMAL)
     spec = spec_from_config(config)
     plan = make_plan(spec)
-    mocks = LivePools(live)
+    mocks = LivePools(live, refusal)
     pulumi.runtime.set_mocks(mocks, project="aion-factory", stack="test", preview=dry_run)
     pulumi.runtime.test(lambda: KapsuleClusterStack("c", cluster_view(spec, plan, "c")))()
     return mocks
@@ -86,3 +88,16 @@ def test_no_lookup_outside_a_preview(caplog):
 
     assert mocks.lookups == []
     assert warnings_of(caplog) == []
+
+
+def test_a_read_that_fails_otherwise_warns_that_the_check_could_not_run(caplog):
+    """Credentials refused, an API down: the preview says it cannot tell, never stays silent."""
+    refused = "scaleway-sdk-go: http error 403 Forbidden: insufficient permissions"
+    with caplog.at_level(logging.WARNING):
+        preview({"h100": LIVE_H100 | {"nodeType": "L40S-8-48G"}}, refusal=refused)
+
+    warnings = warnings_of(caplog)
+    assert len(warnings) == 2  # one per GPU pool of the spec: h100 and l4
+    for pool, warning in zip(("h100", "l4"), sorted(warnings), strict=True):
+        assert warning.startswith(f"could not check whether GPU pool {pool!r} would be REPLACED")
+        assert refused in warning and "compare them with the live pool before `pulumi up`" in warning
