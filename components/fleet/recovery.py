@@ -27,6 +27,7 @@ under an id the state does not know: recover stops and says what to check, never
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -197,6 +198,31 @@ def forget_run(stack: Stack, run: PulumiRun) -> None:
         path = folder / f"{run.started.pid}.json"
         if recorded_run(folder, run.started.pid) == run:
             path.unlink(missing_ok=True)
+
+
+class ChildRecorder:
+    """Records the pulumi CLI that the Automation API starts as a child of this process (it offers
+    no hook at the start): that CLI and its plugins carry `mark` in their environment, and the
+    first line it prints is when it is sure to run."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack, self.mark = stack, secrets.token_hex(16)
+        self.runs: dict[int, PulumiRun] = {}
+
+    def record(self) -> None:
+        """Record each child of ours carrying the mark that is not yet recorded (once it is, a line costs nothing)."""
+        if self.runs:
+            return
+        for child in psutil.Process().children():
+            if child.pid not in self.runs and carries(child, RUN_MARK, self.mark):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    self.runs[child.pid] = PulumiRun(Started.record(child.pid), self.mark)
+                    record_run(self.stack, self.runs[child.pid])
+
+    def forget(self) -> None:
+        """The command ended: drop the records of those that released their lock."""
+        for run in self.runs.values():
+            forget_run(self.stack, run)
 
 
 def _runs_folder(backend_url: str) -> Path | None:

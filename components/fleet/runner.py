@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .recovery import Stack, recover
+from .recovery import RUN_MARK, ChildRecorder, Stack, recover
 from .stacks import stack_name
 
 OPERATIONS = ("preview", "up", "destroy", "refresh", "status")
@@ -79,7 +79,10 @@ def _one(run: FleetRun, cluster: str, stack: str, progress: _Progress) -> StackR
 def _operate(run: FleetRun, stack_name: str, write: Callable[[str], Any]) -> str:
     from pulumi import automation as auto  # the Automation API, only when a fleet runs
 
-    options = auto.LocalWorkspaceOptions(env_vars=dict(run.env or {}))
+    # Every pulumi process of this stack's operation carries a mark of its own: the CLI that takes the
+    # lock is recorded by it, so that a later recovery can prove it gone (recovery.py).
+    recorder = ChildRecorder(Stack(run.project_dir, stack_name, {**os.environ, **(run.env or {})}))
+    options = auto.LocalWorkspaceOptions(env_vars={**(run.env or {}), RUN_MARK: recorder.mark})
     if run.operation == "status":
         stack = auto.select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
         info = stack.info()
@@ -90,17 +93,24 @@ def _operate(run: FleetRun, stack_name: str, write: Callable[[str], Any]) -> str
     if run.operation in LOCKING:
         # Before the stack is selected: selecting reads the state, which a killed run may have left
         # unreadable (a truncated metadata file) until recovery mends it.
-        recover(Stack(run.project_dir, stack_name, {**os.environ, **(run.env or {})}), write)
+        recover(recorder.stack, write)
     stack = auto.create_or_select_stack(stack_name, work_dir=str(run.project_dir), opts=options)
-    common: dict[str, Any] = {"on_output": write, "color": "never"}
     if run.operation == "preview":
-        preview = stack.preview(**common)
-        return _changes(preview.change_summary)
-    if run.operation == "up":
-        return _changes(stack.up(refresh=True, **common).summary.resource_changes)
-    if run.operation == "refresh":
-        return _changes(stack.refresh(**common).summary.resource_changes)
-    return _changes(stack.destroy(**common).summary.resource_changes)
+        return _changes(stack.preview(on_output=write, color="never").change_summary)
+
+    def output(line: str) -> None:
+        recorder.record()  # the CLI is running: it prints
+        write(line)
+
+    common: dict[str, Any] = {"on_output": output, "color": "never"}
+    try:
+        if run.operation == "up":
+            return _changes(stack.up(refresh=True, **common).summary.resource_changes)
+        if run.operation == "refresh":
+            return _changes(stack.refresh(**common).summary.resource_changes)
+        return _changes(stack.destroy(**common).summary.resource_changes)
+    finally:
+        recorder.forget()
 
 
 def _changes(counts: Mapping[Any, int] | None) -> str:

@@ -276,7 +276,7 @@ def test_no_locks_are_seen_in_other_backends(tmp_path: Path) -> None:
     assert lock_files("s3://bucket", PROJECT, "local") == []
 
 
-def test_the_fleet_recovers_each_stack_before_it_selects_it_for_an_up_and_its_up_refreshes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fleet_recovers_a_stack_before_selecting_it_and_its_up_refreshes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
     from pulumi import automation
@@ -310,3 +310,49 @@ def test_the_fleet_recovers_each_stack_before_it_selects_it_for_an_up_and_its_up
     # Recovered before selected: selecting reads a state that only the recovery may make readable again.
     assert order == ["recover", "select", "select"]
     assert [options["refresh"] for options in ups] == [True]
+
+
+def test_the_fleet_records_the_cli_the_automation_api_starts_so_its_dead_lock_is_recovered_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Automation API starts the CLI itself: the fleet finds it among its children by the mark the
+    workspace's environment gives it. Killed while it holds the lock, the next run proves it gone and
+    takes the lock back; ended normally (no lock left), its record goes."""
+    from types import SimpleNamespace
+
+    from pulumi import automation
+
+    from aion_factory.fleet import runner
+
+    stack = FakeStack(tmp_path)
+    clis: list[subprocess.Popen[bytes]] = []
+    workspaces: list[dict[str, str]] = []
+
+    class AutomationStack:
+        def up(self, on_output, **options: object) -> SimpleNamespace:
+            cli = subprocess.Popen(["sleep", "300"], env={**os.environ, **workspaces[-1]})  # as the Automation API starts it
+            clis.append(cli)
+            write_lock(stack, cli.pid)
+            on_output("Updating (local)")
+            cli.kill()  # killed with its lock held
+            cli.wait()
+            return SimpleNamespace(summary=SimpleNamespace(resource_changes={"same": 3}))
+
+    def select(name: str, work_dir: str, opts: automation.LocalWorkspaceOptions) -> AutomationStack:
+        workspaces.append(dict(opts.env_vars or {}))
+        return AutomationStack()
+
+    monkeypatch.setattr(automation, "create_or_select_stack", select)
+    monkeypatch.setattr(runner, "recover", lambda stack, say: 0)  # nothing to recover yet; no real CLI here
+    run = runner.FleetRun("up", tmp_path, tmp_path / "logs", env={"PULUMI_BACKEND_URL": stack.backend_url})
+    assert runner._operate(run, "local", lambda _line: None) == "3 same"
+    [cli] = clis
+    assert workspaces[0][RUN_MARK]  # the CLI's environment carried the mark
+    recorded = json.loads((tmp_path / "state/.aion/pulumi-runs" / f"{cli.pid}.json").read_text())
+    assert (recorded["pid"], recorded["mark"]) == (cli.pid, workspaces[0][RUN_MARK])
+
+    said: list[str] = []
+    recover(stack, said.append)
+    assert len(said) == 1 and said[0].startswith(f"a pulumi command (pid {cli.pid} on {socket.gethostname()} since ")
+    assert said[0].endswith("was interrupted: removed its lock")
+    assert lock_files(stack.backend_url, PROJECT, "local") == []
