@@ -20,15 +20,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from kubernetes import client
 
 from aion_factory import labels, make_plan
 from aion_factory.devstack import show
-from aion_factory.fleet.recovery import Lock, Stack, _session_members, lock_files
+from aion_factory.fleet.recovery import Lock, Stack, lock_files
 from aion_factory.local.simulated import node_groups
 from aion_factory.platform import StorageClassChoice, platform_manifest
 from aion_factory.platform.tenancy import TENANT_LABEL
+from aion_factory.processes import session_members
 from aion_factory.site import stack_from_config
 from aion_factory.view import cluster_view
 from engine_support import PulumiProject, stack_values, wait_for
@@ -103,14 +105,13 @@ def events(log: Path) -> list[Event]:
 def pulumi_up_of(pid: int) -> list[int]:
     """The `pulumi up` process that process `pid` started."""
     found = []
-    for entry in Path("/proc").glob("[0-9]*"):
+    for child in psutil.Process(pid).children():
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if parent == pid and Path(argv[0].decode()).name == "pulumi" and b"up" in argv[1:2]:
-            found.append(int(entry.name))
+            argv = child.cmdline()
+        except psutil.Error:
+            continue  # ended meanwhile
+        if argv and Path(argv[0]).name == "pulumi" and argv[1:2] == ["up"]:
+            found.append(child.pid)
     return found
 
 
@@ -226,7 +227,7 @@ def locks(project: PulumiProject) -> list[Lock]:
 def assert_cli_left_nothing_running(killed: subprocess.CompletedProcess[str], cli: int) -> None:
     """The CLI's plugins were still running when it died (so something had to stop them), and none is now."""
     assert "plugin processes the pulumi CLI left running" in killed.stdout
-    assert _session_members(cli) == [], "plugin processes outlived the killed CLI"
+    assert session_members(cli) == [], "plugin processes outlived the killed CLI"
 
 
 # --- the faults, in order ---------------------------------------------------------------------
