@@ -391,5 +391,12 @@ def _forget_ended_runs(stack: Stack) -> None:
     locked = {lock.pid for lock in lock_files(stack.backend_url, stack.project, stack.name)}
     for path in sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []:
         run = recorded_run(folder, int(path.stem)) if path.stem.isdigit() else None
-        if run is not None and run.started.pid not in locked and run.started.seen() is Seen.GONE:
-            path.unlink(missing_ok=True)
+        if run is not None and _stack_of(path) == stack.name and run.started.pid not in locked and run.started.seen() is Seen.GONE:
+            path.unlink(missing_ok=True)  # another stack's record may be what proves its lock stale: left to it
+
+
+def _stack_of(record: Path) -> str | None:
+    try:
+        return str(json.loads(record.read_text())["stack"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

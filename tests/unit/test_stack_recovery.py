@@ -356,3 +356,19 @@ def test_the_fleet_records_the_cli_the_automation_api_starts_so_its_dead_lock_is
     assert len(said) == 1 and said[0].startswith(f"a pulumi command (pid {cli.pid} on {socket.gethostname()} since ")
     assert said[0].endswith("was interrupted: removed its lock")
     assert lock_files(stack.backend_url, PROJECT, "local") == []
+
+
+def test_records_of_ended_runs_go_but_another_stacks_are_kept_for_its_own_recovery(tmp_path: Path) -> None:
+    """A wrapper killed before it dropped its record leaves one: the next recovery of that stack drops
+    it. Stacks of a fleet share a backend: recovering one never drops what proves another's lock stale."""
+    stack = FakeStack(tmp_path)
+    ours_ended = ended(stack)
+    other = Stack(tmp_path, "other", stack.env)
+    process = subprocess.Popen(["sleep", "30"])
+    dead = PulumiRun(Started.record(process.pid), "run-2")
+    record_run(other, dead)
+    process.kill()
+    process.wait()
+    recover(stack, print)
+    assert sorted(p.name for p in (tmp_path / "state/.aion/pulumi-runs").iterdir()) == [f"{dead.started.pid}.json"]
+    assert ours_ended.started.pid != dead.started.pid
