@@ -348,3 +348,24 @@ def test_killed_near_the_end(project: PulumiProject, api_client: Any, tmp_path: 
     again = readme(project, "up")
     assert again.returncode == 0, failure(again)
     assert_converged(project, api_client)
+
+
+def test_a_hang_up_ends_the_update_cleanly(project: PulumiProject, api_client: Any, tmp_path: Path) -> None:
+    """A closed terminal hangs up the README's command: the CLI, in a session of its own, hears it as
+    an interrupt and ends its update cleanly (state saved, lock released), instead of running on unseen."""
+    assert readme(project, "down").returncode == 0
+    log = tmp_path / "events.jsonl"
+    process = start(project, "up", log)
+    found = wait_for(lambda: pulumi_up_of(process.pid) or process.poll() is not None, what="the pulumi CLI")
+    assert process.poll() is None, f"the up ended before it began:\n{process.communicate()[0][-3000:]}"
+    [cli] = found
+    wait_for(lambda: started("kubernetes:")(log) or process.poll() is not None, timeout_s=600, what="the up under way")
+    assert process.poll() is None, f"the up ended before the hang-up:\n{process.communicate()[0][-3000:]}"
+    process.send_signal(signal.SIGHUP)
+    out, _ = process.communicate(timeout=600)
+    assert not psutil.pid_exists(cli) and session_members(cli) == []
+    assert locks(project) == [], f"the CLI ended without releasing its lock:\n{out[-3000:]}"
+    again = readme(project, "up")
+    assert again.returncode == 0, failure(again)
+    assert "was interrupted: removed its lock" not in again.stdout  # nothing was left for a recovery to break
+    assert_converged(project, api_client)
