@@ -64,7 +64,11 @@ class LevelDocument(_Document):
     kind: str
     budget_kw: Kw
     oversubscription: float
+    limit_kw: Kw
+    """budget_kw x oversubscription: what rated power may reach."""
     rated_kw: Kw
+    percent_of_budget: float
+    """rated_kw as a share of budget_kw (not of limit_kw), as the table and the report show it."""
 
 
 class ClusterDocument(_Document):
