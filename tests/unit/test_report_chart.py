@@ -11,8 +11,8 @@ import pytest
 
 from aion_factory import load_stack_file, make_plan
 from aion_factory.fleet.stacks import fleet_of
-from aion_factory.rendering import render
 from aion_factory.plan_document import plan_document
+from aion_factory.rendering import render
 from aion_factory.report import format_table, write_report
 from aion_factory.report_chart import CHAR_PX, SMALL_CHAR_PX, power_chart, text_bars
 from support import ROOT
