@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter
 
 from .errors import Level
 from .planner import Plan, TenantPlan
@@ -149,6 +149,24 @@ class PlanDocument(_Document):
     """Cluster -> the stack that deploys it, where the stack files are known."""
 
 
+class SitesDocument(_Document):
+    """What `aion plan --json` prints for a folder whose stacks deploy several sites: one plan each."""
+
+    fits: bool
+    """Every site fits."""
+    sites: list[PlanDocument]
+
+
+class ProblemsDocument(_Document):
+    """What `aion ... --json` prints for bad input (exit 2): every problem, nothing planned."""
+
+    problems: list[ProblemDocument]
+
+
+# Every document `aion plan --json` prints is one of these: docs/plan.schema.json accepts exactly them.
+PlanOutput = PlanDocument | SitesDocument | ProblemsDocument
+
+
 def plan_document(plan: Plan, stacks: dict[str, str] | None = None) -> PlanDocument:
     return PlanDocument(
         fits=plan.fits,
@@ -178,5 +196,10 @@ def _tenant(tenant: TenantPlan) -> TenantDocument:
     )
 
 
+def sites_document(documents: list[PlanDocument]) -> SitesDocument:
+    return SitesDocument(fits=all(document.fits for document in documents), sites=documents)
+
+
 def plan_schema() -> dict[str, Any]:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PlanDocument.model_json_schema()}
+    schema = TypeAdapter(PlanOutput).json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "aion plan --json", **schema}
