@@ -18,6 +18,7 @@ from .planner import Plan, TenantPlan
 Kw = Annotated[float, AfterValidator(lambda value: round(value, 3))]
 Equivalents = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 Watts = Annotated[float, AfterValidator(lambda value: round(value, 1))]
+Percent = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 
 
 class _Document(BaseModel):
@@ -67,7 +68,7 @@ class LevelDocument(_Document):
     limit_kw: Kw
     """budget_kw x oversubscription: what rated power may reach."""
     rated_kw: Kw
-    percent_of_budget: float
+    percent_of_budget: Percent
     """rated_kw as a share of budget_kw (not of limit_kw), as the table and the report show it."""
 
 
