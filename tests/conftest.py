@@ -1,5 +1,6 @@
 import copy
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,3 +33,13 @@ def aion(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, out, err)
 
     return run
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process in a session (and process group) of its own, as the toolkit starts the control
+    plane's programs and the pulumi CLI; whether it counts as the toolkit's is up to each test."""
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    yield process
+    process.kill()
+    process.wait()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,15 +15,6 @@ import pytest
 from aion_factory import processes
 from aion_factory.devstack.controlplane import LocalControlPlane
 from aion_factory.processes import Seen, Started, signal_process
-
-
-@pytest.fixture
-def sleeper() -> Iterator[subprocess.Popen[bytes]]:
-    """A live process in a session (and process group) of its own, as the control plane starts each program."""
-    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
-    yield process
-    process.kill()
-    process.wait()
 
 
 def test_a_recorded_process_is_known_again_while_it_runs_and_gone_once_it_ends(sleeper: subprocess.Popen[bytes]) -> None:

@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,25 +87,16 @@ def ended(stack: FakeStack) -> PulumiRun:
     return run
 
 
-@pytest.fixture
-def stranger() -> Iterator[subprocess.Popen[bytes]]:
-    """A live process the toolkit did not start, in a session of its own."""
-    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
-    yield process
-    process.kill()
-    process.wait()
-
-
-def test_a_lock_of_a_running_process_the_toolkit_started_is_held_and_never_removed(tmp_path: Path, stranger) -> None:
+def test_a_lock_of_a_running_process_the_toolkit_started_is_held_and_never_removed(tmp_path: Path, sleeper) -> None:
     stack = FakeStack(tmp_path)
-    ours(stack, stranger)
+    ours(stack, sleeper)
     now = datetime.now(UTC)
-    path = write_lock(stack, stranger.pid, now)
+    path = write_lock(stack, sleeper.pid, now)
     [lock] = lock_files(stack.backend_url, PROJECT, "local")
     assert lock.taken_at is not None and lock.taken_at.microsecond == now.microsecond
-    with pytest.raises(StackBusy, match=f"in use by another pulumi command \\(pid {stranger.pid} on "):
+    with pytest.raises(StackBusy, match=f"in use by another pulumi command \\(pid {sleeper.pid} on "):
         recover(stack, print)
-    assert path.exists() and stack.ran == [] and stranger.poll() is None
+    assert path.exists() and stack.ran == [] and sleeper.poll() is None
 
 
 UNPROVEN = "that this toolkit did not start on this machine since it booted, in this PID namespace"
@@ -137,17 +128,17 @@ def test_a_lock_whose_owner_cannot_be_proven_gone_here_is_left_and_says_what_to_
     assert path.exists() and stack.ran == []
 
 
-def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp_path: Path, stranger) -> None:
+def test_a_lock_whose_process_is_gone_or_whose_pid_was_used_again_is_removed(tmp_path: Path, sleeper) -> None:
     stack, said = FakeStack(tmp_path), []
     gone = write_lock(stack, ended(stack).started.pid)
-    # The toolkit's process under the stranger's pid started a minute before it: the pid was used again.
-    reused = ours(stack, stranger)
+    # The toolkit's process under the sleeper's pid started a minute before it: the pid was used again.
+    reused = ours(stack, sleeper)
     record_run(stack, replace(reused, started=replace(reused.started, since_boot_s=reused.started.since_boot_s - 60)))
-    again = write_lock(stack, stranger.pid)
+    again = write_lock(stack, sleeper.pid)
     recover(stack, said.append)
     assert not gone.exists() and not again.exists() and list(gone.parent.iterdir()) == []
     assert len(said) == 2 and all("was interrupted: removed its lock" in line for line in said)
-    assert stranger.poll() is None  # the process that holds the pid now is not ours: never signalled
+    assert sleeper.poll() is None  # the process that holds the pid now is not ours: never signalled
     assert stack.ran == []  # nothing pending: no refresh
     assert list((tmp_path / "state/.aion/pulumi-runs").iterdir()) == []  # their records go with them
 
