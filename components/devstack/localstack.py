@@ -31,7 +31,8 @@ from typing import Any
 import yaml
 
 from .. import environment, labels
-from ..fleet.recovery import RecoveryError, Stack, StackBusy, exported, forget_run, recover, start_pulumi, stop_session
+from ..fleet.pulumi_runs import Stack, forget_run, start_pulumi, stop_session
+from ..fleet.recovery import RecoveryError, StackBusy, exported, recover
 from ..platform.tenancy import TENANT_LABEL
 from . import show
 

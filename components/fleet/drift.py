@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from .recovery import Stack
+from .pulumi_runs import Stack
 
 NO_DRIFT, DRIFTED, CANNOT_TELL = 0, 1, 2
 # What the CLI prints when --expect-no-changes fails (pulumi/pkg/backend/backenderr/backenderr.go).

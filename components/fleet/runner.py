@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .recovery import RUN_MARK, ChildRecorder, Stack, recover
+from .pulumi_runs import RUN_MARK, ChildRecorder, Stack
+from .recovery import recover
 from .stacks import stack_name
 
 OPERATIONS = ("preview", "up", "destroy", "refresh", "status")

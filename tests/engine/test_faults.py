@@ -26,7 +26,7 @@ from kubernetes import client
 
 from aion_factory import labels, make_plan
 from aion_factory.devstack import show
-from aion_factory.fleet.recovery import Lock, Stack, lock_files
+from aion_factory.fleet.pulumi_runs import Lock, Stack, lock_files
 from aion_factory.local.simulated import node_groups
 from aion_factory.platform import StorageClassChoice, platform_manifest
 from aion_factory.platform.tenancy import TENANT_LABEL

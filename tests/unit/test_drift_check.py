@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aion_factory.fleet import drift
-from aion_factory.fleet.recovery import Stack
+from aion_factory.fleet.pulumi_runs import Stack
 
 PROPOSED = "error: no changes were expected but changes were proposed"
 

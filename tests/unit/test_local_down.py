@@ -22,7 +22,7 @@ import pytest
 
 from aion_factory.cli import local_command
 from aion_factory.devstack import controlplane, localstack
-from aion_factory.fleet.recovery import RUNS, Stack, lock_files, start_pulumi
+from aion_factory.fleet.pulumi_runs import RUNS, Stack, lock_files, start_pulumi
 
 PROJECT = "aion-factory"
 FAKE_PULUMI = """#!{python}
@@ -124,7 +124,7 @@ def test_a_hang_up_reaches_the_pulumi_cli_as_an_interrupt(project: Stack) -> Non
     up = (
         "import os, pathlib, sys\n"
         "from aion_factory.devstack.localstack import run_pulumi\n"
-        "from aion_factory.fleet.recovery import Stack\n"
+        "from aion_factory.fleet.pulumi_runs import Stack\n"
         f"sys.exit(run_pulumi(Stack(pathlib.Path({str(project.project_dir)!r}), 'local', dict(os.environ)), ['up']))\n"
     )
     wrapper = subprocess.Popen([sys.executable, "-c", up], env=dict(project.env))

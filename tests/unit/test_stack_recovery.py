@@ -20,18 +20,8 @@ import psutil
 import pytest
 
 from aion_factory import processes
-from aion_factory.fleet.recovery import (
-    RUN_MARK,
-    Lock,
-    PulumiRun,
-    RecoveryError,
-    Stack,
-    StackBusy,
-    lock_files,
-    record_run,
-    recover,
-    stop_session,
-)
+from aion_factory.fleet.pulumi_runs import RUN_MARK, Lock, PulumiRun, Stack, lock_files, record_run, stop_session
+from aion_factory.fleet.recovery import RecoveryError, StackBusy, recover
 from aion_factory.processes import Started
 
 PROJECT = "aion-factory"
