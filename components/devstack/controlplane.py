@@ -99,14 +99,26 @@ class LocalControlPlane:
         return {name: pid for name, pid in self.state()["pids"].items() if self._ours(name, pid) is not None}
 
     def started(self) -> dict[str, Started]:
-        """What this control plane recorded of each process it started (an older state file's bare pid: nothing)."""
+        """What this control plane recorded of each process it started (an older state file recorded bare pids: none)."""
         state = self.state()
         found = {name: Started.from_dict(state["started"].get(name) or {}) for name in state["pids"]}
         return {name: started for name, started in found.items() if started is not None and started.pid == state["pids"][name]}
 
     def _ours(self, program: str, pid: int) -> psutil.Process | None:
+        if program not in self.state()["started"]:
+            return self._named_ours(pid)
         started = self.started().get(program)
-        return started.process() if started is not None and started.pid == pid else None
+        return started.process() if started is not None else None
+
+    def _named_ours(self, pid: int) -> psutil.Process | None:
+        """A pid an older state file recorded bare (no start time): the process under it is ours only
+        while its command line names this control plane's folder, as that of every program it starts does."""
+        try:
+            process = psutil.Process(pid)
+            named = any(str(self.root) in arg for arg in process.cmdline())
+            return process if named and process.status() != psutil.STATUS_ZOMBIE else None
+        except psutil.Error:
+            return None
 
     def start(self, timeout_s: float = 180) -> None:
         if len(self.running()) == len(PROGRAMS) and self._api_ready():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -88,3 +89,17 @@ def test_stop_never_signals_a_live_process_that_is_not_the_one_it_started(tmp_pa
     plane.stop()
     assert sleeper.poll() is None and psutil.Process(sleeper.pid).status() != psutil.STATUS_ZOMBIE
     assert plane.state()["pids"] == {} and plane.state()["started"] == {}
+
+
+def test_an_older_state_files_bare_pid_is_stopped_only_while_its_command_line_names_the_plane(tmp_path: Path) -> None:
+    """A plane started before the toolkit recorded start times: its programs' flags name its folder
+    (etcd's --data-dir, the others' kubeconfig), which no stranger's do (the case above)."""
+    root = tmp_path / "plane"
+    etcd = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", f"--data-dir={root / 'etcd'}"], start_new_session=True)
+    try:
+        plane = plane_with(root, "etcd", etcd.pid, None)
+        assert plane.running() == {"etcd": etcd.pid}
+        plane.stop()
+        assert not psutil.pid_exists(etcd.pid)  # stopped, and reaped by stop's wait
+    finally:
+        etcd.kill()
