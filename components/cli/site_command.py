@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
     except ConfigError as error:
         return bad_input(error)
-    print(f"# {nodes} x {args.node_type} in hall {args.hall}: {count(len(entries), 'cluster')}; add them under `clusters:`", file=sys.stderr)
+    where = f"{nodes} x {args.node_type} in hall {args.hall}"
+    print(f"# {where}: {count(len(entries), 'cluster')}; add them under `clusters:`", file=sys.stderr)
     print(yaml.safe_dump(entries, sort_keys=False), end="")
     return EXIT_FITS

@@ -153,7 +153,8 @@ def test_tenants_whose_quotas_are_cut_to_fit_their_cluster_are_warned_by_key(aio
     # dc5 with kyutai at 1,100 kW and hf-research at 600 kW, on a cluster whose GPU pools rate 1,555.2 kW.
     stack = tmp_path / "Pulumi.dc5-train-1.yaml"
     text = (ROOT / "stacks/Pulumi.dc5-train-1.yaml").read_text()
-    stack.write_text(text.replace("kyutai\n      power_kw: 1000", "kyutai\n      power_kw: 1100").replace(" power_kw: 550", " power_kw: 600"))
+    text = text.replace("kyutai\n      power_kw: 1000", "kyutai\n      power_kw: 1100")
+    stack.write_text(text.replace(" power_kw: 550", " power_kw: 600"))
     result = aion("plan", str(stack))
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: aion:tenants")]
