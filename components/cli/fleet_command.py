@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
+from ..fleet.baseline import documents_at, registration_changed, repository_top
 from ..fleet.changes import changed_clusters
-from ..fleet.revision import file_at
+from ..fleet.deployed import deployed_documents
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
@@ -113,14 +113,15 @@ def _stacks(args: argparse.Namespace) -> int:
 
 
 def _changed(args: argparse.Namespace) -> int:
+    site_file = Path(args.site_file)
     try:
         fleet = _fleet(args)[0] if args.as_matrix else None
-        after = fleet.spec if fleet else load_site(args.site_file)
-        before = _site_at(args.base, Path(args.site_file)) if args.base else None
+        after = deployed_documents(fleet.spec if fleet else load_site(site_file))
+        before, registration = _deployed_at(args.base, site_file) if args.base else (None, set())
     except ConfigError as error:
         return bad_input(error)
-    kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed
-    clusters = [c for c in changed_clusters(before, after) if c in kept]
+    kept = set(after)  # a dropped cluster's stack is destroyed by hand, not previewed
+    clusters = [c for c in changed_clusters(before, after, registration) if c in kept]
     if fleet is None:
         print("\n".join(clusters))
     else:
@@ -128,12 +129,14 @@ def _changed(args: argparse.Namespace) -> int:
     return EXIT_FITS
 
 
-def _site_at(revision: str, site_file: Path) -> Any:
-    """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
-    shown_file = file_at(site_file.parent, revision, f"./{site_file.name}", "--base")
-    if shown_file is None:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / site_file.name
-        path.write_bytes(shown_file)  # read as any site document is: bounded, UTF-8 checked
-        return load_site(path)
+def _deployed_at(revision: str, site_file: Path) -> tuple[dict[str, Any] | None, set[str | None]]:
+    """What the site's clusters deploy at a git revision (its own code renders them), and the targets
+    whose registration code changed since; a revision that cannot say leaves every cluster changed."""
+    top = repository_top(site_file, "--base")
+    if not site_file.resolve().is_relative_to(top.resolve()):
+        raise ConfigError([Problem("--base", f"{shown(str(site_file), PATH_CHARS)} is outside the git checkout {top}")])
+    relative = PurePosixPath(site_file.resolve().relative_to(top.resolve()).as_posix())
+    documents, why = documents_at(top, revision, relative)
+    if documents is None:
+        print(f"every cluster counts as changed: {why}", file=sys.stderr)
+    return documents, registration_changed(top, revision, None)

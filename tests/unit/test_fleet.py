@@ -12,6 +12,7 @@ import yaml
 from aion_factory import ConfigError, load_catalog, load_site, make_plan, spec_from_config
 from aion_factory.fleet import runner
 from aion_factory.fleet.changes import changed_clusters
+from aion_factory.fleet.deployed import deployed_documents
 from aion_factory.fleet.demand import cluster_entries, fill_nodes
 from aion_factory.fleet.stacks import fleet_of, write_missing_stacks
 from support import MINIMAL, ROOT, one_hall_two_stacks, stack
@@ -78,7 +79,7 @@ def changed(change: Any) -> list[str]:
     before = two_clusters()
     after = copy.deepcopy(before)
     change(after)
-    return changed_clusters(spec_from_config(before), spec_from_config(after))
+    return changed_clusters(deployed_documents(spec_from_config(before)), deployed_documents(spec_from_config(after)))
 
 
 def test_a_change_touches_the_clusters_whose_deployment_changes():
@@ -92,7 +93,7 @@ def test_a_change_touches_the_clusters_whose_deployment_changes():
 
 
 def test_everything_is_new_without_a_base():
-    assert changed_clusters(None, load_site(SITE_200MW))[:2] == ["h1-c01", "h1-c02"]
+    assert changed_clusters(None, deployed_documents(load_site(SITE_200MW)))[:2] == ["h1-c01", "h1-c02"]
 
 
 def test_a_demand_becomes_clusters_under_the_control_plane_limit_with_system_nodes_counted():
