@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.baseline import documents_at, registration_changed, repository_top
 from ..fleet.changes import changed_clusters
-from ..fleet.deployed import deployed_documents
+from ..fleet.deployed import deployed_diff, deployed_documents
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
@@ -48,8 +48,10 @@ def add_parser(commands: Any) -> None:
     _with_site(operations.add_parser("stacks", help=HELP["stacks"])).set_defaults(run=_stacks)
     for name in ("changed", "matrix"):
         changed = _with_site(operations.add_parser(name, help=HELP[name]))
-        changed.add_argument("--base", help="the git revision to compare the site document with (default: every cluster)")
-        changed.set_defaults(run=_changed, as_matrix=name == "matrix")
+        changed.add_argument("--base", help="the git revision to compare with, rendered by its own code (default: every cluster)")
+        if name == "changed":
+            changed.add_argument("--diff", action="store_true", help="print what each changed cluster deploys, as a diff against the base")
+        changed.set_defaults(run=_changed, as_matrix=name == "matrix", diff=False)
 
 
 def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -122,7 +124,9 @@ def _changed(args: argparse.Namespace) -> int:
         return bad_input(error)
     kept = set(after)  # a dropped cluster's stack is destroyed by hand, not previewed
     clusters = [c for c in changed_clusters(before, after, registration) if c in kept]
-    if fleet is None:
+    if args.diff:
+        print(deployed_diff(before or {}, after, clusters, args.base or "nothing"), end="")
+    elif fleet is None:
         print("\n".join(clusters))
     else:
         print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))

@@ -13,6 +13,7 @@ Pure but for importing each target's adapter (its platform choices).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import sys
@@ -62,6 +63,17 @@ def digest(document: Document) -> str:
 
 def canonical(document: Any) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def deployed_diff(before: Mapping[str, Document], after: Mapping[str, Document], clusters: list[str], base: str) -> str:
+    """A unified diff per cluster of what it deploys (indented JSON, keys sorted), `base` against now."""
+
+    def lines(document: Document | None) -> list[str]:
+        return [] if document is None else json.dumps(document, indent=1, sort_keys=True).splitlines(keepends=True)
+
+    return "".join(
+        "".join(difflib.unified_diff(lines(before.get(c)), lines(after.get(c)), f"{c} at {base}", f"{c} now")) for c in clusters
+    )
 
 
 def _plain(value: Any) -> Any:

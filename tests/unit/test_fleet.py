@@ -172,6 +172,25 @@ def test_a_site_change_touches_only_the_cluster_it_alters(repository: Path):
     assert changed_by_commit(repository, pin_train_b) == ["train-b"]
 
 
+def test_aion_fleet_changed_shows_what_a_touched_cluster_deploys_against_the_base(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from aion_factory import cli
+
+    site = repository / "sites/dc.yaml"
+    document = yaml.safe_load(site.read_text())
+    document["clusters"][1]["auto_upgrade"] = False
+    site.write_text(yaml.safe_dump(document))  # the working tree, against its last commit
+    monkeypatch.chdir(repository)
+    assert cli.main(["fleet", "changed", "sites/dc.yaml", "--base", "HEAD"]) == 0
+    assert capsys.readouterr().out == "train-b\n"
+    assert cli.main(["fleet", "changed", "sites/dc.yaml", "--base", "HEAD", "--diff"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[:2] == ["--- train-b at HEAD", "+++ train-b now"]
+    changed_lines = [line for line in shown if line[:1] in "+-" and not line.startswith(("---", "+++"))]
+    assert [(line[0], line[1:].strip()) for line in changed_lines] == [("-", '"auto_upgrade": true,'), ("+", '"auto_upgrade": false,')]
+
+
 def test_a_revision_whose_code_cannot_render_the_site_says_why(repository: Path):
     (repository / "components/fleet/deployed.py").unlink()  # code from before the protocol
     git(repository, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-am", "older")
