@@ -318,7 +318,10 @@ UNTRUSTED = {
         github_context("workflow_run", event="pull_request", head_repository={"full_name": "mallory/aion-factory"}),
     ),
     "a pull request of this repository from a branch named main": ("workflow_run", github_context("workflow_run", event="pull_request")),
-    "a fork's push to its own main": ("workflow_run", github_context("workflow_run", head_repository={"full_name": "mallory/aion-factory"})),
+    "a fork's push to its own main": (
+        "workflow_run",
+        github_context("workflow_run", head_repository={"full_name": "mallory/aion-factory"}),
+    ),
     "a push to main whose CI failed": ("workflow_run", github_context("workflow_run", conclusion="failure")),
     "a run by hand from another branch": ("workflow_dispatch", github_context("workflow_dispatch", ref="refs/heads/feature")),
 }
@@ -346,7 +349,9 @@ def deploys_reached(workflows: Workflows, runs: Mapping[str, tuple[str, dict[str
 
 def untrusted_runs_reach_a_deploy(workflows: Workflows) -> list[str]:
     findings = [f"{case} runs {', '.join(jobs)}" for case, jobs in deploys_reached(workflows, UNTRUSTED).items() if jobs]
-    findings += [f"{case} deploys nothing: the rule would prove nothing" for case, jobs in deploys_reached(workflows, TRUSTED).items() if not jobs]
+    findings += [
+        f"{case} deploys nothing: the rule would prove nothing" for case, jobs in deploys_reached(workflows, TRUSTED).items() if not jobs
+    ]
     return findings
 
 

@@ -73,9 +73,7 @@ def documents_at(top: Path, revision: str, site_file: PurePosixPath, option: str
             return None, f"{site_file} did not exist at {revision}"
         _lay_out_package(tree, importable)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(importable), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-        result = subprocess.run(
-            [sys.executable, "-m", MODULE, str(tree / site_file)], cwd=tree, env=env, capture_output=True, check=False
-        )
+        result = subprocess.run([sys.executable, "-m", MODULE, str(tree / site_file)], cwd=tree, env=env, capture_output=True, check=False)
     if result.returncode != 0:
         return None, f"its code at {revision} cannot render it: {_stderr(result)}"
     documents: dict[str, Any] = json.loads(result.stdout)

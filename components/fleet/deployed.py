@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import json
 import sys
 from collections.abc import Mapping
@@ -45,7 +44,7 @@ def cluster_document(view: ClusterView) -> Document:
     view = dataclasses.replace(view, index=0)
     choices = target_for(view.target).platform_choices(view)
     kueue = choices.kueue
-    return _plain(
+    document: Document = _plain(
         {
             "version": DOCUMENT_VERSION,
             "target": view.target,
@@ -54,11 +53,7 @@ def cluster_document(view: ClusterView) -> Document:
             "infrastructure": view,
         }
     )
-
-
-def digest(document: Document) -> str:
-    """sha256 of the document's canonical JSON: equal documents, equal digests."""
-    return hashlib.sha256(canonical(document).encode()).hexdigest()
+    return document
 
 
 def canonical(document: Any) -> str:
@@ -71,9 +66,7 @@ def deployed_diff(before: Mapping[str, Document], after: Mapping[str, Document],
     def lines(document: Document | None) -> list[str]:
         return [] if document is None else json.dumps(document, indent=1, sort_keys=True).splitlines(keepends=True)
 
-    return "".join(
-        "".join(difflib.unified_diff(lines(before.get(c)), lines(after.get(c)), f"{c} at {base}", f"{c} now")) for c in clusters
-    )
+    return "".join("".join(difflib.unified_diff(lines(before.get(c)), lines(after.get(c)), f"{c} at {base}", f"{c} now")) for c in clusters)
 
 
 def _plain(value: Any) -> Any:

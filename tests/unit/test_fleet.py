@@ -16,8 +16,8 @@ from aion_factory import ConfigError, load_catalog, load_site, make_plan, spec_f
 from aion_factory.fleet import runner
 from aion_factory.fleet.baseline import documents_at, registration_changed
 from aion_factory.fleet.changes import changed_clusters
-from aion_factory.fleet.deployed import deployed_documents
 from aion_factory.fleet.demand import cluster_entries, fill_nodes
+from aion_factory.fleet.deployed import deployed_documents
 from aion_factory.fleet.stacks import fleet_of, write_missing_stacks
 from support import MINIMAL, ROOT, one_hall_two_stacks, stack
 

@@ -34,7 +34,9 @@ def test_the_power_cap_daemonset_pulls_from_the_clusters_registry():
     [public] = power_cap_daemonsets(capped(None))
     [private] = power_cap_daemonsets(capped(REGISTRY))
     assert image_of(public) == "docker.io/library/busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
-    assert image_of(private) == f"{REGISTRY}/library/busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"  # a copy keeps its digest
+    assert (
+        image_of(private) == f"{REGISTRY}/library/busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
+    )  # a copy keeps its digest
 
 
 def test_kueues_chart_and_manager_image_come_from_the_named_registry():
@@ -58,7 +60,10 @@ def test_the_mirror_list_names_every_public_reference():
         "registry.k8s.io/kueue/charts/kueue:0.17.0",
         "registry.k8s.io/kueue/kueue:v0.17.0",
     ]
-    assert MIRRORED[0].reference("r.example.eu") == "r.example.eu/library/busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
+    assert (
+        MIRRORED[0].reference("r.example.eu")
+        == "r.example.eu/library/busybox:1.37.0@sha256:9db7b59979c38555a39def84a31fb98b5296952f9e3afd4f6f11f05b07adfab0"
+    )
 
 
 @pytest.mark.parametrize("bad", ["https://registry.example.eu", "Registry.example.eu", "registry.example.eu/", "host:port"])
@@ -79,7 +84,10 @@ def test_a_production_deploy_refuses_every_reference_without_a_digest(capsys: py
     assert [image.path for image in images.unpinned()] == ["kueue/charts/kueue", "kueue/kueue"]
     assert images.main(["--require-digests"]) == 1
     refused = capsys.readouterr().err.splitlines()
-    assert [line.split(":", 2)[:2] for line in refused] == [["registry.k8s.io/kueue/charts/kueue", "0.17.0"], ["registry.k8s.io/kueue/kueue", "v0.17.0"]]
+    assert [line.split(":", 2)[:2] for line in refused] == [
+        ["registry.k8s.io/kueue/charts/kueue", "0.17.0"],
+        ["registry.k8s.io/kueue/kueue", "v0.17.0"],
+    ]
     digest = "sha256:" + "ab" * 32
     assert images.unpinned((images.Image("r.example.eu", "a", "1", digest),)) == []
     assert images.unpinned((images.Image("r.example.eu", "a", "1"),)) == [images.Image("r.example.eu", "a", "1")]

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import workflow_rules as rules
 import yaml
 from packaging.requirements import Requirement
 
-import workflow_rules as rules
 from support import ROOT
 
 WORKFLOWS = ROOT / ".github/workflows"
@@ -33,7 +33,9 @@ DEPLOY_SECRETS = {
     "STATE_SECRET_KEY",
     "PULUMI_CONFIG_PASSPHRASE",
 }
-PRODUCTION_STACKS = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if p.name != "Pulumi.local.yaml")
+PRODUCTION_STACKS = sorted(
+    p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if p.name != "Pulumi.local.yaml"
+)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -85,7 +87,12 @@ def mutated(change: Callable[[dict[str, dict[str, Any]]], Any]) -> dict[str, dic
 )
 def test_the_evaluator_reads_githubs_expressions(expression: str, expected: bool) -> None:
     context = {
-        "github": {"event_name": "push", "ref": "refs/heads/main", "repository": "a/b", "event": {"workflow_run": {"head_repository": {"full_name": "c/b"}}}},
+        "github": {
+            "event_name": "push",
+            "ref": "refs/heads/main",
+            "repository": "a/b",
+            "event": {"workflow_run": {"head_repository": {"full_name": "c/b"}}},
+        },
         "needs": {"a": {"outputs": {"stacks": '["x"]'}}},
     }
     assert bool(rules.evaluate(expression, context, {"cancelled": lambda: False})) is expected
@@ -156,8 +163,9 @@ def test_a_rule_that_reaches_no_deploy_at_all_says_it_proves_nothing() -> None:
     def never(found: dict[str, dict[str, Any]]) -> None:
         found["deploy.yml"]["jobs"]["origin"]["if"] = "false"
 
-    assert "a push to main of this repository that CI passed deploys nothing: the rule would prove nothing" in rules.untrusted_runs_reach_a_deploy(
-        mutated(never)
+    assert (
+        "a push to main of this repository that CI passed deploys nothing: the rule would prove nothing"
+        in rules.untrusted_runs_reach_a_deploy(mutated(never))
     )
 
 
@@ -227,10 +235,16 @@ def test_no_job_a_pull_request_runs_holds_a_credential() -> None:
 @pytest.mark.parametrize(
     ("change", "finding"),
     [
-        (lambda w: w["preview.yml"]["jobs"]["deployed"].setdefault("env", {}).update(K="${{ secrets.PREVIEW_SCW_SECRET_KEY }}"), "preview.yml:deployed"),
+        (
+            lambda w: w["preview.yml"]["jobs"]["deployed"].setdefault("env", {}).update(K="${{ secrets.PREVIEW_SCW_SECRET_KEY }}"),
+            "preview.yml:deployed",
+        ),
         (lambda w: w["preview.yml"]["jobs"]["plan"].update(environment="preview"), "preview.yml:plan"),
         (lambda w: w["preview.yml"]["jobs"]["deployed"]["permissions"].update({"id-token": "write"}), "preview.yml:deployed"),
-        (lambda w: w["production-stacks.yml"]["jobs"]["list"].update(env={"T": "${{ secrets.STATE_SECRET_KEY }}"}), "production-stacks.yml:list"),
+        (
+            lambda w: w["production-stacks.yml"]["jobs"]["list"].update(env={"T": "${{ secrets.STATE_SECRET_KEY }}"}),
+            "production-stacks.yml:list",
+        ),
         (lambda w: w["preview.yml"]["jobs"]["stacks"].update(secrets="inherit"), "preview.yml:stacks"),
     ],
 )
@@ -301,7 +315,9 @@ def test_a_production_environment_without_its_subject_is_found() -> None:
     doc = (ROOT / "docs/CI.md").read_text()
     [line] = [s for s in rules.oidc_subjects(doc) if ":environment:drift:" in s]
     environments = rules.oidc_environments(workflows(), PRODUCTION_STACKS)
-    assert rules.loose_oidc_subjects(doc.replace(line + "\n", ""), environments) == ["environment drift logs in with OIDC but no subject names it"]
+    assert rules.loose_oidc_subjects(doc.replace(line + "\n", ""), environments) == [
+        "environment drift logs in with OIDC but no subject names it"
+    ]
     # A new production stack without its line: its environment has no subject.
     assert rules.loose_oidc_subjects(doc, rules.oidc_environments(workflows(), [*PRODUCTION_STACKS, "h1-c01"])) == [
         "environment production-h1-c01 logs in with OIDC but no subject names it"
@@ -318,7 +334,10 @@ def test_drift_only_asks() -> None:
     def update(found: dict[str, dict[str, Any]]) -> None:
         found["drift.yml"]["jobs"]["drift"]["steps"].append({"uses": "pulumi/actions@x", "with": {"command": "up"}})
 
-    assert rules.drift_that_writes(mutated(update), source) == ["drift.yml:drift runs an update", "drift.yml:drift runs pulumi/actions (up)"]
+    assert rules.drift_that_writes(mutated(update), source) == [
+        "drift.yml:drift runs an update",
+        "drift.yml:drift runs pulumi/actions (up)",
+    ]
 
 
 def test_jobs_with_credentials_take_hashed_requirements_and_pinned_plugins_only() -> None:
@@ -328,8 +347,14 @@ def test_jobs_with_credentials_take_hashed_requirements_and_pinned_plugins_only(
 @pytest.mark.parametrize(
     ("change", "finding"),
     [
-        (lambda w, a: w["deploy.yml"]["jobs"]["deploy"]["env"].pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"), "deploy.yml:deploy lets Pulumi download plugins on its own"),
-        (lambda w, a: uses(w["drift.yml"]["jobs"]["drift"], "./.github/actions/setup")[0]["with"].pop("trusted"), "drift.yml:drift holds credentials without the trusted setup"),
+        (
+            lambda w, a: w["deploy.yml"]["jobs"]["deploy"]["env"].pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"),
+            "deploy.yml:deploy lets Pulumi download plugins on its own",
+        ),
+        (
+            lambda w, a: uses(w["drift.yml"]["jobs"]["drift"], "./.github/actions/setup")[0]["with"].pop("trusted"),
+            "drift.yml:drift holds credentials without the trusted setup",
+        ),
         (lambda w, a: a["runs"]["steps"][2].update({"if": "true"}), "action.yml: Pulumi plugins cache is restored for trusted jobs"),
         (lambda w, a: a["runs"]["steps"][0]["with"].update(cache="pip"), "action.yml: setup-python restores a pip cache for every job"),
     ],
@@ -344,7 +369,9 @@ def test_a_trusted_venv_without_hashes_is_found() -> None:
     setup = action()
     [venv] = [s for s in setup["runs"]["steps"] if s.get("name") == "Library venv from hashed requirements only"]
     venv["run"] = venv["run"].replace("--require-hashes ", "")
-    assert rules.unverified_plugins_or_venv(workflows(), setup) == ["action.yml: the trusted venv is not installed from hashed requirements"]
+    assert rules.unverified_plugins_or_venv(workflows(), setup) == [
+        "action.yml: the trusted venv is not installed from hashed requirements"
+    ]
     venv["run"] = venv["run"].replace("--no-index ", "")
     assert "action.yml: the library itself may be fetched from an index" in rules.unverified_plugins_or_venv(workflows(), setup)
 
@@ -365,7 +392,11 @@ def test_the_hashed_requirements_pin_every_dependency_at_the_checkouts_versions(
         if line and not line.startswith("#"):
             requirement = Requirement(line)
             assert requirement.specifier.contains(pinned[requirement.name.lower()]), requirement
-    assert pinned["pulumi-policy"] in [Requirement(d).specifier.__str__().removeprefix("==") for d in settings["project"]["optional-dependencies"]["dev"] if d.startswith("pulumi-policy")]
+    assert pinned["pulumi-policy"] in [
+        Requirement(d).specifier.__str__().removeprefix("==")
+        for d in settings["project"]["optional-dependencies"]["dev"]
+        if d.startswith("pulumi-policy")
+    ]
 
 
 def test_production_refuses_images_and_charts_pinned_by_tag_only() -> None:
