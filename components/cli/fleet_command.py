@@ -13,9 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
-from ..fleet.baseline import documents_at, registration_changed, repository_top
 from ..fleet.changes import changed_clusters
-from ..fleet.deployed import deployed_diff, deployed_documents
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
@@ -115,6 +113,9 @@ def _stacks(args: argparse.Namespace) -> int:
 
 
 def _changed(args: argparse.Namespace) -> int:
+    # What a cluster deploys is rendered by the platform's builders: loaded only for this command.
+    from ..fleet.deployed import deployed_diff, deployed_documents
+
     site_file = Path(args.site_file)
     try:
         fleet = _fleet(args)[0] if args.as_matrix else None
@@ -136,6 +137,8 @@ def _changed(args: argparse.Namespace) -> int:
 def _deployed_at(revision: str, site_file: Path) -> tuple[dict[str, Any] | None, set[str | None]]:
     """What the site's clusters deploy at a git revision (its own code renders them), and the targets
     whose registration code changed since; a revision that cannot say leaves every cluster changed."""
+    from ..fleet.baseline import documents_at, registration_changed, repository_top
+
     top = repository_top(site_file, "--base")
     if not site_file.resolve().is_relative_to(top.resolve()):
         raise ConfigError([Problem("--base", f"{shown(str(site_file), PATH_CHARS)} is outside the git checkout {top}")])

@@ -3,7 +3,9 @@
 A change to a platform builder, a template or the catalog changes what a stack deploys without
 touching the site document, so the revision's documents are rendered by the revision's code:
 its tree is read with `git archive` into a temporary folder, laid out as its pyproject.toml maps
-the package, and `python -m aion_factory.fleet.deployed` runs there (`fleet/deployed.py`).
+the package, and `python -m aion_factory.fleet.deployed` runs there (`fleet/deployed.py`). A
+repository that holds only a site and its stacks (the toolkit installed as a package) had the
+same code then as now: its revision is rendered by this code.
 
 What turns those documents into resources (the Pulumi registration code, the provider pins, the
 policy pack) is compared as files: a change there touches every cluster of the targets it serves.
@@ -25,6 +27,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError, Problem, shown
+from ..site import load_site
+from .deployed import deployed_documents
 from .revision import refuse_option
 
 # Files that decide how a document becomes resources, by the targets they serve (None: every target).
@@ -47,7 +51,8 @@ REGISTRATION: Mapping[str | None, tuple[str, ...]] = {
     "scaleway": ("components/scaleway",),
     "local": ("components/local",),
 }
-MODULE = "aion_factory.fleet.deployed"
+PACKAGE = "aion_factory"
+MODULE = f"{PACKAGE}.fleet.deployed"
 ERROR_CHARS = 400
 
 
@@ -71,6 +76,8 @@ def documents_at(top: Path, revision: str, site_file: PurePosixPath, option: str
             tar.extractall(tree, filter="data")
         if not (tree / site_file).is_file():
             return None, f"{site_file} did not exist at {revision}"
+        if not _holds_the_toolkit(tree):
+            return deployed_documents(load_site(tree / site_file)), ""
         _lay_out_package(tree, importable)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(importable), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         result = subprocess.run([sys.executable, "-m", MODULE, str(tree / site_file)], cwd=tree, env=env, capture_output=True, check=False)
@@ -94,10 +101,23 @@ def registration_changed(top: Path, base: str, head: str | None, option: str = "
     return changed
 
 
+def _package_dirs(tree: Path) -> dict[str, str]:
+    """pyproject.toml's `package-dir` at that revision; empty where it is not the toolkit's."""
+    try:
+        settings = tomllib.loads((tree / "pyproject.toml").read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    mapping = settings.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    return {str(k): str(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}
+
+
+def _holds_the_toolkit(tree: Path) -> bool:
+    return PACKAGE in _package_dirs(tree)
+
+
 def _lay_out_package(tree: Path, importable: Path) -> None:
     """The package as pyproject.toml's `package-dir` maps it (`aion_factory` = components/...)."""
-    settings = tomllib.loads((tree / "pyproject.toml").read_text())
-    mapping: dict[str, str] = settings["tool"]["setuptools"]["package-dir"]
+    mapping = _package_dirs(tree)
     for package in sorted(mapping, key=len):  # a package before its subpackages
         shutil.copytree(tree / mapping[package], importable.joinpath(*package.split(".")), dirs_exist_ok=True)
 
