@@ -544,3 +544,14 @@ def unverified_plugins_or_venv(workflows: Workflows, action: Mapping[str, Any]) 
     if "overrides=$(scripts/install-plugins.sh)" not in scripts or "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true" not in scripts:
         findings.append("action.yml: the trusted setup does not install the pinned plugins with downloads off")
     return findings
+
+
+def persisted_checkout_credentials(workflows: Workflows) -> list[str]:
+    """`actions/checkout` writes the job's token into .git/config unless told not to: every later step could read it."""
+    return [
+        f"{name}:{job_name} checks out with its token persisted"
+        for name, document in workflows.items()
+        for job_name, job in document["jobs"].items()
+        for step in steps(job)
+        if str(step.get("uses", "")).startswith("actions/checkout@") and (step.get("with") or {}).get("persist-credentials") is not False
+    ]

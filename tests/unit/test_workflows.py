@@ -259,6 +259,15 @@ def test_pull_request_target_is_found() -> None:
     assert "preview.yml: pull_request_target runs with the base's secrets" in rules.credentials_in_pull_request_jobs(mutated(target))
 
 
+def test_no_checkout_leaves_the_jobs_token_in_the_repository() -> None:
+    assert rules.persisted_checkout_credentials(workflows()) == []
+
+    def persist(found: dict[str, dict[str, Any]]) -> None:
+        uses(found["deploy.yml"]["jobs"]["deploy"], "actions/checkout@")[0]["with"].pop("persist-credentials")
+
+    assert rules.persisted_checkout_credentials(mutated(persist)) == ["deploy.yml:deploy checks out with its token persisted"]
+
+
 def test_every_run_step_fails_when_a_command_in_it_fails() -> None:
     assert rules.failures_that_cannot_fail(workflows(), action()) == []
 
