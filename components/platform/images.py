@@ -10,13 +10,12 @@ A tag can be moved to other content; a digest cannot. Each reference carries the
 content it was reviewed at, where a source we can cite gives it (`tag@sha256:...`: the runtime
 pulls by digest, the tag only names it), and copies keep digests, so a mirrored reference keeps
 it. A production deploy refuses a reference without one:
-`python -m aion_factory.platform.images --require-digests` (deploy.yml).
+`python -m aion_factory.platform.require_digests` (deploy.yml).
 """
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 
 KUEUE_VERSION = "0.17.0"
@@ -73,23 +72,3 @@ MIRRORED = (POWER_CAP, KUEUE_CHART, KUEUE_MANAGER)
 def unpinned(images: tuple[Image, ...] = MIRRORED) -> list[Image]:
     """The references a production deploy refuses: a tag without a digest."""
     return [image for image in images if image.digest is None]
-
-
-def main(argv: list[str]) -> int:
-    if argv != ["--require-digests"]:
-        print("usage: python -m aion_factory.platform.images --require-digests", file=sys.stderr)
-        return 2
-    missing = unpinned()
-    for image in missing:
-        print(
-            f"{image.reference()}: no digest; pin it in aion_factory/platform/images.py (sha256 of its manifest, "
-            "read from a source you can cite) before it deploys to production",
-            file=sys.stderr,
-        )
-    if not missing:
-        print("every image and chart is pinned by digest")
-    return 1 if missing else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

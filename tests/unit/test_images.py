@@ -77,18 +77,20 @@ def test_a_registry_that_is_not_host_port_path_is_refused_with_its_key(bad: str)
     assert repr(bad) in problem.message
 
 
-def test_a_production_deploy_refuses_every_reference_without_a_digest(capsys: pytest.CaptureFixture[str]):
-    from aion_factory.platform import images
+def test_a_production_deploy_refuses_every_reference_without_a_digest(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    from aion_factory.platform import images, require_digests
 
     # Pinned: the privileged power-cap image. Not yet: Kueue's chart and manager (no citable digest here).
     assert [image.path for image in images.unpinned()] == ["kueue/charts/kueue", "kueue/kueue"]
-    assert images.main(["--require-digests"]) == 1
+    assert require_digests.main() == 1
     refused = capsys.readouterr().err.splitlines()
     assert [line.split(":", 2)[:2] for line in refused] == [
         ["registry.k8s.io/kueue/charts/kueue", "0.17.0"],
         ["registry.k8s.io/kueue/kueue", "v0.17.0"],
     ]
     digest = "sha256:" + "ab" * 32
+    monkeypatch.setattr(require_digests, "unpinned", lambda: [])
+    assert require_digests.main() == 0 and capsys.readouterr().out == "every image and chart is pinned by digest\n"
     assert images.unpinned((images.Image("r.example.eu", "a", "1", digest),)) == []
     assert images.unpinned((images.Image("r.example.eu", "a", "1"),)) == [images.Image("r.example.eu", "a", "1")]
     with pytest.raises(ValueError, match="is not sha256:<64 hex digits>"):

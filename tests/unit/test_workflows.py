@@ -410,7 +410,7 @@ def test_the_hashed_requirements_pin_every_dependency_at_the_checkouts_versions(
 
 def test_production_refuses_images_and_charts_pinned_by_tag_only() -> None:
     [check] = [s for s in steps(load("deploy.yml")["jobs"]["deploy"]) if s.get("name") == "Images and charts by digest"]
-    assert check["run"] == ".venv/bin/python -m aion_factory.platform.images --require-digests"
+    assert check["run"] == ".venv/bin/python -m aion_factory.platform.require_digests"
     order = [s.get("name") for s in steps(load("deploy.yml")["jobs"]["deploy"])]
     assert order.index("Images and charts by digest") < order.index("pulumi up")
 
