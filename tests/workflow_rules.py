@@ -555,3 +555,13 @@ def persisted_checkout_credentials(workflows: Workflows) -> list[str]:
         for step in steps(job)
         if str(step.get("uses", "")).startswith("actions/checkout@") and (step.get("with") or {}).get("persist-credentials") is not False
     ]
+
+
+def unhashed_requirements(text: str) -> list[str]:
+    """Every `name==version` of a pip-compile --generate-hashes file followed by at least one sha256."""
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)(.*?)(?=^[A-Za-z0-9_.-]+==|\Z)", text, re.MULTILINE | re.DOTALL)
+    findings = [f"{name}=={version} has no sha256" for name, version, rest in pins if not re.search(r"--hash=sha256:[0-9a-f]{64}", rest)]
+    findings += [
+        f"{line.strip()}: not pinned by ==" for line in text.splitlines() if re.match(r"^[A-Za-z0-9_.-]+\s*(>=|<=|~=|>|<|$)", line)
+    ]
+    return findings

@@ -387,9 +387,12 @@ def test_a_trusted_venv_without_hashes_is_found() -> None:
 
 def test_the_hashed_requirements_pin_every_dependency_at_the_checkouts_versions() -> None:
     text = (ROOT / "requirements/deploy.txt").read_text()
-    blocks = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", text, re.MULTILINE)
-    pinned = {name.lower(): version for name, version, _ in blocks}
-    assert len(blocks) == len(re.findall(r"^[A-Za-z0-9_.-]+==", text, re.MULTILINE))  # every pin has hashes
+    assert rules.unhashed_requirements(text) == []
+    pinned = {name.lower(): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.MULTILINE)}
+    # A pin without its hashes, or a range, is found.
+    unhashed = re.sub(r"^(pulumi==\S+) \\\n(?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+", r"\1\n", text, flags=re.MULTILINE)
+    assert rules.unhashed_requirements(unhashed) == [f"pulumi=={pinned['pulumi']} has no sha256"]
+    assert rules.unhashed_requirements(text + "requests>=2\n") == ["requests>=2: not pinned by =="]
     project = (ROOT / "pyproject.toml").read_text()
     import tomllib
 
