@@ -133,10 +133,50 @@ def test_stack_file_without_config_mapping(tmp_path):
         load_stack_file(stack)
 
 
-def test_tenant_names_that_are_system_namespaces_are_refused(config):
-    config["tenants"][0]["name"] = "kube-system"
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("kube-system", "Kubernetes' own"),
+        ("kube-anything", "Kubernetes' own"),
+        ("default", "Kubernetes' default namespace"),
+        ("kueue-system", "Kueue's manager"),
+        ("aion-system", "power-cap DaemonSets"),
+        ("gpu-operator", "NVIDIA's GPU operator"),
+        ("cert-manager", "cert-manager"),
+        ("monitoring", "monitoring"),
+        ("ingress-nginx", "ingress controller"),
+    ],
+)
+def test_tenant_names_that_are_system_or_add_on_namespaces_are_refused(config, name, why):
+    config["tenants"][0]["name"] = name
     [line] = problems(config)
-    assert line.startswith("aion:tenants[0].name: 'kube-system' is a reserved namespace; not allowed: default, kube-system")
+    assert line.startswith(f"aion:tenants[0].name: {name!r} is a reserved namespace (")
+    assert why in line
+    assert line.endswith(
+        "; not allowed: kube-*, default, aion-system, kueue-system, gpu-operator, nvidia-gpu-operator, "
+        "cert-manager, monitoring, ingress-nginx, jobset-system, kubeflow, kuberay-system, lws-system"
+    )
+
+
+def test_the_namespaces_the_platform_creates_are_reserved():
+    from aion_factory.checks import reserved_namespace
+    from aion_factory.platform.kueue_config import KUEUE_NAMESPACE
+    from aion_factory.platform.power_caps import SYSTEM_NAMESPACE
+
+    assert reserved_namespace(KUEUE_NAMESPACE) and reserved_namespace(SYSTEM_NAMESPACE)
+    assert reserved_namespace("kubeflow-tenant") is None  # the prefix is `kube-`, not `kube`
+
+
+def test_a_pools_row_in_a_hall_without_rows_is_refused(config):
+    config["site"]["halls"][0]["rows"] = []
+    del config["clusters"][0]["row"]
+    config["clusters"][0]["pools"][0]["row"] = "r"
+    assert problems(config) == ["aion:clusters[0].pools[0].row: 'r': hall 'h' has no rows; allowed: unset (the pool draws from the hall)"]
+
+
+def test_a_pools_row_not_in_its_hall_names_the_halls_rows(config):
+    config["clusters"][0]["pools"][0]["row"] = "x"
+    assert problems(config) == ["aion:clusters[0].pools[0].row: 'x' is not a row of hall 'h'; allowed: r"]
 
 
 # Bounds, finite numbers and strict types (issue 14): each of these was accepted, or crashed, before.
