@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 
 from . import kube_names
 from .catalog import Catalog
-from .errors import Problem
+from .errors import Problem, shown
 from .keys import key_path
-from .spec import Cluster, FactorySpec, GpuPool, Hall
+from .spec import REASON_CHARS, Cluster, FactorySpec, GpuPool, Hall, Tenant
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 # A tenant's name is its namespace, and the stack applies it: over an existing namespace of the same
@@ -32,6 +32,13 @@ RESERVED_NAMESPACES = {
     "kubeflow": "the Kubeflow training operator (Kueue's kubeflow.org integrations)",
     "kuberay-system": "the KubeRay operator (Kueue's ray.io integrations)",
     "lws-system": "LeaderWorkerSet's controller (Kueue's leaderworkerset.x-k8s.io integration)",
+}
+# What a Pod Security level beyond `restricted` lets a tenant's pods do
+# (https://kubernetes.io/docs/concepts/security/pod-security-standards/): what its exception must justify.
+POD_SECURITY_RISKS = {
+    "baseline": "root in the container, setuid escalation, no seccomp profile, the default capabilities with NET_RAW",
+    "privileged": "host network, PID and paths, privileged containers: the cloud's metadata service, the kubelet, "
+    "and nvidia-smi -pl, which lifts the GPU power caps the plan counts on",
 }
 # Kubernetes' own groups (system:masters, system:authenticated, system:serviceaccounts...): a tenant
 # group among them would hand the tenant's rights to every member, every user of the cluster for some.
@@ -58,6 +65,7 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
                     f"{', '.join(f'{prefix}*' for prefix in RESERVED_PREFIXES)}, {', '.join(RESERVED_NAMESPACES)}",
                 )
             )
+        problems += _pod_security(["tenants", t], tenant)
         # Each listing would count the cluster's GPU power again, and cut the tenant's quota there.
         problems += _duplicates(["tenants", t, "clusters"], list(tenant.clusters))
         if tenant.group is not None and not tenant.group.strip():
@@ -76,6 +84,39 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
     return problems
+
+
+def _pod_security(at: list[str | int], tenant: Tenant) -> Iterator[Problem]:
+    """A level beyond `restricted` only with a reason, so that a reviewer sees it and `aion plan` says it."""
+    level, reason = tenant.pod_security, tenant.pod_security_exception
+    if level != "restricted" and reason is None:
+        yield Problem(
+            key_path([*at, "pod_security"]),
+            f"{level!r} needs pod_security_exception, saying why the tenant's pods need {POD_SECURITY_RISKS[level]}; "
+            "allowed: restricted, or baseline or privileged with pod_security_exception",
+        )
+    elif reason is not None and not reason.strip():
+        yield Problem(key_path([*at, "pod_security_exception"]), "an empty reason explains nothing; allowed: why the pods need the level")
+    elif reason is not None and level == "restricted":
+        yield Problem(
+            key_path([*at, "pod_security_exception"]),
+            "excuses nothing with pod_security 'restricted'; allowed: unset, or a reason with pod_security baseline or privileged",
+        )
+
+
+def privilege_warnings(spec: FactorySpec) -> list[Problem]:
+    """Each tenant excepted from `restricted` Pod Security, with what its level allows and its reason:
+    allowed, but never silently (`aion plan` prints them; the policy pack refuses them unless configured)."""
+    return [
+        Problem(
+            key_path(["tenants", t, "pod_security"]),
+            f"tenant {tenant.name} runs {tenant.pod_security} pods ({POD_SECURITY_RISKS[tenant.pod_security]}); "
+            f"excepted because {shown(tenant.pod_security_exception, REASON_CHARS)}",
+            "warning",
+        )
+        for t, tenant in enumerate(spec.tenants)
+        if tenant.pod_security != "restricted" and tenant.pod_security_exception
+    ]
 
 
 def reserved_namespace(name: str) -> str | None:
