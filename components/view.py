@@ -63,6 +63,7 @@ class TenantView:
     """A tenant on this cluster: its namespace, who may use it, and its GPUs per flavor."""
 
     name: str
+    index: int  # position in aion:tenants, for key paths in messages
     namespace: str
     group: str  # the identity group with edit rights in the namespace
     pod_security: str
@@ -136,7 +137,7 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
         gpu_pools=gpu_pools,
         system_pool=system_pool,
         flavors=_flavors(gpu_pools),
-        tenants=tuple(_tenant(t, plan, name, (*gpu_pools, system_pool)) for t in spec.tenants if name in t.clusters),
+        tenants=tuple(_tenant(i, t, plan, name, (*gpu_pools, system_pool)) for i, t in enumerate(spec.tenants) if name in t.clusters),
         site_cohort=spec.site.name,
         hall_cohort=f"{spec.site.name}-{cluster.hall}",
         settings=cluster,
@@ -205,9 +206,10 @@ def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
     return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items()))) for name in sorted(gpus))
 
 
-def _tenant(tenant: Tenant, plan: Plan, cluster: str, pools: tuple[PoolView, ...]) -> TenantView:
+def _tenant(index: int, tenant: Tenant, plan: Plan, cluster: str, pools: tuple[PoolView, ...]) -> TenantView:
     return TenantView(
         name=tenant.name,
+        index=index,
         namespace=tenant.name,
         group=tenant.group or tenant.name,
         pod_security=tenant.pod_security,

@@ -48,6 +48,7 @@ def tenant_view(name: str, gpus: int) -> Any:
     spec = Tenant(name=name, power_kw=1, clusters=("c",))
     return TenantView(
         name=name,
+        index=0,
         namespace=name,
         group=name,
         pod_security=spec.pod_security,

@@ -5,8 +5,11 @@ Built from the tenant's part of the cluster view only; `components.Tenant` turns
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import Problem
+from ..keys import key_path
 from ..labels import GPU_RESOURCE, PREFIX, pod_security_levels
 from ..view import TenantView
 
@@ -70,6 +73,25 @@ def tenant_objects(tenant: TenantView) -> list[dict[str, Any]]:
         resource_quota(tenant),
         priority_class_quota(tenant),
         limit_range(tenant),
+    ]
+
+
+def foreign_namespaces(tenants: Iterable[TenantView], live: Mapping[str, Mapping[str, str]], cluster: str) -> list[Problem]:
+    """Tenant namespaces that exist on the cluster (`live`: name -> labels) but are not the tenant's own.
+
+    The stack applies a tenant's namespace over whatever holds its name: the tenant's group would read
+    that namespace's Secrets, and removing the tenant would delete it. Ours carry TENANT_LABEL with the
+    tenant's name (a namespace an earlier deploy made); anything else is refused by name, never adopted.
+    """
+    return [
+        Problem(
+            key_path(["tenants", tenant.index, "name"]),
+            f"namespace {tenant.namespace!r} already exists on cluster {cluster} without the label {TENANT_LABEL}={tenant.name} "
+            "that the toolkit puts on a tenant's namespace: the tenant would take it over (its group reading the namespace's "
+            "Secrets, a removed tenant deleting it); allowed: a name no namespace of the cluster has, or that namespace removed first",
+        )
+        for tenant in tenants
+        if tenant.namespace in live and live[tenant.namespace].get(TENANT_LABEL) != tenant.name
     ]
 
 
