@@ -66,6 +66,7 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
                 )
             )
         problems += _pod_security(["tenants", t], tenant)
+        problems += _duplicates(["tenants", t, "priority_classes"], list(tenant.priority_classes))
         # Each listing would count the cluster's GPU power again, and cut the tenant's quota there.
         problems += _duplicates(["tenants", t, "clusters"], list(tenant.clusters))
         if tenant.group is not None and not tenant.group.strip():

@@ -428,3 +428,8 @@ def test_object_quota_bounds_are_named(config):
         "aion:tenants[0].object_quotas.loadbalancers: -1 is not allowed: Input should be greater than or equal to 0; allowed: 0 to 10,000",
         "aion:tenants[0].object_quotas.nodeports: 2769 is not allowed: Input should be less than or equal to 2768; allowed: 0 to 2,768",
     ]
+
+
+def test_a_priority_class_listed_twice_is_refused(config):
+    config["tenants"][0]["priority_classes"] = ["inference", "batch", "inference"]
+    assert problems(config) == ["aion:tenants[0].priority_classes: name 'inference' is used 2 times; names must be unique"]
