@@ -91,6 +91,7 @@ def namespace_takeovers(view: ClusterView, kubeconfig_path: str | None) -> list[
     if not view.tenants or not kubeconfig_path or not Path(kubeconfig_path).is_file():
         return []
     from .platform.tenancy import foreign_namespaces  # the platform package loads Pulumi: `aion plan` never gets here
+
     try:
         live = _namespace_labels(kubeconfig_path)
     except Exception as error:  # the client's errors (config, connection, HTTP) share no base class
