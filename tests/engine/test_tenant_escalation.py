@@ -37,6 +37,8 @@ def project(new_project: Any, api_client: Any) -> Iterator[PulumiProject]:
     project.pulumi("up", "--yes", "--skip-preview")
     core = client.CoreV1Api(api_client)
     wait_for(lambda: core.read_namespaced_service_account("default", TENANT), what="tenant namespace ready")
+    # The API server loads an admission policy and its binding a moment after they are written.
+    wait_for(lambda: token_secret_refused(core), what="the token Secret policy enforced")
     yield project
     project.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
@@ -48,6 +50,24 @@ def tenant(request: pytest.FixtureRequest, project: PulumiProject, control_plane
     for header, value in IDENTITIES[request.param].items():
         api.set_default_header(header, value)
     return api
+
+
+def token_secret(name: str) -> dict[str, Any]:
+    """A Secret that Kubernetes fills with a never-expiring token of the tenant's ServiceAccount."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "annotations": {"kubernetes.io/service-account.name": TENANT}},
+        "type": "kubernetes.io/service-account-token",
+    }
+
+
+def token_secret_refused(core: client.CoreV1Api) -> bool:
+    try:
+        core.create_namespaced_secret(TENANT, token_secret("probe"), dry_run="All")
+    except client.ApiException as error:
+        return error.status == 403
+    return False
 
 
 def refused(call: Callable[[], Any]) -> client.ApiException:
@@ -171,13 +191,7 @@ def test_loadbalancer_and_nodeport_services_are_over_quota_and_cluster_ips_are_n
 
 def test_a_service_account_token_secret_is_refused_and_other_secrets_are_not(tenant: client.ApiClient) -> None:
     core = client.CoreV1Api(tenant)
-    token = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "forever", "annotations": {"kubernetes.io/service-account.name": TENANT}},
-        "type": "kubernetes.io/service-account-token",
-    }
-    error = refused(lambda: core.create_namespaced_secret(TENANT, token))
+    error = refused(lambda: core.create_namespaced_secret(TENANT, token_secret("forever")))
     assert "ValidatingAdmissionPolicy 'aion-tenant-no-service-account-token-secrets'" in error.body
     assert "a kubernetes.io/service-account-token Secret holds a token that never expires" in error.body
     opaque = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"key": "value"}}
