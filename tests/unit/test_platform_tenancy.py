@@ -150,6 +150,8 @@ def test_object_counts_storage_and_container_maxima_come_from_the_spec(config: d
 
 def test_service_account_token_secrets_are_refused_in_every_tenant_namespace():
     policy, binding = tenancy.service_account_token_policy()
+    assert_valid_builtin(policy)
+    assert_valid_builtin(binding)
     [validation] = policy["spec"]["validations"]
     assert validation["expression"] == "!has(object.type) || object.type != 'kubernetes.io/service-account-token'"
     assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["secrets"]
