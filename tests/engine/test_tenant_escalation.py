@@ -11,6 +11,7 @@ before any resource, the namespace left as it was.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -161,9 +162,9 @@ def test_a_privileged_pod_is_refused_by_pod_security(tenant: client.ApiClient) -
     escape = pod("escape")
     escape["spec"].update(hostNetwork=True, hostPID=True)
     escape["spec"]["containers"][0]["securityContext"] = {"privileged": True}
-    error = refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(TENANT, escape))
-    assert 'violates PodSecurity "restricted:v1.35"' in error.body
-    assert "hostNetwork=true" in error.body and "hostPID=true" in error.body and "securityContext.privileged=true" in error.body
+    message = json.loads(refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(TENANT, escape)).body)["message"]
+    assert 'violates PodSecurity "restricted:v1.35"' in message
+    assert "hostNetwork=true" in message and "hostPID=true" in message and "securityContext.privileged=true" in message
 
 
 def test_a_container_larger_than_any_node_is_refused_by_the_limit_range(tenant: client.ApiClient) -> None:
