@@ -6,6 +6,7 @@ spec gives the same plan on every machine.
 
 from __future__ import annotations
 
+
 from ..catalog import Catalog, load_catalog
 from ..errors import Problem
 from ..keys import key_path
@@ -18,6 +19,7 @@ from .model import (
     H100Equivalents,
     HeadroomBuys,
     LevelPlan,
+    PhasePlan,
     Plan,
     PoolPlan,
     SitePlan,
@@ -42,6 +44,7 @@ __all__ = [
     "H100Equivalents",
     "HeadroomBuys",
     "LevelPlan",
+    "PhasePlan",
     "Plan",
     "PoolPlan",
     "SitePlan",

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..errors import Problem
+from ..phases import PhaseView
+from ..spec import Phase
 
 
 @dataclass(frozen=True)
@@ -186,3 +188,15 @@ class Plan:
     def _tenants_by_name(self) -> dict[str, TenantPlan]:
         # Built once: a scan per lookup, called once per tenant, is quadratic in tenants.
         return {t.name: t for t in self.tenants}
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """The plan of a site in one phase (its view); a site without phases has one, of phase None."""
+
+    view: PhaseView
+    plan: Plan
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.view.phase
