@@ -127,7 +127,7 @@ def load_programme(path: str | Path, catalog: Catalog | None = None) -> Programm
 def programme_from_document(document: Any, path: Path, catalog: Catalog | None = None, _reading: tuple[Path, ...] = ()) -> Programme:
     """A programme from its parsed document; `_reading`: the programmes that name this one, for cycles."""
     catalog = catalog or load_catalog()
-    here = f"{shown(str(path), PATH_CHARS)}"
+    here = str(path) if len(str(path)) <= PATH_CHARS else shown(str(path), PATH_CHARS)
     try:
         spec = ProgrammeSpec.model_validate(document)
     except ValidationError as error:

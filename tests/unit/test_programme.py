@@ -1,0 +1,110 @@
+"""A programme of sites: planned phase by phase, totals added up, tenants split across sites, bad
+input refused with its key path. Figures by hand from the catalog: H100-SXM-8-80G 10.2 kW and 8 GPUs
+a node, B300-SXM-8-288G 14.5 kW and 8 GPUs (2.27 H100-equivalents each at FP8 and BF16)."""
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aion_factory.errors import ConfigError
+from aion_factory.programme import load_programme
+from aion_factory.programme_plan import plan_programme
+from support import ROOT
+
+PHASES = [{"name": "p1", "date": "2027-06"}, {"name": "p2", "date": "2028-06"}]
+
+
+def site(name, hall_kw, nodes, **more):
+    cluster = {"name": "c1", "target": "scaleway", "hall": "h", "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": nodes}]}
+    return {
+        "site": {"name": name, "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": hall_kw, **more}]},
+        "phases": PHASES,
+        "clusters": [cluster],
+        "tenants": [],
+    }
+
+
+def write(tmp_path, document, name="programme.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_a_programme_over_budget_in_phase_1_is_refused_naming_phase_1_and_adds_up_its_sites(aion, tmp_path):
+    write(tmp_path, site("b", 200, 10), "b.yaml")
+    programme = {"programme": "two", "sites": [{"document": site("a", 100, 10, by_phase={"p2": 200})}, {"file": "b.yaml"}]}
+    path = write(tmp_path, programme)
+    result = aion("plan", str(path))
+    assert result.returncode == 1
+    # Site a's hall: 100 kW in p1 against 10 x 10.2 kW + 36.8 W = 102.0368 kW; 200 kW from p2.
+    assert "a/h: in phase p1 (2027-06): hall a/h draws 102.0 kW rated" in result.stdout
+    assert "in phase p2" not in result.stdout
+    plan = plan_programme(load_programme(path))
+    p1, p2 = plan.totals
+    assert (p1.fits, p2.fits) == (False, True)
+    assert p2.gpus_by_model == {"H100-SXM": 160} and round(p2.rated_it_kw, 4) == 204.0736
+    assert p2.it_budget_kw == 2000 and p2.clusters == 2
+    document = json.loads(aion("plan", str(path), "--json").stdout)
+    assert [t["fits"] for t in document["totals"]] == [False, True]
+    assert [s["name"] for s in document["sites"]] == ["a", "b"]
+
+
+def test_a_tenant_across_sites_is_split_per_site_by_the_power_of_its_clusters():
+    a, b = site("a", 500, 10), site("b", 500, 30)
+    tenant = {"name": "lab", "power_kw": 204, "clusters": ["a/c1", "b/c1"]}
+    programme = load_programme_of({"programme": "two", "sites": [{"document": a}, {"document": b}], "tenants": [tenant]})
+    plans = plan_programme(programme).sites
+    # 204 kW over 102 + 306 kW of GPUs: 51 kW at a (51/102 of its 80 GPUs: 40) and 153 kW at b (153/306 of 240: 120).
+    assert plans[0].plans[0].plan.tenant("lab").quotas_by_cluster == {"c1": {"h100-sxm": 40}}
+    assert plans[1].plans[0].plan.tenant("lab").quotas_by_cluster == {"c1": {"h100-sxm": 120}}
+    assert plans[0].plans[0].plan.tenant("lab").allotted_kw == 51
+
+
+def load_programme_of(document):
+    folder = Path(tempfile.mkdtemp())
+    return load_programme(write(folder, document))
+
+
+@pytest.mark.parametrize(
+    ("sites", "path", "says"),
+    [
+        ([{"file": "missing.yaml"}], "sites[0].file", "cannot read the site document"),
+        ([{"file": "programme.yaml"}], "sites[0].file", "is this programme itself: a cycle"),
+        ([{"file": "loop.yaml"}], "sites[0].file", "which names this file"),  # said of loop.yaml's key below
+        ([{"file": "x.yaml", "document": {}}], "sites[0]", "exactly one of them"),
+        ([{"document": {**site("a", 100, 1), "phases": [{"name": "p1", "date": "2027-06"}, {"name": "p1", "date": "2028-06"}]}}],
+         "sites[0].document: phases", "'p1' is used 2 times"),
+    ],
+)  # fmt: skip
+def test_bad_programmes_are_refused_with_their_key_path(aion, tmp_path, sites, path, says):
+    write(tmp_path, {"programme": "loop", "sites": [{"file": "programme.yaml"}]}, "loop.yaml")
+    programme = write(tmp_path, {"programme": "p", "sites": sites})
+    result = aion("plan", str(programme))
+    assert result.returncode == 2 and result.stdout == "", result.stdout
+    where = programme.with_name("loop.yaml") if "names this file" in says else programme
+    assert f"{where}: {path}" in result.stderr and says in result.stderr, result.stderr
+
+
+def test_sites_of_a_programme_share_their_phases_and_name_known_accounts(tmp_path):
+    other = {**site("b", 100, 1), "phases": [{"name": "p1", "date": "2027-07"}]}
+    document = {"programme": "p", "sites": [{"document": site("a", 100, 1), "organization": "nobody"}, {"document": other}]}
+    with pytest.raises(ConfigError) as refused:
+        load_programme(write(tmp_path, document))
+    messages = [str(p) for p in refused.value.problems]
+    assert any("sites[1].document: phases: p1 2027-07 differ from" in m for m in messages), messages
+    assert any("sites[0].organization: 'nobody' is not an account" in m for m in messages), messages
+
+
+def test_the_1gw_example_plans_clean_in_every_phase(aion):
+    result = aion("plan", str(ROOT / "examples/aion-1gw/programme.yaml"))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    plan = plan_programme(load_programme(ROOT / "examples/aion-1gw/programme.yaml"))
+    assert [p.name for p in plan.phases] == ["p1", "p2", "p3"]
+    assert [t.facility_budget_kw for t in plan.totals] == [100_000, 400_000, 1_000_000]
+    final = plan.totals[-1]
+    assert final.clusters >= 150 and final.tenants >= 1000 and len(plan.sites) == 3
+    # p1: Montereau's two halls of 43,478 kW, 8 clusters each of floor((43,478 x 0.99 / 8 x 1000 - 36.8) / 14,500) = 371 B300 nodes.
+    assert plan.totals[0].gpus_by_model == {"B300-SXM": 2 * 8 * 371 * 8}
