@@ -34,6 +34,8 @@ class PhaseView:
     spec: FactorySpec
     cluster_index: tuple[int, ...]  # the view's i-th cluster is the document's cluster_index[i]
     tenant_index: tuple[int, ...]
+    # Tenants added after the site's own (a programme's tenants across sites): where each is declared.
+    added_tenants: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -41,13 +43,17 @@ class PhaseView:
 
     def located(self, problem: Problem) -> Problem:
         """`problem`, found in this view, with the document's key path and the phase named first."""
-        path = _INDEXED.sub(lambda m: f"{m[1]}[{self._index(m[2], int(m[3]))}]", problem.path, count=1)
+        path = _INDEXED.sub(self._document_key, problem.path, count=1)
         message = f"in {self.label}: {problem.message}" if self.phase is not None else problem.message
         return Problem(path, message, problem.level)
 
-    def _index(self, kind: str, index: int) -> int:
+    def _document_key(self, match: re.Match[str]) -> str:
+        kind, index = match[2], int(match[3])
         indices = self.cluster_index if kind == "clusters" else self.tenant_index
-        return indices[index] if index < len(indices) else index
+        if index < len(indices):
+            return f"{match[1]}[{indices[index]}]"
+        added = index - len(indices)
+        return self.added_tenants[added] if kind == "tenants" and added < len(self.added_tenants) else match[0]
 
 
 _INDEXED = re.compile(r"^(aion:(clusters|tenants))\[(\d+)\]")

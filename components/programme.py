@@ -300,7 +300,8 @@ def _with_spanning(programme: Programme, site_views_now: list[PhaseView], catalo
         for c in v.spec.clusters
     }
     added: dict[str, list[Tenant]] = {}
-    for tenant in programme.tenants:
+    declared: dict[str, list[str]] = {}
+    for t, tenant in enumerate(programme.tenants):
         if tenant.from_phase is not None and order.get(tenant.from_phase, 0) > index:
             continue
         listed = [(n, v) for n, v in tenant.by_phase.items() if order.get(n, len(order)) <= index]
@@ -317,9 +318,10 @@ def _with_spanning(programme: Programme, site_views_now: list[PhaseView], catalo
             fields = {k: v for k, v in tenant.model_dump().items() if k not in ("clusters", "power_kw", "by_phase", "from_phase")}
             local = Tenant.model_construct(**fields, clusters=tuple(n.split("/")[1] for n in here), power_kw=share)
             added.setdefault(site, []).append(local)
+            declared.setdefault(site, []).append(f"{programme.path}: tenants[{t}]")
     result = []
     for name, view in by_site.items():
         extra = tuple(added.get(name, ()))
         spec = view.spec.model_copy(update={"tenants": (*view.spec.tenants, *extra)}) if extra else view.spec
-        result.append(PhaseView(view.phase, spec, view.cluster_index, view.tenant_index))
+        result.append(PhaseView(view.phase, spec, view.cluster_index, view.tenant_index, tuple(declared.get(name, ()))))
     return result

@@ -108,3 +108,12 @@ def test_the_1gw_example_plans_clean_in_every_phase(aion):
     assert final.clusters >= 150 and final.tenants >= 1000 and len(plan.sites) == 3
     # p1: Montereau's two halls of 43,478 kW, 8 clusters each of floor((43,478 x 0.99 / 8 x 1000 - 36.8) / 14,500) = 371 B300 nodes.
     assert plan.totals[0].gpus_by_model == {"B300-SXM": 2 * 8 * 371 * 8}
+
+
+def test_a_tenant_across_sites_that_asks_for_more_gpus_than_there_are_is_named_in_the_programme(tmp_path):
+    a, b = site("a", 500, 10), site("b", 500, 10)
+    a["tenants"] = [{"name": "own", "power_kw": 102, "clusters": ["c1"]}]  # all of a's 80 GPUs already
+    tenant = {"name": "lab", "power_kw": 102, "clusters": ["a/c1", "b/c1"]}
+    path = write(tmp_path, {"programme": "two", "sites": [{"document": a}, {"document": b}], "tenants": [tenant]})
+    warnings = plan_programme(load_programme(path)).warnings
+    assert {w.path for w in warnings} == {"aion:tenants[0].power_kw", f"{path}: tenants[0].power_kw"}
