@@ -132,7 +132,7 @@ def programme_from_document(document: Any, path: Path, catalog: Catalog | None =
         spec = ProgrammeSpec.model_validate(document)
     except ValidationError as error:
         raise ConfigError([_problem(here, e) for e in error.errors()]) from None
-    reading = (*_reading, path.resolve())
+    reading = (*_reading, path.resolve())  # resolved: a cycle is found whatever the spelling of each path
     problems: list[Problem] = []
     sites: list[ProgrammeSite] = []
     for i, entry in enumerate(spec.sites):
@@ -158,7 +158,7 @@ def _sites_of(entry: SiteEntry, i: int, path: Path, here: str, reading: tuple[Pa
     assert entry.file is not None
     file = (path.parent / entry.file).resolve()
     if file in reading:
-        what = "this programme itself" if file == reading[-1] else f"{reading[reading.index(file)]}, which names this file"
+        what = "this programme itself" if file == reading[-1] else "a programme that names this file (directly or through others)"
         raise ConfigError([Problem(f"{at}.file", f"{shown(entry.file, PATH_CHARS)} is {what}: a cycle; allowed: a site document")])
     if len(reading) > MAX_NESTING:
         raise ConfigError([Problem(f"{at}.file", f"programmes nest more than {MAX_NESTING} deep; allowed: at most that")])
@@ -167,7 +167,7 @@ def _sites_of(entry: SiteEntry, i: int, path: Path, here: str, reading: tuple[Pa
     except ConfigError as error:
         raise ConfigError([Problem(f"{at}.file", f"{shown(entry.file, PATH_CHARS)}: {p}") for p in error.problems]) from None
     if is_programme(document):
-        inner = programme_from_document(document, file, catalog, reading)
+        inner = programme_from_document(document, path.parent / entry.file, catalog, reading)
         return [ProgrammeSite(s.label, s.spec, s.file, s.organization or entry.organization, s.project or entry.project) for s in inner.sites]
     label = str(path.parent / entry.file)  # as the user wrote it, beside the programme's path
     return [ProgrammeSite(label, site_from_document(document, label, catalog), file, entry.organization, entry.project)]

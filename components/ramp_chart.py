@@ -14,6 +14,8 @@ from .programme_report import phase_label
 from .rendering import render
 from .report_chart import CHAR_PX, MARGIN, ROW_PX
 
+LEVEL_PX = 36  # a level's line: its bar, and its figures under it
+
 CELL_PX = 170  # a phase's column: its bar and its figures
 BAR_PX = 120
 OVER = "#d0343a"
@@ -87,12 +89,12 @@ def ramp_chart(plan: ProgrammePlan) -> RampChart:
                 rated_width=round(rated * scale, 1),
                 budget_x=round(columns[i][0] + budget * scale, 1) if budget > 0 else None,
                 fits=fits,
-                figures=f"{rated / 1000:,.1f} / {budget / 1000:,.1f} MW",
+                figures=f"{rated / 1000:,.1f} / {budget / 1000:,.1f} MW" if budget > 0 or rated > 0 else "not powered",
             )
             for i, (rated, budget, fits) in enumerate(per_phase)
         )
-        rows.append(LevelRow(label, top + n * ROW_PX, heading, cells))
-    equivalents_y = top + len(rows) * ROW_PX + 48
+        rows.append(LevelRow(label, top + n * LEVEL_PX, heading, cells))
+    equivalents_y = top + len(rows) * LEVEL_PX + 40
     bars = _equivalents(plan.totals, equivalents_y, bar_x)
     width = bar_x + max(len(plan.phases) * CELL_PX, BAR_PX * 2 + max(len(b.figures) for b in bars) * CHAR_PX + 12) + MARGIN
     return RampChart(

@@ -73,7 +73,7 @@ def load_programme_of(document):
     [
         ([{"file": "missing.yaml"}], "sites[0].file", "cannot read the site document"),
         ([{"file": "programme.yaml"}], "sites[0].file", "is this programme itself: a cycle"),
-        ([{"file": "loop.yaml"}], "sites[0].file", "which names this file"),  # said of loop.yaml's key below
+        ([{"file": "loop.yaml"}], "sites[0].file", "a programme that names this file"),  # said of loop.yaml's key below
         ([{"file": "x.yaml", "document": {}}], "sites[0]", "exactly one of them"),
         ([{"document": {**site("a", 100, 1), "phases": [{"name": "p1", "date": "2027-06"}, {"name": "p1", "date": "2028-06"}]}}],
          "sites[0].document: phases", "'p1' is used 2 times"),
@@ -117,3 +117,20 @@ def test_a_tenant_across_sites_that_asks_for_more_gpus_than_there_are_is_named_i
     path = write(tmp_path, {"programme": "two", "sites": [{"document": a}, {"document": b}], "tenants": [tenant]})
     warnings = plan_programme(load_programme(path)).warnings
     assert {w.path for w in warnings} == {"aion:tenants[0].power_kw", f"{path}: tenants[0].power_kw"}
+
+
+def test_the_ramp_draws_each_level_per_phase_against_that_phase_budget_and_marks_the_overrun(tmp_path):
+    from aion_factory.ramp_chart import ramp_chart, write_ramp
+
+    programme = {"programme": "two", "sites": [{"document": site("a", 100, 10, by_phase={"p2": 200})}]}
+    plan = plan_programme(load_programme(write(tmp_path, programme)))
+    chart = ramp_chart(plan)
+    hall = next(row for row in chart.rows if row.label.strip() == "h")
+    p1, p2 = hall.cells
+    # Each level on its own scale: its largest figure in any phase (the 200 kW budget of p2) is 120 px.
+    assert (p1.fits, p2.fits) == (False, True)
+    assert p1.figures == "0.1 / 0.1 MW" and round(p1.rated_width, 1) == round(102.0368 * 120 / 200, 1)
+    assert p2.budget_x - p2.x == 120.0 and p1.budget_x - p1.x == 60.0
+    written = write_ramp(plan, tmp_path / "report")
+    assert [p.name for p in written] == ["ramp.svg", "ramp.html"]
+    assert "#d0343a" in written[0].read_text()  # the overrun is drawn red
