@@ -23,6 +23,7 @@ problem names the file and its key path.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -190,6 +191,9 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
                 )
             )
     organizations = {a.organization: a.projects for a in spec.accounts}
+    problems += _twice(f"{here}: accounts", [a.organization for a in spec.accounts])
+    for a, account in enumerate(spec.accounts):
+        problems += _twice(f"{here}: accounts[{a}].projects", list(account.projects))
     for i, entry in enumerate(spec.sites):
         if entry.organization is not None and entry.organization not in organizations:
             allowed = ", ".join(organizations) or "none: the programme names no `accounts:`"
@@ -205,9 +209,8 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
     clusters = {f"{s.spec.site.name}/{c.name}" for s in sites for c in s.spec.clusters}
     local = {s.spec.site.name: {t.name for t in s.spec.tenants} for s in sites}
     names = [t.name for t in spec.tenants]
+    problems += _twice(f"{here}: tenants", names)
     for t, tenant in enumerate(spec.tenants):
-        if names.count(tenant.name) > 1:
-            problems.append(Problem(f"{here}: tenants[{t}].name", f"{tenant.name!r} is used {names.count(tenant.name)} times; names must be unique"))
         for k, name in enumerate(tenant.clusters):
             if name not in clusters:
                 problems.append(Problem(f"{here}: tenants[{t}].clusters[{k}]", f"{name!r} is not a cluster of the programme's sites"))
@@ -225,6 +228,10 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
             if name is not None and name not in phases:
                 problems.append(Problem(f"{here}: tenants[{t}]", f"{name!r} is not a phase of the sites; allowed: {', '.join(phases) or 'none'}"))
     return problems
+
+
+def _twice(at: str, names: list[str]) -> list[Problem]:
+    return [Problem(at, f"name {name!r} is used {count} times; names must be unique") for name, count in Counter(names).items() if count > 1]
 
 
 def _phase_list(spec: FactorySpec) -> list[tuple[str, str]]:
