@@ -176,4 +176,3 @@ def _tenant(tenant: TenantPlan) -> TenantDocument:
 
 def plan_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PlanDocument.model_json_schema()}
-

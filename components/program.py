@@ -82,8 +82,8 @@ def run() -> None:
         present = {c.name for c in spec.clusters}
         for name in (c for c in stack.clusters if c not in present):
             pulumi.log.warn(f"cluster {name} does not exist in {current.view.label}: nothing of it is deployed")
-        clusters = [c for c in stack.clusters if c in present]
-        deployments = deployable_clusters(spec, plan, clusters, LocalSettings(kubeconfig_path=stack.kubeconfig))
+        deployed = [c for c in stack.clusters if c in present]
+        deployments = deployable_clusters(spec, plan, deployed, LocalSettings(kubeconfig_path=stack.kubeconfig))
     except ConfigError as error:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:

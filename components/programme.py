@@ -31,7 +31,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import Catalog, load_catalog
-from .config import did_you_mean
+from .config import did_you_mean, fields_at
 from .errors import PATH_CHARS, ConfigError, Problem, shown
 from .phases import PhaseView, current_view, view_at, views
 from .planner.power import gpu_pool_plan
@@ -74,7 +74,7 @@ class SiteEntry(_Programme):
 class SpanningTenant(Tenant):
     """A tenant on clusters of several sites; its allotment is split per site by their GPU pools' rated kW."""
 
-    clusters: Annotated[tuple[SiteCluster, ...], Field(min_length=1)]  # type: ignore[assignment]
+    clusters: Annotated[tuple[SiteCluster, ...], Field(min_length=1)]
     """Clusters it runs on, as SITE/CLUSTER."""
 
 
@@ -169,7 +169,9 @@ def _sites_of(entry: SiteEntry, i: int, path: Path, here: str, reading: tuple[Pa
         raise ConfigError([Problem(f"{at}.file", f"{shown(entry.file, PATH_CHARS)}: {p}") for p in error.problems]) from None
     if is_programme(document):
         inner = programme_from_document(document, path.parent / entry.file, catalog, reading)
-        return [ProgrammeSite(s.label, s.spec, s.file, s.organization or entry.organization, s.project or entry.project) for s in inner.sites]
+        return [
+            ProgrammeSite(s.label, s.spec, s.file, s.organization or entry.organization, s.project or entry.project) for s in inner.sites
+        ]
     label = str(path.parent / entry.file)  # as the user wrote it, beside the programme's path
     return [ProgrammeSite(label, site_from_document(document, label, catalog), file, entry.organization, entry.project)]
 
@@ -180,7 +182,9 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
     for i, site in enumerate(sites):
         name = site.spec.site.name
         if name in seen:
-            problems.append(Problem(f"{site.label}: site.name", f"{name!r} is the name of site {seen[name]} already; site names are unique"))
+            problems.append(
+                Problem(f"{site.label}: site.name", f"{name!r} is the name of site {seen[name]} already; site names are unique")
+            )
         seen.setdefault(name, i)
         if _phase_list(site.spec) != _phase_list(sites[0].spec):
             problems.append(
@@ -224,14 +228,18 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
         if tenant.clusters and len(set(tenant.clusters)) < len(tenant.clusters):
             problems.append(Problem(f"{here}: tenants[{t}].clusters", "a cluster is listed twice; allowed: each once"))
         phases = [p.name for p in sites[0].spec.phases]
-        for name in [tenant.from_phase, *tenant.by_phase] if sites else []:
-            if name is not None and name not in phases:
-                problems.append(Problem(f"{here}: tenants[{t}]", f"{name!r} is not a phase of the sites; allowed: {', '.join(phases) or 'none'}"))
+        named = [("from_phase", tenant.from_phase)] if tenant.from_phase is not None else []
+        for key, phase in [*named, *((f"by_phase.{n}", n) for n in tenant.by_phase)]:
+            if phase not in phases:
+                allowed = ", ".join(phases) or "none: the sites declare no `phases:`"
+                problems.append(Problem(f"{here}: tenants[{t}].{key}", f"{phase!r} is not a phase of the sites; allowed: {allowed}"))
     return problems
 
 
 def _twice(at: str, names: list[str]) -> list[Problem]:
-    return [Problem(at, f"name {name!r} is used {count} times; names must be unique") for name, count in Counter(names).items() if count > 1]
+    return [
+        Problem(at, f"name {name!r} is used {count} times; names must be unique") for name, count in Counter(names).items() if count > 1
+    ]
 
 
 def _phase_list(spec: FactorySpec) -> list[tuple[str, str]]:
@@ -245,26 +253,11 @@ def _phases_text(spec: FactorySpec) -> str:
 def _problem(here: str, error: Any) -> Problem:
     loc = [part for part in error["loc"]]
     if error["type"] == "extra_forbidden":
-        allowed = list(_fields_at(loc[:-1]))
+        allowed = fields_at(tuple(loc[:-1]), ProgrammeSpec)
         return Problem(f"{here}: {document_path(loc)}", f"unknown key{did_you_mean(loc[-1], allowed)}; allowed: {', '.join(allowed)}")
     if error["type"] == "missing":
         return Problem(f"{here}: {document_path(loc)}", "required key is missing")
     return Problem(f"{here}: {document_path(loc)}", f"{shown(error['input'])} is not allowed: {error['msg']}")
-
-
-def _fields_at(loc: list[Any]) -> list[str]:
-    model: Any = ProgrammeSpec
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
-        if field is None:
-            return []
-        model = next((a for a in getattr(field.annotation, "__args__", (field.annotation,)) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if model is None and getattr(field.annotation, "__origin__", None) is not None:
-            inner = [a for a in field.annotation.__args__ if isinstance(a, type) and issubclass(a, BaseModel)]
-            model = inner[0] if inner else None
-    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
 
 
 def programme_of_site(spec: FactorySpec, label: str, file: Path | None = None) -> Programme:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from .plan_document import H100Equivalents, Kw, PlanDocument, ProblemDocument, _Document, plan_document
 from .programme_plan import ProgrammePlan
 from .spec import Phase
-
 
 
 class PhaseDocument(_Document):
@@ -60,7 +61,7 @@ class ProgrammePlanDocument(_Document):
     totals: list[TotalDocument]
     sites: list[ProgrammeSiteDocument]
     violations: list[ProblemDocument]
-    warnings: list[ProblemDocument] = []
+    warnings: list[ProblemDocument] = Field(default_factory=list)
 
 
 def programme_document(plan: ProgrammePlan, current: Phase | None, only: int | None = None) -> ProgrammePlanDocument:
@@ -71,9 +72,7 @@ def programme_document(plan: ProgrammePlan, current: Phase | None, only: int | N
         fits=plan.fits,
         phases=[PhaseDocument(name=p.name, date=p.date) for p in plan.phases if p is not None],
         current_phase=None if current is None else current.name,
-        totals=[
-            TotalDocument.model_validate({**vars(plan.totals[i]), "phase": _name(plan.totals[i].phase)}) for i in indices
-        ],
+        totals=[TotalDocument.model_validate({**vars(plan.totals[i]), "phase": _name(plan.totals[i].phase)}) for i in indices],
         sites=[
             ProgrammeSiteDocument(
                 name=site.name,

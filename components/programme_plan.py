@@ -15,6 +15,11 @@ from .programme import Programme, programme_of_site, site_views
 from .spec import FactorySpec, Phase
 
 
+def phase_label(phase: Phase | None) -> str:
+    """`p1 (2027-06)`, as every output names a phase."""
+    return "-" if phase is None else f"{phase.name} ({phase.date})"
+
+
 @dataclass(frozen=True)
 class PhaseTotal:
     """The programme in one phase: every site added up."""
@@ -81,7 +86,8 @@ def plan_programme(
             located = replace(plan, violations=tuple(map(view.located, plan.violations)), warnings=tuple(map(view.located, plan.warnings)))
             plans[s].append(PhasePlan(view, located))
     sites = tuple(
-        SitePhases(site.label, site.spec.site.name, tuple(plans[s]), site.organization, site.project) for s, site in enumerate(programme.sites)
+        SitePhases(site.label, site.spec.site.name, tuple(plans[s]), site.organization, site.project)
+        for s, site in enumerate(programme.sites)
     )
     phases = tuple(views_then[0].phase for views_then in per_phase)
     totals = tuple(_total(phase, [site.plans[i].plan for site in sites], catalog) for i, phase in enumerate(phases))

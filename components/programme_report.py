@@ -4,13 +4,9 @@ sites (their levels, clusters and tenants), or with one phase chosen, each site'
 from __future__ import annotations
 
 from .errors import format_problems
-from .programme_plan import PhaseTotal, ProgrammePlan
+from .programme_plan import PhaseTotal, ProgrammePlan, phase_label
 from .report import format_levels, format_table
 from .spec import Phase
-
-
-def phase_label(phase: Phase | None) -> str:
-    return "-" if phase is None else f"{phase.name} ({phase.date})"
 
 
 def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | None = None) -> str:
@@ -62,5 +58,8 @@ def format_ramp(totals: tuple[PhaseTotal, ...]) -> list[str]:
         )
     models = sorted({m for t in totals for m in t.gpus_by_model})
     for model in models:
-        lines.append(f"  {model + ' GPUs':<18} " + "  ".join(f"{phase_label(t.phase).split(' ')[0]}: {t.gpus_by_model.get(model, 0):,}" for t in totals))
+        lines.append(
+            f"  {model + ' GPUs':<18} "
+            + "  ".join(f"{phase_label(t.phase).split(' ')[0]}: {t.gpus_by_model.get(model, 0):,}" for t in totals)
+        )
     return lines

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from .programme_plan import PhaseTotal, ProgrammePlan
-from .programme_report import phase_label
+from .programme_plan import PhaseTotal, ProgrammePlan, phase_label
 from .rendering import render
 from .report_chart import CHAR_PX, MARGIN, ROW_PX
 

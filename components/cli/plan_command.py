@@ -19,8 +19,8 @@ from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
 from ..plan_document import plan_document
-from ..programme import is_programme, load_programme
 from ..planner import make_plan
+from ..programme import is_programme, load_programme
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         if programmes is not None:
             return run_programmes(args, path, programmes)
         if args.phase is not None:
-            raise ConfigError([Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")])
+            raise ConfigError(
+                [Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")]
+            )
         plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
         diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:

@@ -15,10 +15,10 @@ from ..checks import network_policy_warnings
 from ..errors import ConfigError, Problem, format_problems
 from ..phases import current_view
 from ..plan_diff import diff_plans, format_diff, markdown_diff
-from ..programme_document import programme_document
 from ..programme import Programme, is_programme, load_programme, programme_of_site
-from ..programme_plan import ProgrammePlan, plan_programme
-from ..programme_report import format_programme, phase_label
+from ..programme_document import programme_document
+from ..programme_plan import ProgrammePlan, phase_label, plan_programme
+from ..programme_report import format_programme
 from ..ramp_chart import write_ramp
 from ..report import write_report
 from ..site import read_yaml
@@ -64,7 +64,10 @@ def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Progra
     plans = plan_all(programmes, args.phase)
     diffs = _diffs(args.diff, path, plans) if args.diff else None
     if args.format == "json":
-        documents = [json.loads(programme_document(plan, current_phase(p, today), index).model_dump_json()) for p, (plan, index) in zip(programmes, plans, strict=True)]
+        documents = [
+            json.loads(programme_document(plan, current_phase(p, today), index).model_dump_json())
+            for p, (plan, index) in zip(programmes, plans, strict=True)
+        ]
         print_json(documents[0] if len(documents) == 1 else documents)
     for n, (programme, (plan, index)) in enumerate(zip(programmes, plans, strict=True)):
         warnings = [*plan.warnings, *(w for site in programme.sites for w in network_policy_warnings(site.spec, load_catalog()))]

@@ -6,7 +6,6 @@ spec gives the same plan on every machine.
 
 from __future__ import annotations
 
-
 from ..catalog import Catalog, load_catalog
 from ..errors import Problem
 from ..keys import key_path

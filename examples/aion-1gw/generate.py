@@ -95,7 +95,9 @@ def site_document(site: dict, spanning: dict[str, list[str]]) -> tuple[dict, dic
         budgets = {p: math.floor(hall_kw * s) for p, s in (shares or {from_phase: 1.0}).items()}
         for c in range(1, site["clusters_per_hall"] + 1):
             name = f"{site['prefix']}-h{h:02d}-c{c:02d}"
-            sizes = {p: int((kw * 1000 * FILL / site["clusters_per_hall"] - SYSTEM_W) // NODE_W[site["node_type"]]) for p, kw in budgets.items()}
+            sizes = {
+                p: int((kw * 1000 * FILL / site["clusters_per_hall"] - SYSTEM_W) // NODE_W[site["node_type"]]) for p, kw in budgets.items()
+            }
             start = min(sizes, key=names.index)
             pool = {"name": "gpu", "node_type": site["node_type"], "size": sizes[start]}
             if len(sizes) > 1:

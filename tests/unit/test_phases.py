@@ -46,7 +46,13 @@ def test_pools_grow_and_levels_are_powered_from_their_phase():
     pool = {"name": "g", "node_type": "H100-SXM-8-80G", "size": 5, "by_phase": {"p2": 15}}
     clusters = [
         {"name": "c", "target": "scaleway", "hall": "h", "pools": [pool]},
-        {"name": "d", "target": "scaleway", "hall": "late", "from_phase": "p2", "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 4}]},
+        {
+            "name": "d",
+            "target": "scaleway",
+            "hall": "late",
+            "from_phase": "p2",
+            "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 4}],
+        },
     ]
     spec = spec_from_config(phased(site={"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [hall, late]}, clusters=clusters))
     first, second = views(spec)
@@ -62,9 +68,18 @@ def test_pools_grow_and_levels_are_powered_from_their_phase():
 def test_a_tenant_runs_from_the_first_phase_one_of_its_clusters_exists_with_its_allotment_then():
     clusters = [
         {"name": "c", "target": "scaleway", "hall": "h", "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 5}]},
-        {"name": "d", "target": "scaleway", "hall": "h", "from_phase": "p2", "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 5}]},
+        {
+            "name": "d",
+            "target": "scaleway",
+            "hall": "h",
+            "from_phase": "p2",
+            "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 5}],
+        },
     ]
-    tenants = [{"name": "t", "power_kw": 25.5, "by_phase": {"p2": 51}, "clusters": ["c", "d"]}, {"name": "u", "power_kw": 10, "clusters": ["d"]}]
+    tenants = [
+        {"name": "t", "power_kw": 25.5, "by_phase": {"p2": 51}, "clusters": ["c", "d"]},
+        {"name": "u", "power_kw": 10, "clusters": ["d"]},
+    ]
     spec = spec_from_config(phased(clusters=clusters, tenants=tenants))
     p1, p2 = plan_programme(programme_of_site(spec, "s")).sites[0].plans
     # p1: t has 25.5 of c's 51 kW: 20 of its 40 GPUs; u waits for d.
@@ -82,14 +97,20 @@ def test_the_stacks_deploy_the_phase_whose_date_has_come_or_the_one_the_document
     assert current_view(spec, datetime.date(2030, 1, 1)).phase.name == "p2"
     named = spec.model_copy(update={"current_phase": "p1"})
     assert deployed_phase(named, datetime.date(2030, 1, 1)).phase.name == "p1"
-    unphased = spec_from_config(phased(phases=[], site={"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 200}]}))
+    unphased = spec_from_config(
+        phased(phases=[], site={"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 200}]})
+    )
     assert current_view(unphased, datetime.date(2000, 1, 1)).phase is None
 
 
 @pytest.mark.parametrize(
     ("changes", "path", "says"),
     [
-        ({"phases": [{"name": "p1", "date": "2028-06"}, {"name": "p2", "date": "2027-06"}]}, "aion:phases[1].date", "is not after phase 'p1'"),
+        (
+            {"phases": [{"name": "p1", "date": "2028-06"}, {"name": "p2", "date": "2027-06"}]},
+            "aion:phases[1].date",
+            "is not after phase 'p1'",
+        ),
         ({"phases": [{"name": "p1", "date": "2027-06"}, {"name": "p1", "date": "2028-06"}]}, "aion:phases", "'p1' is used 2 times"),
         ({"phases": [{"name": "p1", "date": "2027-13"}]}, "aion:phases[0].date", "is not a date"),
         ({"current_phase": "p3"}, "aion:current_phase", "'p3' is not a phase of the site; allowed: p1, p2"),
