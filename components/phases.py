@@ -85,7 +85,8 @@ def view_at(spec: FactorySpec, index: int) -> PhaseView:
         running = tuple(name for name in tenant.clusters if name in present)
         if running and _start(order, tenant.from_phase) <= index:
             power = _figure(order, tenant.power_kw, tenant.by_phase, index)
-            tenants.append(tenant.model_copy(update={"clusters": running, "power_kw": power}))
+            same = running == tenant.clusters and power == tenant.power_kw  # most tenants: no copy (a 1 GW site has thousands)
+            tenants.append(tenant if same else tenant.model_copy(update={"clusters": running, "power_kw": power}))
             tenant_index.append(t)
     view = spec.model_copy(update={"site": site_view, "clusters": tuple(clusters), "tenants": tuple(tenants)})
     return PhaseView(spec.phases[index], view, tuple(cluster_index), tuple(tenant_index))
@@ -94,18 +95,20 @@ def view_at(spec: FactorySpec, index: int) -> PhaseView:
 def _hall_at(order: dict[str, int], hall: Hall, index: int, site_powered: bool) -> Hall:
     powered = site_powered and _start(order, hall.from_phase) <= index
     rows = tuple(_row_at(order, row, index, powered) for row in hall.rows)
-    return hall.model_copy(update={"it_power_kw": _figure(order, hall.it_power_kw, hall.by_phase, index) * powered, "rows": rows})
+    budget = _figure(order, hall.it_power_kw, hall.by_phase, index) * powered
+    return hall if (budget, rows) == (hall.it_power_kw, hall.rows) else hall.model_copy(update={"it_power_kw": budget, "rows": rows})
 
 
 def _row_at(order: dict[str, int], row: Row, index: int, hall_powered: bool) -> Row:
     powered = hall_powered and _start(order, row.from_phase) <= index
-    return row.model_copy(update={"it_power_kw": _figure(order, row.it_power_kw, row.by_phase, index) * powered})
+    budget = _figure(order, row.it_power_kw, row.by_phase, index) * powered
+    return row if budget == row.it_power_kw else row.model_copy(update={"it_power_kw": budget})
 
 
 def _cluster_at(order: dict[str, int], cluster: Cluster, index: int) -> Cluster:
     start = _start(order, cluster.from_phase)
     pools = tuple(_pool_at(order, pool, index) for pool in cluster.pools if max(start, _start(order, pool.from_phase)) <= index)
-    return cluster.model_copy(update={"pools": pools})
+    return cluster if pools == cluster.pools else cluster.model_copy(update={"pools": pools})
 
 
 def _pool_at(order: dict[str, int], pool: GpuPool, index: int) -> GpuPool:
