@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:
     demand.add_argument("--fill", action="store_true", help="as many as the hall's share of the site's headroom holds")
     add.add_argument("--prefix", help="cluster names: PREFIX-c01, PREFIX-c02 ... (default: the hall's name)")
     add.add_argument("--zone", default="fr-par-2", help="Scaleway zone of the clusters (default: fr-par-2)")
-    add.add_argument("--phase", help="a site with phases: the phase the clusters exist from, whose headroom --fill takes (default: the last)")
+    add.add_argument("--phase", help="a site with phases: the phase the clusters exist from, whose headroom --fill takes (default: last)")
     add.set_defaults(run=run)
 
 
