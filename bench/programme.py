@@ -124,7 +124,7 @@ def main() -> int:
             f"  {key:<10} {sites * clusters:>4} clusters, {site_phases:>5} cluster-phases: "
             f"load {stats['load_s'].fmt('s', 3)}, plan {stats['plan_s'].fmt('s', 4)}"
         )
-    print(f"\nwrote {write_result('programme', results)}")
+    write_result("programme", results)
     return 0
 
 

@@ -20,7 +20,7 @@ from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
 from ..plan_document import plan_document
 from ..planner import make_plan
-from ..programme import is_programme, load_programme
+from ..programme import is_programme, programme_from_document
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists() and looks_like_stack_name(args.path):
             path = named_stack(args.path, Path(args.project))
         document = read_yaml(path, "stack file, site or programme document") if path.is_file() else None
-        programmes = [load_programme(path)] if is_programme(document) else None
+        programmes = [programme_from_document(document, path)] if is_programme(document) else None
         sites = sites_of(path, document) if programmes is None else []
         programmes = programmes or programmes_of(path, sites)
         if args.report:
