@@ -26,7 +26,7 @@ class QueuePower:
     flavor: str
     quota_gpus: int  # the tenant's nominal quota: the GPUs its kW buy here
     admitted_gpus: int  # what Kueue has admitted, borrowed GPUs included
-    kw_per_gpu: float  # the flavor's node power (after caps) per GPU
+    kw_per_gpu: float  # the flavor's rated kW per GPU, as the planner counted its quotas
     waiting: int  # workloads of the tenant Kueue has not admitted
 
     @property
@@ -63,13 +63,8 @@ class FlavorPower:
 
 
 def flavor_kw_per_gpu(view: ClusterView) -> dict[str, float]:
-    """kW per GPU of each flavor: its pools' node power (after caps) per GPU, the highest where pools differ."""
-    per_gpu: dict[str, float] = {}
-    for pool in view.gpu_pools:
-        if pool.flavor is not None and pool.gpus_per_node:
-            kw = pool.node_power_w / pool.gpus_per_node / 1000
-            per_gpu[pool.flavor] = max(per_gpu.get(pool.flavor, 0.0), kw)
-    return per_gpu
+    """kW per GPU of each flavor, the figure the quotas were made with (`FlavorView.kw_per_gpu`)."""
+    return {flavor.name: flavor.kw_per_gpu for flavor in view.flavors}
 
 
 def queue_power(view: ClusterView, cluster_queues: Iterable[Mapping[str, Any]]) -> tuple[list[QueuePower], list[FlavorPower]]:

@@ -9,10 +9,10 @@ from markupsafe import Markup
 
 from .catalog import load_catalog
 from .errors import format_problems
-from .planner import HeadroomBuys, LevelPlan, Plan, placeable_headroom_kw
+from .planner import HeadroomBuys, Plan, placeable_headroom_kw
 from .planner.equivalence import headroom_buys
 from .rendering import render
-from .report_chart import kw, power_chart, text_bars
+from .report_chart import kw, percent_text, power_chart, text_bars
 from .spec import SystemPool
 
 
@@ -53,11 +53,10 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
 
 def format_levels(plan: Plan) -> list[str]:
     """Budget and rated power of every level, a line each."""
-    lines = [f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'use':>7}"]
+    lines = [f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'% budget':>9}"]
     for lv in plan.levels:
-        use = f"{100 * lv.rated_kw / lv.limit_kw:.1f}%" if lv.limit_kw else "-"
         flag = "" if lv.fits else "  OVER"
-        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {use:>7}{flag}")
+        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {percent_text(lv):>9}{flag}")
     return lines
 
 
@@ -97,7 +96,7 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     chart = power_chart(plan)
-    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_of_budget}
+    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_text}
     svg_text = render("power.svg.j2", c=chart)
     written = {
         "report.md": render("report.md.j2", bars=text_bars(plan), **figures),
@@ -107,10 +106,6 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     for name, text in written.items():
         (out / name).write_text(text)
     return [out / name for name in REPORT_FILES]
-
-
-def percent_of_budget(level: LevelPlan) -> str:
-    return f"{100 * level.rated_kw / level.budget_kw:.1f}%" if level.budget_kw else "-"
 
 
 def _by_hall(clusters_by_hall: dict[str, int]) -> str:

@@ -45,7 +45,11 @@ def test_json_output_has_the_documented_keys(aion):
         "headroom_buys",
     } <= set(plan["site"])
     assert plan["site"]["gpus_by_model"] == {"B300-SXM": 384, "H100-SXM": 704}
-    assert plan["levels"][1] == {"path": "dc5/hall-1", "kind": "hall", "budget_kw": 4000.0, "oversubscription": 1.1, "rated_kw": 1555.31}
+    # 1,555.31 kW of a 4,000 kW budget is 38.88%, whatever the x1.1 oversubscription lets it reach (4,400 kW).
+    assert plan["levels"][1] == {
+        "path": "dc5/hall-1", "kind": "hall", "budget_kw": 4000.0, "oversubscription": 1.1, "limit_kw": 4400.0,
+        "rated_kw": 1555.31, "percent_of_budget": 38.88,
+    }  # fmt: skip
     assert plan["clusters"][0] | {"gpus_by_flavor": None} == {
         "name": "train-1", "target": "scaleway", "control_plane": "kapsule", "node_limit": 150, "max_nodes": 139,
         "gpus": 1088, "gpus_by_flavor": None, "rated_kw": 1555.31,
