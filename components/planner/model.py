@@ -51,10 +51,11 @@ class LevelPlan:
         return self.rated_kw <= self.limit_kw + 1e-9
 
     @property
-    def percent_of_budget(self) -> float:
+    def percent_of_budget(self) -> float | None:
         """Rated power as a share of the budget (not of the oversubscribed limit): the one
-        percentage the table, the chart and `--json` show; above 100 on an oversubscribed level."""
-        return 100 * self.rated_kw / self.budget_kw
+        percentage the table, the chart and `--json` show; above 100 on an oversubscribed level.
+        None where the budget is 0 kW: a level not yet powered in a phase."""
+        return 100 * self.rated_kw / self.budget_kw if self.budget_kw else None
 
 
 @dataclass(frozen=True)
