@@ -134,3 +134,18 @@ def test_the_ramp_draws_each_level_per_phase_against_that_phase_budget_and_marks
     written = write_ramp(plan, tmp_path / "report")
     assert [p.name for p in written] == ["ramp.svg", "ramp.html"]
     assert "#d0343a" in written[0].read_text()  # the overrun is drawn red
+
+
+def test_the_json_of_a_programme_follows_its_committed_schema(aion):
+    import jsonschema
+
+    result = aion("plan", str(ROOT / "examples/aion-1gw/programme.yaml"), "--json", "--phase", "p1")
+    document = json.loads(result.stdout)
+    schema = json.loads((ROOT / "docs/programme-plan.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert result.returncode == 0 and [t["phase"] for t in document["totals"]] == ["p1"]
+    montereau = document["sites"][0]["phases"][0]["plan"]
+    # 16 clusters of 371 B300-SXM-8 nodes (14.5 kW) and 2 system nodes (18.4 W).
+    assert montereau["site"]["rated_it_kw"] == round(16 * (371 * 14.5 + 2 * 0.0184), 3)
+    unpowered = [lv for lv in montereau["levels"] if lv["budget_kw"] == 0]
+    assert len(unpowered) == 8 and all(lv["percent_of_budget"] is None for lv in unpowered)
