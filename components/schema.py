@@ -32,7 +32,7 @@ from .plan_document import plan_schema
 from .programme import ProgrammeSpec
 from .programme_document import programme_plan_schema
 from .site import CLUSTER, KUBECONFIG, SITE_FILE, SPEC_KEYS
-from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, bounds_of
+from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, Tenant, bounds_of
 from .yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_SCALAR_CHARS, MAX_VALUES
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -169,8 +169,22 @@ def render_reference() -> str:
         *RULES,
         "",
     ]
-    seen: set[type[BaseModel]] = set()
-    pending: list[tuple[str, type[BaseModel]]] = [(f"{NAMESPACE}:", FactorySpec)]
+    lines += _tables([(f"{NAMESPACE}:", FactorySpec)])
+    lines += [
+        "# Programme document",
+        "",
+        "Several sites planned together (`aion plan PROGRAMME`); each site is a site document, as above",
+        "(`aion:` keys without their namespace). Schema: `stacks/aion-programme.schema.json`.",
+        "",
+    ]
+    lines += _tables([("(programme)", ProgrammeSpec)], seen={Tenant})
+    return "\n".join(lines)
+
+
+def _tables(pending: list[tuple[str, type[BaseModel]]], seen: set[type[BaseModel]] | None = None) -> list[str]:
+    """A table per model, walked from `pending`'s, each model once (`seen`: told elsewhere)."""
+    lines: list[str] = []
+    seen = set(seen or ())
     while pending:
         path, model = pending.pop(0)
         if model in seen:
@@ -193,7 +207,7 @@ def render_reference() -> str:
                 suffix = "[]" if typing.get_origin(field.annotation) is tuple else ""
                 pending.append((f"{path}{separator}{name}{suffix}", nested))
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def _default(value: Any) -> str:

@@ -387,6 +387,13 @@ def bounds_of(field: FieldInfo) -> str:
     """What a field allows, in words ("0 to 5,000", "at most 40 characters"): for the config
     reference and for the messages that refuse a value, from the constraints themselves."""
     found: dict[str, Any] = {}
+    annotation = next((a for a in get_args(field.annotation) if a is not type(None)), None) if _optional(field.annotation) else field.annotation
+    if get_origin(annotation) in (tuple, dict):  # a list or map's own bound counts its entries; its items say theirs
+        entries = next((item.max_length for item in field.metadata if getattr(item, "max_length", None) is not None), None)
+        if get_origin(annotation) is tuple or get_args(annotation)[1:] == (str,):  # a map of numbers: its keys are names
+            _collect((), annotation, found)
+        items = f"each at most {found['max_length']:,} characters" if "max_length" in found else ""
+        return ", ".join(part for part in (f"at most {entries:,} entries" if entries is not None else "", items) if part)
     _collect(field.metadata, field.annotation, found)
     low = _figure(found["ge"]) if "ge" in found else f"more than {_figure(found['gt'])}" if "gt" in found else None
     high = _figure(found["le"]) if "le" in found else None
@@ -398,6 +405,10 @@ def bounds_of(field: FieldInfo) -> str:
     if "max_length" in found:
         parts.append(f"at most {found['max_length']:,} characters")
     return ", ".join(parts)
+
+
+def _optional(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation)
 
 
 def _figure(value: float) -> str:
