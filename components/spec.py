@@ -387,7 +387,9 @@ def bounds_of(field: FieldInfo) -> str:
     """What a field allows, in words ("0 to 5,000", "at most 40 characters"): for the config
     reference and for the messages that refuse a value, from the constraints themselves."""
     found: dict[str, Any] = {}
-    annotation = next((a for a in get_args(field.annotation) if a is not type(None)), None) if _optional(field.annotation) else field.annotation
+    annotation = field.annotation
+    if _optional(annotation):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
     if get_origin(annotation) in (tuple, dict):  # a list or map's own bound counts its entries; its items say theirs
         entries = next((item.max_length for item in field.metadata if getattr(item, "max_length", None) is not None), None)
         if get_origin(annotation) is tuple or get_args(annotation)[1:] == (str,):  # a map of numbers: its keys are names
