@@ -183,7 +183,7 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
         name = site.spec.site.name
         if name in seen:
             problems.append(
-                Problem(f"{site.label}: site.name", f"{name!r} is the name of site {seen[name]} already; site names are unique")
+                Problem(f"{site.label}: site.name", f"{name!r} names {sites[seen[name]].label} already; allowed: a name of its own")
             )
         seen.setdefault(name, i)
         if _phase_list(site.spec) != _phase_list(sites[0].spec):
@@ -192,6 +192,14 @@ def _cross_checks(spec: ProgrammeSpec, sites: list[ProgrammeSite], here: str) ->
                     f"{site.label}: phases",
                     f"{_phases_text(site.spec)} differ from {sites[0].label}'s ({_phases_text(sites[0].spec)}); "
                     "allowed: the same phases (names and dates) in every site of a programme, or none in any",
+                )
+            )
+        elif site.spec.current_phase != sites[0].spec.current_phase:
+            problems.append(
+                Problem(
+                    f"{site.label}: current_phase",
+                    f"{site.spec.current_phase!r} differs from {sites[0].label}'s ({sites[0].spec.current_phase!r}); "
+                    "allowed: one current phase for the programme (its sites deploy the same phase)",
                 )
             )
     organizations = {a.organization: a.projects for a in spec.accounts}

@@ -90,12 +90,17 @@ def test_bad_programmes_are_refused_with_their_key_path(aion, tmp_path, sites, p
 
 def test_sites_of_a_programme_share_their_phases_and_name_known_accounts(tmp_path):
     other = {**site("b", 100, 1), "phases": [{"name": "p1", "date": "2027-07"}]}
-    document = {"programme": "p", "sites": [{"document": site("a", 100, 1), "organization": "nobody"}, {"document": other}]}
+    ahead = {**site("c", 100, 1), "current_phase": "p2"}
+    twin = site("a", 100, 1)
+    sites = [{"document": site("a", 100, 1), "organization": "nobody"}, {"document": other}, {"document": ahead}, {"document": twin}]
+    document = {"programme": "p", "sites": sites}
     with pytest.raises(ConfigError) as refused:
         load_programme(write(tmp_path, document))
     messages = [str(p) for p in refused.value.problems]
     assert any("sites[1].document: phases: p1 2027-07 differ from" in m for m in messages), messages
     assert any("sites[0].organization: 'nobody' is not an account" in m for m in messages), messages
+    assert any("sites[2].document: current_phase: 'p2' differs from" in m for m in messages), messages
+    assert any("sites[3].document: site.name: 'a' names" in m for m in messages), messages
 
 
 def test_the_1gw_example_plans_clean_in_every_phase(aion):
