@@ -154,3 +154,13 @@ def test_the_json_of_a_programme_follows_its_committed_schema(aion):
     assert montereau["site"]["rated_it_kw"] == round(16 * (371 * 14.5 + 2 * 0.0184), 3)
     unpowered = [lv for lv in montereau["levels"] if lv["budget_kw"] == 0]
     assert len(unpowered) == 8 and all(lv["percent_of_budget"] is None for lv in unpowered)
+
+
+def test_a_programme_naming_a_programme_takes_its_sites_and_nesting_is_bounded(aion, tmp_path):
+    write(tmp_path, {"programme": "inner", "sites": [{"document": site("b", 200, 1)}]}, "inner.yaml")
+    outer = write(tmp_path, {"programme": "outer", "sites": [{"document": site("a", 200, 1)}, {"file": "inner.yaml"}]})
+    assert [s.spec.site.name for s in load_programme(outer).sites] == ["a", "b"]
+    for depth in range(10):  # p0 names p1 ... names p9: ten programmes deep
+        write(tmp_path, {"programme": f"p{depth}", "sites": [{"file": f"p{depth + 1}.yaml" if depth < 9 else "inner.yaml"}]}, f"p{depth}.yaml")
+    result = aion("plan", str(tmp_path / "p0.yaml"))
+    assert result.returncode == 2 and "programmes nest more than 8 deep; allowed: at most that" in result.stderr
