@@ -161,6 +161,7 @@ def test_a_programme_naming_a_programme_takes_its_sites_and_nesting_is_bounded(a
     outer = write(tmp_path, {"programme": "outer", "sites": [{"document": site("a", 200, 1)}, {"file": "inner.yaml"}]})
     assert [s.spec.site.name for s in load_programme(outer).sites] == ["a", "b"]
     for depth in range(10):  # p0 names p1 ... names p9: ten programmes deep
-        write(tmp_path, {"programme": f"p{depth}", "sites": [{"file": f"p{depth + 1}.yaml" if depth < 9 else "inner.yaml"}]}, f"p{depth}.yaml")
+        named = f"p{depth + 1}.yaml" if depth < 9 else "inner.yaml"
+        write(tmp_path, {"programme": f"p{depth}", "sites": [{"file": named}]}, f"p{depth}.yaml")
     result = aion("plan", str(tmp_path / "p0.yaml"))
     assert result.returncode == 2 and "programmes nest more than 8 deep; allowed: at most that" in result.stderr
