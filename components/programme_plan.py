@@ -120,7 +120,7 @@ def deployed_phase(spec: FactorySpec, today: datetime.date, catalog: Catalog | N
     plans = plan_programme(programme_of_site(spec, spec.site.name), catalog).sites[0].plans
     violations = [v for p in plans for v in p.plan.violations]
     if violations:
-        raise NotDeployable("the plan violates the site's budgets or limits in a phase", violations)
+        raise NotDeployable("the plan violates the site's budgets or limits", violations)
     current = current_view(spec, today)
     if current is None:
         return None
