@@ -69,13 +69,13 @@ def run(args: argparse.Namespace) -> int:
         document = read_yaml(path, "stack file, site or programme document") if path.is_file() else None
         programmes = [programme_from_document(document, path)] if is_programme(document) else None
         sites = sites_of(path, document) if programmes is None else []
-        programmes = programmes or programmes_of(path, sites)
+        programmes = programmes or programmes_of(sites)
         if args.report:
             report_folders(Path(args.report), len(sites) if programmes is None else len(programmes) + 1)
         if args.diff and args.format != "text":
             raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
         if programmes is not None:
-            return run_programmes(args, path, programmes)
+            return run_programmes(args, path, programmes, sites_of)
         if args.phase is not None:
             raise ConfigError(
                 [Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")]

@@ -7,12 +7,14 @@ import argparse
 import datetime
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
 from ..checks import network_policy_warnings
 from ..errors import ConfigError, Problem, format_problems
+from ..fleet.revision import inputs_at
 from ..phases import current_view
 from ..plan_diff import diff_plans, format_diff, markdown_diff
 from ..programme import Programme, is_programme, load_programme, programme_of_site
@@ -24,11 +26,11 @@ from ..report import write_report
 from ..site import read_yaml
 from ..spec import Phase
 from ..target import with_config_refusals
-from .exits import EXIT_FITS, EXIT_VIOLATED
+from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import github_annotations, print_json
 
 
-def programmes_of(path: Path, sites: list[Any]) -> list[Programme] | None:
+def programmes_of(sites: list[Any]) -> list[Programme] | None:
     """Each phased site among `sites` as a programme of one; None where no site has phases (plan them as sites)."""
     if any(site.spec.phases for site in sites):
         return [programme_of_site(site.spec, site.label) for site in sites]
@@ -58,11 +60,12 @@ def plan_all(programmes: list[Programme], phase: str | None) -> list[tuple[Progr
     return plans
 
 
-def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Programme]) -> int:
-    """Print (and report, and diff) the programmes' plans; bad input raises ConfigError before any output."""
+def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Programme], sites_of: Callable[[Path], list[Any]]) -> int:
+    """Print (and report, and diff) the programmes' plans; bad input raises ConfigError before any output.
+    `sites_of`: what a path that is not a programme document stands for (`aion plan`'s reading of it)."""
     today = datetime.date.today()
     plans = plan_all(programmes, args.phase)
-    diffs = _diffs(args.diff, path, plans) if args.diff else None
+    diffs = _diffs(args.diff, path, plans, sites_of) if args.diff else None
     if args.format == "json":
         documents = [
             json.loads(programme_document(plan, current_phase(p, today), index).model_dump_json())
@@ -81,11 +84,14 @@ def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Progra
             print(format_programme(plan, current, index), end="")
         if args.report:
             folder = Path(args.report) / plan.name if len(plans) > 1 else Path(args.report)
-            for written in _report(plan, current, index, folder, diffs[n][1] if diffs else None):
-                print(f"wrote {written}", file=sys.stderr)
-        if plan.violations and args.format != "text":
-            print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if plan.violations and diffs is not None:
+            try:
+                written = _report(plan, current, index, folder, diffs[n][1] if diffs else None)
+            except OSError as error:
+                why = f"cannot write the report into {folder}: {error.strerror or error}; allowed: a writable folder"
+                return bad_input(ConfigError([Problem("--report", why)]), args.format)
+            for report_file in written:
+                print(f"wrote {report_file}", file=sys.stderr)
+        if plan.violations and (args.format != "text" or diffs is not None):  # else the table lists them
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
         if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)
@@ -106,13 +112,13 @@ def _report(plan: ProgrammePlan, current: Phase | None, index: int | None, folde
     return written
 
 
-def _diffs(revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | None]]) -> list[tuple[str, str]]:
+def _diffs(
+    revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | None]], sites_of: Callable[[Path], list[Any]]
+) -> list[tuple[str, str]]:
     """Per programme, what the change does per phase and site, as text and Markdown."""
-    from ..fleet.revision import inputs_at
-
     with inputs_at(revision, path) as (tree, old):
         try:
-            before_programmes = (_programmes_at(old) if old is not None else []) or []
+            before_programmes = _programmes_at(old, sites_of) if old is not None else []
         except ConfigError as error:
             root = f"{tree}/"
             raise ConfigError(
@@ -126,7 +132,8 @@ def _diffs(revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | Non
         for i, phase in enumerate(plan.phases):
             if index is not None and i != index:
                 continue
-            old_index = None if old_plan is None else (old_plan.phase_index(phase.name) if phase else 0)
+            # A base without phases is the same site in every phase: it is compared with each.
+            old_index = None if old_plan is None else (old_plan.phase_index(phase.name) if phase and old_plan.phases != (None,) else 0)
             heading = f"== phase {phase_label(phase)}\n" if phase is not None else ""
             for site in plan.sites:
                 was = None
@@ -140,9 +147,7 @@ def _diffs(revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | Non
     return result
 
 
-def _programmes_at(path: Path) -> list[Programme]:
+def _programmes_at(path: Path, sites_of: Callable[[Path], list[Any]]) -> list[Programme]:
     if is_programme(read_yaml(path, "programme or site document")):
         return [load_programme(path)]
-    from .plan_command import sites_of
-
     return [programme_of_site(site.spec, site.label) for site in sites_of(path)]
