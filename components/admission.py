@@ -16,6 +16,7 @@ from typing import Any
 
 from .labels import GPU_RESOURCE
 from .view import ClusterView
+from .wording import count
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class FlavorPower:
             return "quota: the tenant's own and borrowable GPUs are in use (others' idle power is not lendable to it)"
         return (
             f"power: {self.admitted_gpus * self.kw_per_gpu:,.1f} kW admitted, all the tenants' allotments give {self.flavor} here "
-            f"({self.powered_gpus} GPUs x {self.kw_per_gpu:.3f} kW); {self.unpowered_gpus} GPUs installed beyond the power stay idle"
+            f"({self.powered_gpus} GPUs x {self.kw_per_gpu:.3f} kW); "
+            f"{count(self.unpowered_gpus, 'GPU')} installed beyond the power stay idle"
         )
 
 

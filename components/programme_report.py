@@ -7,6 +7,7 @@ from .errors import format_problems
 from .programme_plan import PhaseTotal, ProgrammePlan, phase_label
 from .report import format_levels, format_table
 from .spec import Phase
+from .wording import count
 
 
 def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | None = None) -> str:
@@ -14,7 +15,7 @@ def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | No
     names = ", ".join(phase_label(p) for p in plan.phases if p is not None) or "none (one moment)"
     deployed = phase_label(current) if current is not None else "nothing yet (no phase has come)"
     lines = [
-        f"programme {plan.name}: {len(plan.sites)} site{'s' * (len(plan.sites) != 1)}; phases {names}",
+        f"programme {plan.name}: {count(len(plan.sites), 'site')}; phases {names}",
         f"the stacks deploy phase {deployed}" if plan.phases != (None,) else "no phases: the stacks deploy the whole site",
         "",
         *format_ramp(plan.totals),
@@ -35,7 +36,7 @@ def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | No
             lines += [
                 "",
                 f"-- site {site.name}: {site.label}{account}",
-                f"   {len(site_plan.clusters)} clusters, {len(site_plan.tenants)} tenants, {gpus}; "
+                f"   {count(len(site_plan.clusters), 'cluster')}, {count(len(site_plan.tenants), 'tenant')}, {gpus}; "
                 f"rated IT {site_plan.site.rated_it_kw:,.1f} kW of {site_plan.site.it_budget_kw:,.1f} kW",
                 *format_levels(site_plan),
             ]

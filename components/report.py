@@ -14,6 +14,7 @@ from .planner.equivalence import headroom_buys
 from .rendering import render
 from .report_chart import kw, percent_text, power_chart, text_bars
 from .spec import SystemPool
+from .wording import count
 
 
 def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
@@ -42,7 +43,7 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         f"GPUs: {', '.join(f'{m} {n}' for m, n in site.gpus_by_model.items()) or 'none'}",
         f"H100-equivalents: {eq.fp8:,.1f} at FP8, {eq.bf16:,.1f} at BF16 (dense)",
         f"headroom buys: {buys.nodes:,} x {buys.node_type} = {buys.gpus:,} GPUs = {buys.h100_equivalents_fp8:,.0f} H100-eq FP8 "
-        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters{_by_hall(buys.clusters_by_hall)}",
+        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {count(buys.clusters_needed, 'cluster')}{_by_hall(buys.clusters_by_hall)}",
     ]
     if line := basis_line(plan):
         lines.append(f"  {line}")
@@ -83,7 +84,7 @@ def basis_line(plan: Plan) -> str | None:
     return (
         f"counted at its wall maximum ({wall_w / 1000:,.1f} kW, not the {counted_w / 1000:,.1f} kW {basis}): "
         f"{at_wall.nodes:,} nodes = {at_wall.gpus:,} GPUs = {at_wall.h100_equivalents_fp8:,.0f} H100-eq FP8, "
-        f"in {at_wall.clusters_needed} clusters"
+        f"in {count(at_wall.clusters_needed, 'cluster')}"
     )
 
 
@@ -96,7 +97,7 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     chart = power_chart(plan)
-    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_text}
+    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_text, "count": count}
     svg_text = render("power.svg.j2", c=chart)
     written = {
         "report.md": render("report.md.j2", bars=text_bars(plan), **figures),

@@ -9,7 +9,6 @@ The tests run in file order and share the jobs they leave running.
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,6 +90,10 @@ class Tenant:
     def admitted(self) -> list[str]:
         return sorted(_owner(w) for w in self.workloads() if _condition(w, "Admitted") == "True")
 
+    def decided(self) -> int:
+        """Workloads Kueue has looked at: each holds quota, or its QuotaReserved condition says why not."""
+        return sum(1 for w in self.workloads() if _condition(w, "QuotaReserved") == "True" or _message(w, "QuotaReserved"))
+
     def pending(self) -> dict[str, str]:
         """Job -> why it waits, for every workload without quota."""
         return {_owner(w): _message(w, "QuotaReserved") for w in self.workloads() if _condition(w, "QuotaReserved") != "True"}
@@ -130,10 +133,11 @@ def test_a_tenant_is_admitted_its_quota_then_borrows_what_the_cohort_lends_and_t
     lendable = quota(MISTRAL).lending  # mistral-lab lends half its quota, keeps the rest for itself
     expected = quota(KYUTAI).nominal + min(quota(KYUTAI).borrowing, lendable)
     kyutai.submit(*(job(f"train-{i:02d}") for i in range(20)))
-    admitted = wait_for(lambda: (a := kyutai.admitted()) and len(a) >= expected and a, what=f"{expected} admitted")
-    time.sleep(3)  # and no more than that, once Kueue has looked at every one
-    assert len(kyutai.admitted()) == len(admitted) == expected == 15
-    pending = wait_for(lambda: (p := kyutai.pending()) and len(p) == 20 - expected and all(p.values()) and p, what="the rest with a reason")
+    # Once Kueue has looked at every workload (each has reserved quota, or says why not), no more is admitted.
+    wait_for(lambda: kyutai.decided() == 20, what="Kueue's verdict on every workload")
+    assert len(kyutai.admitted()) == expected == 15
+    pending = kyutai.pending()
+    assert len(pending) == 20 - expected
     assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor {FLAVOR}" in why for why in pending.values()), pending
 
 
@@ -171,9 +175,9 @@ def test_a_job_in_a_namespace_without_a_local_queue_is_not_admitted(stack: Pulum
     try:
         client.BatchV1Api(api_client).create_namespaced_job("no-queue", job("stray"))
         stray = Tenant(api_client, "no-queue")
-        wait_for(lambda: stray.workloads(), what="its workload")
-        time.sleep(3)
-        assert stray.admitted() == []
+        # Kueue looks at it and says why it cannot admit it: its namespace has no LocalQueue.
+        wait_for(lambda: stray.decided() == 1, what="Kueue's verdict on its workload")
+        assert stray.admitted() == [] and "LocalQueue" in next(iter(stray.pending().values()))
         assert client.BatchV1Api(api_client).read_namespaced_job("stray", "no-queue").spec.suspend is True  # no pod ever ran
     finally:
         core.delete_namespace("no-queue")

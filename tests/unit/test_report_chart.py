@@ -15,6 +15,7 @@ from aion_factory.plan_document import plan_document
 from aion_factory.rendering import render
 from aion_factory.report import format_table, write_report
 from aion_factory.report_chart import CHAR_PX, SMALL_CHAR_PX, power_chart, text_bars
+from aion_factory.wording import count
 from support import ROOT
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -113,7 +114,7 @@ def test_the_svg_and_html_templates_escape_what_they_print(dc5):
     # The templates' names end in .j2: autoescape for ["svg"] never matched them.
     chart = replace(power_chart(dc5), buys_title="a<b&c")
     assert "a&lt;b&amp;c" in render("power.svg.j2", c=chart)
-    page = render("report.html.j2", plan=dc5, chart=chart, svg="<svg/>", basis_line="x<y", kw=str, percent=str)
+    page = render("report.html.j2", plan=dc5, chart=chart, svg="<svg/>", basis_line="x<y", kw=str, percent=str, count=count)
     assert "x&lt;y" in page and "&lt;svg/&gt;" in page  # only a Markup SVG goes in as is
 
 
