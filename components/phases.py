@@ -70,21 +70,21 @@ def view_at(spec: FactorySpec, index: int) -> PhaseView:
     """The site as it stands in its `index`-th phase (the spec checked by `phase_problems` first)."""
     order = {phase.name: i for i, phase in enumerate(spec.phases)}
     site = spec.site
-    powered = _start(order, site.from_phase) <= index
+    powered = phase_start(order, site.from_phase) <= index
     halls = tuple(_hall_at(order, hall, index, powered) for hall in site.halls)
-    site_view = site.model_copy(update={"facility_power_mw": _figure(order, site.facility_power_mw, site.by_phase, index) * powered})
+    site_view = site.model_copy(update={"facility_power_mw": phase_figure(order, site.facility_power_mw, site.by_phase, index) * powered})
     site_view = site_view.model_copy(update={"halls": halls})
     clusters, cluster_index = [], []
     for c, cluster in enumerate(spec.clusters):
-        if _start(order, cluster.from_phase) <= index:
+        if phase_start(order, cluster.from_phase) <= index:
             clusters.append(_cluster_at(order, cluster, index))
             cluster_index.append(c)
     present = {cluster.name for cluster in clusters}
     tenants, tenant_index = [], []
     for t, tenant in enumerate(spec.tenants):
         running = tuple(name for name in tenant.clusters if name in present)
-        if running and _start(order, tenant.from_phase) <= index:
-            power = _figure(order, tenant.power_kw, tenant.by_phase, index)
+        if running and phase_start(order, tenant.from_phase) <= index:
+            power = phase_figure(order, tenant.power_kw, tenant.by_phase, index)
             same = running == tenant.clusters and power == tenant.power_kw  # most tenants: no copy (a 1 GW site has thousands)
             tenants.append(tenant if same else tenant.model_copy(update={"clusters": running, "power_kw": power}))
             tenant_index.append(t)
@@ -93,26 +93,26 @@ def view_at(spec: FactorySpec, index: int) -> PhaseView:
 
 
 def _hall_at(order: dict[str, int], hall: Hall, index: int, site_powered: bool) -> Hall:
-    powered = site_powered and _start(order, hall.from_phase) <= index
+    powered = site_powered and phase_start(order, hall.from_phase) <= index
     rows = tuple(_row_at(order, row, index, powered) for row in hall.rows)
-    budget = _figure(order, hall.it_power_kw, hall.by_phase, index) * powered
+    budget = phase_figure(order, hall.it_power_kw, hall.by_phase, index) * powered
     return hall if (budget, rows) == (hall.it_power_kw, hall.rows) else hall.model_copy(update={"it_power_kw": budget, "rows": rows})
 
 
 def _row_at(order: dict[str, int], row: Row, index: int, hall_powered: bool) -> Row:
-    powered = hall_powered and _start(order, row.from_phase) <= index
-    budget = _figure(order, row.it_power_kw, row.by_phase, index) * powered
+    powered = hall_powered and phase_start(order, row.from_phase) <= index
+    budget = phase_figure(order, row.it_power_kw, row.by_phase, index) * powered
     return row if budget == row.it_power_kw else row.model_copy(update={"it_power_kw": budget})
 
 
 def _cluster_at(order: dict[str, int], cluster: Cluster, index: int) -> Cluster:
-    start = _start(order, cluster.from_phase)
-    pools = tuple(_pool_at(order, pool, index) for pool in cluster.pools if max(start, _start(order, pool.from_phase)) <= index)
+    start = phase_start(order, cluster.from_phase)
+    pools = tuple(_pool_at(order, pool, index) for pool in cluster.pools if max(start, phase_start(order, pool.from_phase)) <= index)
     return cluster if pools == cluster.pools else cluster.model_copy(update={"pools": pools})
 
 
 def _pool_at(order: dict[str, int], pool: GpuPool, index: int) -> GpuPool:
-    size = int(_figure(order, pool.size, pool.by_phase, index))
+    size = int(phase_figure(order, pool.size, pool.by_phase, index))
     if size == pool.size:
         return pool
     # A delivery: the pool's size, and the ceiling of an autoscaling pool, rise with it (a floor above it falls).
@@ -120,11 +120,12 @@ def _pool_at(order: dict[str, int], pool: GpuPool, index: int) -> GpuPool:
     return pool.model_copy(update={"size": size, "max_size": ceiling, "min_size": min(pool.min_size, size)})
 
 
-def _start(order: dict[str, int], from_phase: str | None) -> int:
+def phase_start(order: dict[str, int], from_phase: str | None) -> int:
+    """The index of the phase something exists from (`order`: phase name -> index); unset: the first."""
     return 0 if from_phase is None else order.get(from_phase, 0)
 
 
-def _figure(order: dict[str, int], base: float, by_phase: Mapping[str, float], index: int) -> float:
+def phase_figure(order: dict[str, int], base: float, by_phase: Mapping[str, float], index: int) -> float:
     """The figure in the `index`-th phase: that of the latest phase listed at or before it, else `base`."""
     listed = [(order[name], value) for name, value in by_phase.items() if name in order and order[name] <= index]
     return max(listed)[1] if listed else base

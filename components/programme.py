@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .catalog import Catalog, load_catalog
 from .config import did_you_mean, fields_at
 from .errors import PATH_CHARS, ConfigError, Problem, shown
-from .phases import PhaseView, current_view, view_at, views
+from .phases import PhaseView, current_view, phase_figure, phase_start, view_at, views
 from .planner.power import gpu_pool_plan
 from .site import site_from_document
 from .spec import MAX_STRING, FactorySpec, Name, Phase, Tenant
@@ -310,10 +310,9 @@ def _with_spanning(programme: Programme, site_views_now: list[PhaseView], catalo
     added: dict[str, list[Tenant]] = {}
     declared: dict[str, list[str]] = {}
     for t, tenant in enumerate(programme.tenants):
-        if tenant.from_phase is not None and order.get(tenant.from_phase, 0) > index:
+        if phase_start(order, tenant.from_phase) > index:
             continue
-        listed = [(n, v) for n, v in tenant.by_phase.items() if order.get(n, len(order)) <= index]
-        power = max((order[n], v) for n, v in listed)[1] if listed else tenant.power_kw
+        power = phase_figure(order, tenant.power_kw, tenant.by_phase, index)
         running = [name for name in tenant.clusters if name in rated]
         total = sum(rated[name] for name in running)
         if not running or total <= 0:
