@@ -13,10 +13,13 @@ from .wording import count
 def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | None = None) -> str:
     """The programme; `phase`: only that phase (its index), each site's whole table."""
     names = ", ".join(phase_label(p) for p in plan.phases if p is not None) or "none (one moment)"
-    deployed = phase_label(current) if current is not None else "nothing yet (no phase has come)"
+    first = next((p for p in plan.phases if p is not None), None)
+    deployed = (
+        f"phase {phase_label(current)}" if current is not None else f"nothing yet (no phase has come; the first: {phase_label(first)})"
+    )
     lines = [
         f"programme {plan.name}: {count(len(plan.sites), 'site')}; phases {names}",
-        f"the stacks deploy phase {deployed}" if plan.phases != (None,) else "no phases: the stacks deploy the whole site",
+        f"the stacks deploy: {deployed}" if plan.phases != (None,) else "no phases: the stacks deploy the whole site",
         "",
         *format_ramp(plan.totals),
     ]
@@ -55,7 +58,8 @@ def format_ramp(totals: tuple[PhaseTotal, ...]) -> list[str]:
         lines.append(
             f"{phase_label(t.phase):<20} {t.facility_budget_kw / 1000:>11,.1f} {t.it_budget_kw / 1000:>9,.1f} "
             f"{t.rated_it_kw / 1000:>11,.1f} {t.rated_facility_kw / 1000:>13,.1f} {sum(t.gpus_by_model.values()):>9,} "
-            f"{t.h100_equivalents.fp8:>11,.0f} {t.h100_equivalents.bf16:>9,.0f} {t.clusters:>8} {t.tenants:>7}  {'yes' if t.fits else 'NO'}"
+            f"{t.h100_equivalents.fp8:>11,.0f} {t.h100_equivalents.bf16:>9,.0f} {t.clusters:>8,} {t.tenants:>7,}  "
+            f"{'yes' if t.fits else 'NO'}"
         )
     models = sorted({m for t in totals for m in t.gpus_by_model})
     for model in models:
