@@ -169,6 +169,15 @@ def _sites_of(entry: SiteEntry, i: int, path: Path, here: str, reading: tuple[Pa
         raise ConfigError([Problem(f"{at}.file", f"{shown(entry.file, PATH_CHARS)}: {p}") for p in error.problems]) from None
     if is_programme(document):
         inner = programme_from_document(document, path.parent / entry.file, catalog, reading)
+        if inner.tenants:  # they would be planned under another programme's keys: say them once, at the top
+            raise ConfigError(
+                [
+                    Problem(
+                        f"{at}.file",
+                        f"{shown(entry.file, PATH_CHARS)} has `tenants:`; allowed: tenants across sites in the outermost programme",
+                    )
+                ]
+            )
         return [
             ProgrammeSite(s.label, s.spec, s.file, s.organization or entry.organization, s.project or entry.project) for s in inner.sites
         ]

@@ -160,6 +160,12 @@ def test_a_programme_naming_a_programme_takes_its_sites_and_nesting_is_bounded(a
     write(tmp_path, {"programme": "inner", "sites": [{"document": site("b", 200, 1)}]}, "inner.yaml")
     outer = write(tmp_path, {"programme": "outer", "sites": [{"document": site("a", 200, 1)}, {"file": "inner.yaml"}]})
     assert [s.spec.site.name for s in load_programme(outer).sites] == ["a", "b"]
+    tenant = {"name": "lab", "power_kw": 1, "clusters": ["b/c1"]}
+    write(tmp_path, {"programme": "inner", "sites": [{"document": site("b", 200, 1)}], "tenants": [tenant]}, "inner.yaml")
+    with pytest.raises(ConfigError) as refused:
+        load_programme(outer)
+    assert "sites[1].file: 'inner.yaml' has `tenants:`; allowed: tenants across sites in the outermost programme" in str(refused.value)
+    write(tmp_path, {"programme": "inner", "sites": [{"document": site("b", 200, 1)}]}, "inner.yaml")
     for depth in range(10):  # p0 names p1 ... names p9: ten programmes deep
         named = f"p{depth + 1}.yaml" if depth < 9 else "inner.yaml"
         write(tmp_path, {"programme": f"p{depth}", "sites": [{"file": named}]}, f"p{depth}.yaml")
