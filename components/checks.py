@@ -10,6 +10,7 @@ from . import kube_names
 from .catalog import Catalog
 from .errors import Problem, shown
 from .keys import key_path
+from .phases import phase_problems
 from .spec import REASON_CHARS, Cluster, FactorySpec, GpuPool, Hall, Tenant
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
@@ -84,7 +85,7 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
-    return problems
+    return problems + phase_problems(spec)
 
 
 def _pod_security(at: list[str | int], tenant: Tenant) -> Iterator[Problem]:
