@@ -1,6 +1,6 @@
 """Quantities written the way the API server writes them back.
 
-Kubernetes stores a quantity in its canonical form (2048Gi is stored as 2Ti), and Kueue's webhook
+Kubernetes stores a quantity in its canonical form (2048Gi is stored as 2Ti, 1000 as 1k), and Kueue's webhook
 rewrites any other: an object that says `2048Gi` would show a change on every preview, and a
 comparison with the live object would need to parse both sides. Every builder writes this form.
 """
@@ -14,3 +14,12 @@ def binary_quantity(gib: int) -> str:
         if gib % size == 0:
             return f"{gib // size}{suffix}"
     return f"{gib}Gi"
+
+
+def count_quantity(count: int) -> str:
+    """A whole count in Kubernetes' canonical decimal form: 1000 is `1k`, 2000000 `2M`, 1500 `1500`."""
+    for suffix in ("", "k", "M", "G", "T", "P"):
+        if count % 1000 or count == 0 or suffix == "P":
+            return f"{count}{suffix}"
+        count //= 1000
+    raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from ..labels import GPU_RESOURCE, flavor_selector
 from ..planner import FlavorQuota
 from ..spec import Taint
 from ..view import ClusterView, TenantView
-from .quantities import binary_quantity
+from .quantities import binary_quantity, count_quantity
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 # cpu and memory have their own flavor on any node: Kueue refuses a workload that
@@ -66,7 +66,7 @@ def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
                 "name": CPU_FLAVOR,
                 # The namespace's ResourceQuota caps these anyway: borrowing them would only admit pods it refuses.
                 "resources": [
-                    {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
+                    {"name": "cpu", "nominalQuota": count_quantity(tenant.cpu_quota), "borrowingLimit": "0"},
                     {"name": "memory", "nominalQuota": binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
                 ],
             }
@@ -152,9 +152,13 @@ def toleration(taint: Taint) -> dict[str, str]:
 
 def _gpu_quota(quota: FlavorQuota) -> dict[str, Any]:
     """The planner's figures: nominal quota, what it may borrow, and what it may lend (when limited)."""
-    resource: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": str(quota.nominal), "borrowingLimit": str(quota.borrowing)}
+    resource: dict[str, Any] = {
+        "name": GPU_RESOURCE,
+        "nominalQuota": count_quantity(quota.nominal),
+        "borrowingLimit": count_quantity(quota.borrowing),
+    }
     if quota.lending is not None:
-        resource["lendingLimit"] = str(quota.lending)
+        resource["lendingLimit"] = count_quantity(quota.lending)
     return {"name": quota.flavor, "resources": [resource]}
 
 

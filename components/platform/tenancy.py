@@ -12,7 +12,7 @@ from ..errors import Problem
 from ..keys import key_path
 from ..labels import GPU_RESOURCE, PREFIX, pod_security_levels
 from ..view import TenantView
-from .quantities import binary_quantity
+from .quantities import binary_quantity, count_quantity
 
 TENANT_LABEL = f"{PREFIX}/tenant"
 ROLE = "tenant-edit"
@@ -153,17 +153,17 @@ def resource_quota(tenant: TenantView) -> dict[str, Any]:
     pods, past the NetworkPolicies (the quota counts a LoadBalancer's node ports as node ports too)."""
     objects = tenant.object_quotas
     hard = {
-        f"requests.{GPU_RESOURCE}": str(tenant.gpu_ceiling),
-        "requests.cpu": str(tenant.cpu_quota),
+        f"requests.{GPU_RESOURCE}": count_quantity(tenant.gpu_ceiling),
+        "requests.cpu": count_quantity(tenant.cpu_quota),
         "requests.memory": binary_quantity(tenant.memory_quota_gib),
-        "pods": str(tenant.pods_quota),
+        "pods": count_quantity(tenant.pods_quota),
         "requests.storage": binary_quantity(tenant.storage_quota_gib),
-        "persistentvolumeclaims": str(objects.persistentvolumeclaims),
-        "services": str(objects.services),
-        "services.loadbalancers": str(objects.loadbalancers),
-        "services.nodeports": str(objects.nodeports),
-        "configmaps": str(objects.configmaps),
-        "secrets": str(objects.secrets),
+        "persistentvolumeclaims": count_quantity(objects.persistentvolumeclaims),
+        "services": count_quantity(objects.services),
+        "services.loadbalancers": count_quantity(objects.loadbalancers),
+        "services.nodeports": count_quantity(objects.nodeports),
+        "configmaps": count_quantity(objects.configmaps),
+        "secrets": count_quantity(objects.secrets),
     }
     return {**_object("v1", "ResourceQuota", QUOTA, tenant.namespace), "spec": {"hard": hard}}
 
@@ -190,7 +190,7 @@ def limit_range(tenant: TenantView) -> dict[str, Any]:
     """Default requests, and the largest container: the API server refuses one above it at once, where it
     would otherwise wait Pending for a node that does not exist. A maximum makes a limit compulsory, so
     containers that set none get the maximum as their limit: never below a request the maximum allows."""
-    largest = {"cpu": str(tenant.container_max_cpu), "memory": binary_quantity(tenant.container_max_memory_gib)}
+    largest = {"cpu": count_quantity(tenant.container_max_cpu), "memory": binary_quantity(tenant.container_max_memory_gib)}
     container = {"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS), "default": dict(largest), "max": dict(largest)}
     return {**_object("v1", "LimitRange", LIMIT_RANGE, tenant.namespace), "spec": {"limits": [container]}}
 

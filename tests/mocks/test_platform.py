@@ -142,14 +142,14 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
             f"requests.{GPU_RESOURCE}": str(sum(NOMINAL[tenant.name].values()) + sum(BORROWING[tenant.name].values())),
             "requests.cpu": str(tenant.cpu_quota),
             "requests.memory": "2Ti",  # the default 2,048 GiB, as the API server stores it
-            "pods": str(tenant.pods_quota),
+            "pods": "1k",  # the default 1,000 pods, as the API server stores them
             "requests.storage": "10Ti",  # the default 10,240 GiB, as the API server stores it
             "persistentvolumeclaims": str(tenant.object_quotas.persistentvolumeclaims),
             "services": str(tenant.object_quotas.services),
             "services.loadbalancers": "0",
             "services.nodeports": "0",
-            "configmaps": str(tenant.object_quotas.configmaps),
-            "secrets": str(tenant.object_quotas.secrets),
+            "configmaps": "1k",
+            "secrets": "1k",
         }
         namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]
         assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == tenant.pod_security

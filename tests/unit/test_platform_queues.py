@@ -7,7 +7,7 @@ from kube_validation import assert_valid, assert_valid_kueue
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE, flavor_selector
 from aion_factory.platform import queues
-from aion_factory.platform.quantities import binary_quantity
+from aion_factory.platform.quantities import binary_quantity, count_quantity
 from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
@@ -116,6 +116,9 @@ def test_every_kueue_object_matches_kueues_v1beta2_crds():
 def test_memory_is_written_in_kubernetes_canonical_form():
     """Kueue's webhook rewrites a quantity to its canonical form: anything else is a change on every preview."""
     assert [binary_quantity(gib) for gib in (2048, 1024, 1536, 3, 1024 * 1024)] == ["2Ti", "1Ti", "1536Gi", "3Gi", "1Pi"]
+    # Counts as the API server stores them: `pods: 1000` comes back as `1k` (a summary comparing them
+    # as written once reported every tenant's quota as drifted).
+    assert [count_quantity(n) for n in (0, 7, 1000, 1500, 3432, 20_000, 2_000_000)] == ["0", "7", "1k", "1500", "3432", "20k", "2M"]
 
 
 def test_a_tenant_preempts_another_only_to_reclaim_its_own_quota_never_while_borrowing():

@@ -55,15 +55,15 @@ def test_the_gpu_quota_is_the_tenants_ceiling_quota_plus_borrowing():
             f"requests.{GPU_RESOURCE}": str(ceiling),
             "requests.cpu": str(tenant.cpu_quota),
             "requests.memory": "2Ti",  # the default 2,048 GiB, in the form the API server stores
-            "pods": str(tenant.pods_quota),
+            "pods": "1k",  # the default 1,000 pods, as the API server stores them
             # The spec's defaults: 10 TiB of volumes, no LoadBalancer and no NodePort.
             "requests.storage": "10Ti",
             "persistentvolumeclaims": "100",
             "services": "100",
             "services.loadbalancers": "0",
             "services.nodeports": "0",
-            "configmaps": "1000",
-            "secrets": "1000",
+            "configmaps": "1k",
+            "secrets": "1k",
         }
         # Never more than the cluster has.
         assert tenant_view(tenant.name).gpu_ceiling == ceiling <= PLAN.cluster("local").gpus
