@@ -1,4 +1,7 @@
-"""`aion site add-clusters SITE --hall H --node-type T (--nodes N | --fill)`: cluster entries for a demand."""
+"""`aion site add-clusters SITE --hall H --node-type T (--nodes N | --fill)`: cluster entries for a demand.
+
+Where the site declares its account, the entries respect its quotas too: `--fill` holds no more
+than they leave, and `--nodes` beyond them is refused naming the quota to raise (exit 1)."""
 
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, Problem, shown
+from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
+from ..planner import make_plan
 from ..site import load_site
-from .exits import EXIT_FITS, bad_input
+from ..spec import Cluster, FactorySpec
+from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
 # Cluster names are PREFIX-c01 ...: DNS labels of at most 40 characters (spec.Name), and -c9999 leaves 34 for the prefix.
 PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]{0,32}[a-z0-9])?")
@@ -42,10 +47,40 @@ def run(args: argparse.Namespace) -> int:
             why = f"{shown(args.prefix)} would not make cluster names; allowed: {PREFIX_HELP}"
             raise ConfigError([Problem("--prefix", why)])
         spec = load_site(args.site_file)
-        nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else args.nodes
-        entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
+        nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else max(args.nodes, 0)
+        entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+        over = _over_quota(spec, entries)
+        if over and args.fill:
+            nodes = _most_within_account(spec, args, nodes)
+            print(f"# the account's quotas hold {nodes:,} of the hall's {args.node_type}; the first refused:", file=sys.stderr)
+            print(format_problems(over[:1], indent="#   "), file=sys.stderr)
+            entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+        elif over:
+            print(format_problems(over, "the entries would pass the account's quotas; none printed:"), file=sys.stderr)
+            return EXIT_VIOLATED
     except ConfigError as error:
         return bad_input(error)
     print(f"# {nodes} x {args.node_type} in hall {args.hall}: {len(entries)} clusters; add them under `clusters:`", file=sys.stderr)
     print(yaml.safe_dump(entries, sort_keys=False), end="")
     return EXIT_FITS
+
+
+def _over_quota(spec: FactorySpec, entries: list[dict[str, Any]]) -> list[Problem]:
+    """The account quotas the site passes with the entries added, where it declares its account."""
+    if spec.account is None or not entries:
+        return []
+    grown = spec.model_copy(update={"clusters": spec.clusters + tuple(Cluster.model_validate(e) for e in entries)})
+    return [v for v in make_plan(grown).violations if v.path.startswith("aion:account.")]
+
+
+def _most_within_account(spec: FactorySpec, args: argparse.Namespace, nodes: int) -> int:
+    """The most nodes, up to `nodes`, whose clusters the account's quotas hold (more nodes never fit fewer
+    quotas: each counts Instances, volumes and clusters that only grow with them), by bisection."""
+    low, high = 0, nodes
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _over_quota(spec, cluster_entries(spec, args.hall, args.node_type, middle, args.prefix, args.zone)):
+            high = middle - 1
+        else:
+            low = middle
+    return low

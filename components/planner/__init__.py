@@ -12,7 +12,9 @@ from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .capacity import choose_control_plane, split_fleet
+from .account import account_plan
 from .model import (
+    AccountPlan,
     ClusterPlan,
     FlavorQuota,
     H100Equivalents,
@@ -21,6 +23,7 @@ from .model import (
     Plan,
     PoolPlan,
     SitePlan,
+    QuotaUse,
     TenantPlan,
 )
 from .power import (
@@ -37,6 +40,7 @@ from .power import (
 from .quotas import tenant_quotas
 
 __all__ = [
+    "AccountPlan",
     "ClusterPlan",
     "FlavorQuota",
     "H100Equivalents",
@@ -44,6 +48,7 @@ __all__ = [
     "LevelPlan",
     "Plan",
     "PoolPlan",
+    "QuotaUse",
     "SitePlan",
     "TenantPlan",
     "make_plan",
@@ -87,8 +92,17 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
+    account, over_quota = account_plan(spec, clusters, gpu_pools + system_pools, site_plan.headroom_buys, catalog)
+    violations += over_quota
     return Plan(
-        site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
+        site_plan,
+        tuple(levels),
+        tuple(clusters),
+        tuple(gpu_pools + system_pools),
+        tuple(tenants),
+        tuple(violations),
+        tuple(warnings),
+        account,
     )
 
 
