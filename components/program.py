@@ -10,16 +10,18 @@ build on the toolkit import `aion_factory.factory`, not this.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
 from .catalog import load_catalog
 from .checks import network_policy_warnings
+from .environment import STACK_DIR
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
+from .fleet.stacks import project_stack_dir
 from .keys import NAMESPACE
 from .plan_document import plan_document
 from .planner import Plan, make_plan
@@ -49,13 +51,17 @@ def _value(text: str | None) -> Any:
 
 
 def _stack_dir() -> Path:
-    """Where the stack files live (Pulumi.yaml's stackConfigDir): a site_file is relative to it."""
+    """Where the stack file lives, for its site_file: the folder the runner that selected the stack
+    names (`aion fleet`), else the project's stackConfigDir, resolved from Pulumi.yaml's folder
+    (`pulumi.get_root_directory()`), whatever the project's `main:` says."""
+    named = os.environ.get(STACK_DIR)
+    if named:
+        return Path(named)
     root = Path(pulumi.get_root_directory() or ".")
     try:
-        project = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    except OSError:
+        return project_stack_dir(root)
+    except ConfigError:
         return root
-    return root / str(project.get("stackConfigDir", ".")) if isinstance(project, dict) else root
 
 
 def _aion_keys() -> set[str]:

@@ -52,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         over = _over_quota(spec, entries)
         if over and args.fill:
             nodes = _most_within_account(spec, args, nodes)
-            print(f"# the account's quotas hold {nodes:,} of the hall's {args.node_type}; the first refused:", file=sys.stderr)
-            print(format_problems(over[:1], indent="#   "), file=sys.stderr)
             entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+            one_more = _over_quota(spec, cluster_entries(spec, args.hall, args.node_type, nodes + 1, args.prefix, args.zone))
+            print(f"# the account's quotas hold {nodes:,} of the hall's {args.node_type}; one more would pass:", file=sys.stderr)
+            print(format_problems(one_more, indent="#   "), file=sys.stderr)
         elif over:
             print(format_problems(over, "the entries would pass the account's quotas; none printed:"), file=sys.stderr)
             return EXIT_VIOLATED

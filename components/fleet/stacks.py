@@ -18,6 +18,13 @@ STACK_GLOB = "Pulumi.*.yaml"
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
 
+def project_stack_dir(project: Path) -> Path:
+    """Where a Pulumi project keeps its stack files: Pulumi.yaml's `stackConfigDir`, relative to the
+    project's folder (never to its `main:`), else the project's folder itself."""
+    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
+    return project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
+
+
 def stack_name(stack_file: Path) -> str:
     """`Pulumi.h1-c01.yaml` -> `h1-c01`: the name Pulumi gives the stack."""
     return stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")

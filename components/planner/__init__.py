@@ -11,8 +11,8 @@ from ..errors import Problem
 from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
-from .capacity import choose_control_plane, split_fleet
 from .account import account_plan
+from .capacity import choose_control_plane, split_fleet
 from .model import (
     AccountPlan,
     ClusterPlan,
@@ -22,8 +22,8 @@ from .model import (
     LevelPlan,
     Plan,
     PoolPlan,
-    SitePlan,
     QuotaUse,
+    SitePlan,
     TenantPlan,
 )
 from .power import (

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ..catalog import Catalog
 from ..errors import Problem
 from ..keys import key_path
-from ..spec import Account, Cluster, FactorySpec, GpuPool, SystemPool
+from ..spec import Account, AccountFigures, Cluster, FactorySpec, GpuPool, SystemPool
 from .capacity import split_fleet
 from .model import INSTANCES, AccountPlan, ClusterPlan, HeadroomBuys, PoolPlan, QuotaKey, QuotaUse
 
@@ -216,9 +216,9 @@ def _ordered(keys: Iterable[QuotaKey]) -> list[QuotaKey]:
     return first + sorted(k for k in keys if k[0] == INSTANCES)
 
 
-def _figure(figures: object, key: QuotaKey) -> int | None:
+def _figure(figures: AccountFigures, key: QuotaKey) -> int | None:
     if key[0] == INSTANCES:
-        return getattr(figures, INSTANCES).get(key[1], {}).get(key[2])
+        return figures.instances.get(key[1], {}).get(key[2])
     value: int | None = getattr(figures, key[0])
     return value
 
