@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
+from ..fleet.matrix import GITHUB_MATRIX_MAX_JOBS, matrix_document
 from ..fleet.revision import file_at
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
@@ -32,7 +33,7 @@ HELP = {
     "status": "each cluster stack's last update",
     "stacks": "write the stack files the site's clusters lack; name those no cluster owns",
     "changed": "the clusters a change to the site touches, one a line",
-    "matrix": "the stacks of those clusters, as a GitHub Actions matrix",
+    "matrix": "the stacks of those clusters, as a GitHub Actions matrix (and split into matrices of at most --max-jobs)",
 }
 
 
@@ -50,6 +51,22 @@ def add_parser(commands: Any) -> None:
         changed = _with_site(operations.add_parser(name, help=HELP[name]))
         changed.add_argument("--base", help="the git revision to compare the site document with (default: every cluster)")
         changed.set_defaults(run=_changed, as_matrix=name == "matrix")
+        if name == "matrix":
+            changed.add_argument(
+                "--max-jobs", type=_positive, default=GITHUB_MATRIX_MAX_JOBS,
+                help=f"entries per matrix under `matrices` (default {GITHUB_MATRIX_MAX_JOBS}, GitHub's limit per matrix)",
+            )  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1 (argparse says which flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; allowed: 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: 1 or more")
+    return value
 
 
 def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -124,7 +141,8 @@ def _changed(args: argparse.Namespace) -> int:
     if fleet is None:
         print("\n".join(clusters))
     else:
-        print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))
+        entries = [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]
+        print(json.dumps(matrix_document(entries, args.max_jobs)))
     return EXIT_FITS
 
 

@@ -155,3 +155,18 @@ def test_destroy_goes_the_last_created_first(fake_operations: list[str], tmp_pat
     stacks = {name: Path(f"Pulumi.{name}.yaml") for name in ("a", "b", "c")}
     runner.run_fleet(runner.FleetRun("destroy", tmp_path, tmp_path, parallel=1), stacks, io.StringIO())
     assert fake_operations == ["c", "b", "a"]
+
+
+def test_each_stack_is_told_the_folder_of_its_own_stack_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The program resolves `aion:site_file` against it, whatever the project's `main:` (AION_STACK_DIR)."""
+    told: dict[str, str] = {}
+
+    def operate(run: runner.FleetRun, stack: str, write: Any) -> str:
+        told[stack] = (run.env or {})["AION_STACK_DIR"]
+        return "nothing"
+
+    monkeypatch.setattr(runner, "_operate", operate)
+    stacks = {"a": tmp_path / "east/Pulumi.a.yaml", "b": tmp_path / "west/stacks/Pulumi.b.yaml"}
+    run = runner.FleetRun("preview", tmp_path, tmp_path / "logs", parallel=2, env={"KEEP": "1"})
+    runner.run_fleet(run, stacks, io.StringIO())
+    assert told == {"a": str(tmp_path / "east"), "b": str(tmp_path / "west/stacks")}
