@@ -72,7 +72,9 @@ def child(stack_file: Path) -> None:
             return {}
 
     config = yaml.safe_load(stack_file.read_text())["config"]
-    os.environ["PULUMI_CONFIG"] = json.dumps({key: json.dumps(value) if not isinstance(value, str) else value for key, value in config.items()})
+    # As the language host hands config over: strings as they are, objects and lists as JSON text.
+    values = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    os.environ["PULUMI_CONFIG"] = json.dumps(values)
     pulumi.runtime.set_mocks(Counter(), project="aion-factory", stack=stack_file.stem.removeprefix("Pulumi."), preview=True)
     from aion_factory import program
 
@@ -155,7 +157,8 @@ def main() -> int:
             print(f"--parallel {parallel}: {wall.fmt('s', 1):<44} {wall.median / len(stacks):.3f} s per stack, "
                   f"{ratio(wall.median, base)}, CPU per wall second {stats[parallel]['cores'].median:.2f}")  # fmt: skip
         imports, program = Stats.of([t["import_s"] for t in per_stack]), Stats.of([t["program_s"] for t in per_stack])
-        print(f"\none stack: Python start and imports {imports.fmt('s')}; the program (read, plan the whole site, register) {program.fmt('s')}")
+        print(f"\none stack: Python start and imports {imports.fmt('s')}")
+        print(f"           the program (read and plan the whole site, register its cluster) {program.fmt('s')}")
         print(f"resources one stack registers: {per_stack[0]['registered']}")
         write_result(
             "fleet_preview",
