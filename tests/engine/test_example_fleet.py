@@ -97,5 +97,5 @@ def test_the_readmes_fleet_command_previews_the_stack_it_names(repo: Path, env: 
     assert done.returncode == 1, done.stderr[-3000:]  # the one stack failed: at the preflight, having read the site
     [row] = [line for line in done.stdout.splitlines() if line.startswith("h1-c02 ")]
     assert "FAILED" in row and "nothing was deployed" in row, done.stdout
-    log = Path(row.rsplit("(log: ", 1)[1].rstrip(")")).read_text()
+    log = (root / row.rsplit("(log: ", 1)[1].rstrip(")")).read_text()  # relative to where aion ran
     assert SITE_UNREADABLE not in log and "SCW_ACCESS_KEY is not set" in log, log[-3000:]
