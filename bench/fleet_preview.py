@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _common import PYTHON, Stats, print_machine, ratio, write_result
+from _common import PYTHON, ROOT, Stats, print_machine, ratio, write_result
 
 CLUSTERS_PER_HALL = 7
 
@@ -58,30 +58,22 @@ def child(stack_file: Path) -> None:
     start = time.perf_counter()
     import pulumi
 
-    class Counter(pulumi.runtime.Mocks):
-        registered = 0
+    sys.path.insert(0, str(ROOT / "tests/mocks"))
+    from fleet_stack import Recorder  # the fleet's mocks test records registrations the same way
 
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-            Counter.registered += 1
-            outputs = dict(args.inputs)
-            if args.typ == "scaleway:kubernetes/cluster:Cluster":
-                outputs["kubeconfigs"] = [{"configFile": "apiVersion: v1\nkind: Config\n"}]
-            return f"{args.name}-id", outputs
-
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-            return {}
+    recorder = Recorder()
 
     config = yaml.safe_load(stack_file.read_text())["config"]
     # As the language host hands config over: strings as they are, objects and lists as JSON text.
     values = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
     os.environ["PULUMI_CONFIG"] = json.dumps(values)
-    pulumi.runtime.set_mocks(Counter(), project="aion-factory", stack=stack_file.stem.removeprefix("Pulumi."), preview=True)
+    pulumi.runtime.set_mocks(recorder, project="aion-factory", stack=stack_file.stem.removeprefix("Pulumi."), preview=True)
     from aion_factory import program
 
     imported = time.perf_counter()
     pulumi.runtime.test(program.run)()
     done = time.perf_counter()
-    print(json.dumps({"import_s": imported - start, "program_s": done - imported, "registered": Counter.registered}))
+    print(json.dumps({"import_s": imported - start, "program_s": done - imported, "registered": len(recorder.registered)}))
 
 
 def fleet_run(stacks: dict[str, Path], work: Path, parallel: int) -> tuple[float, float, list[dict[str, Any]]]:

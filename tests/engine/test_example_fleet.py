@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from engine_support import pulumi_cli_env
 from support import ROOT
 
 AION = str(ROOT / ".venv/bin/aion")
@@ -43,19 +44,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str]) -> dict[str, str]:
     """The toolchain's CLI, a state of its own, and no Scaleway credentials."""
-    state = tmp_path_factory.mktemp("pulumi-state")
     clean = {k: v for k, v in toolchain.items() if not k.startswith("SCW_")}
-    return {
-        **clean,
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": "engine-tests",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
-        "PULUMI_HOME": toolchain["AION_PULUMI_HOME"],
-        "PULUMI_PYTHON_CMD": str(ROOT / ".venv/bin/python"),
-        "PATH": f"{ROOT / '.venv/bin'}:{toolchain['PATH']}",
-    }
+    env = pulumi_cli_env(tmp_path_factory.mktemp("pulumi-state"), clean)
+    return {**env, "PATH": f"{ROOT / '.venv/bin'}:{toolchain['PATH']}"}
 
 
 def preview(example: Path, env: dict[str, str], stack: str) -> str:
