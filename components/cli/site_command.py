@@ -17,6 +17,7 @@ from ..fleet.demand import cluster_entries, fill_nodes
 from ..planner import make_plan
 from ..site import load_site
 from ..spec import Cluster, FactorySpec
+from ..wording import count
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
 # Cluster names are PREFIX-c01 ...: DNS labels of at most 40 characters (spec.Name), and -c9999 leaves 34 for the prefix.
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_VIOLATED
     except ConfigError as error:
         return bad_input(error)
-    print(f"# {nodes} x {args.node_type} in hall {args.hall}: {len(entries)} clusters; add them under `clusters:`", file=sys.stderr)
+    where = f"{nodes} x {args.node_type} in hall {args.hall}"
+    print(f"# {where}: {count(len(entries), 'cluster')}; add them under `clusters:`", file=sys.stderr)
     print(yaml.safe_dump(entries, sort_keys=False), end="")
     return EXIT_FITS
 
