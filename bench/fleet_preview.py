@@ -140,7 +140,8 @@ def main() -> int:
         for _ in range(args.runs):
             for parallel in args.parallel:  # every configuration once per round: a busy minute hits all alike
                 wall, cpu, timings = fleet_run(stacks, work, parallel)
-                print(f"  (--parallel {parallel}: {wall:.1f} s, CPU per wall second {cpu / wall:.2f}, load avg {os.getloadavg()[0]:.1f})", flush=True)
+                load = os.getloadavg()[0]
+                print(f"  (--parallel {parallel}: {wall:.1f} s, CPU per wall second {cpu / wall:.2f}, load avg {load:.1f})", flush=True)
                 samples[parallel]["wall"].append(wall)
                 samples[parallel]["cores"].append(cpu / wall)
                 per_stack += timings
