@@ -21,6 +21,7 @@ from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, su
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
 from ..site import load_site
+from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 from .project import stack_dir
@@ -45,7 +46,9 @@ def add_parser(commands: Any) -> None:
         run.add_argument("--cluster", action="append", help="only this cluster's stack (repeatable)")
         run.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help=f"stacks at once (default {DEFAULT_PARALLEL})")
         run.add_argument("--logs", help="folder of the stacks' log files (default: PROJECT/.state/fleet)")
-        run.set_defaults(run=_operate, operation=operation)
+        if operation == "preview":
+            run.add_argument("--base", help="only the stacks a change to the site document since this git revision touches")
+        run.set_defaults(run=_operate, operation=operation, base=None)
     _with_site(operations.add_parser("stacks", help=HELP["stacks"])).set_defaults(run=_stacks)
     for name in ("changed", "matrix"):
         changed = _with_site(operations.add_parser(name, help=HELP[name]))
@@ -85,6 +88,9 @@ def _operate(args: argparse.Namespace) -> int:
     try:
         fleet, project, _ = _fleet(args)
         stacks = _chosen(fleet, args.cluster)
+        if args.base:
+            touched = set(_touched(fleet.spec, args.base, Path(args.site_file)))
+            stacks = {c: p for c, p in stacks.items() if c in touched}
     except ConfigError as error:
         return bad_input(error)
     if args.operation in ("preview", "up") and (violations := with_config_refusals(fleet.spec, make_plan(fleet.spec)).violations):
@@ -133,17 +139,23 @@ def _changed(args: argparse.Namespace) -> int:
     try:
         fleet = _fleet(args)[0] if args.as_matrix else None
         after = fleet.spec if fleet else load_site(args.site_file)
-        before = _site_at(args.base, Path(args.site_file)) if args.base else None
+        clusters = _touched(after, args.base, Path(args.site_file))
     except ConfigError as error:
         return bad_input(error)
-    kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed
-    clusters = [c for c in changed_clusters(before, after) if c in kept]
     if fleet is None:
         print("\n".join(clusters))
     else:
         entries = [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]
         print(json.dumps(matrix_document(entries, args.max_jobs)))
     return EXIT_FITS
+
+
+def _touched(after: FactorySpec, base: str | None, site_file: Path) -> list[str]:
+    """The clusters of the site a change since `base` touches (every one without a base); a dropped
+    cluster's stack is destroyed by hand, not previewed."""
+    before = _site_at(base, site_file) if base else None
+    kept = {c.name for c in after.clusters}
+    return [c for c in changed_clusters(before, after) if c in kept]
 
 
 def _site_at(revision: str, site_file: Path) -> Any:

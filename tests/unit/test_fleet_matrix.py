@@ -46,3 +46,25 @@ def test_aion_fleet_matrix_gives_every_stack_and_the_split(aion: Any, tmp_path: 
     assert [e for m in matrix["matrices"] for e in m["include"]] == matrix["include"]
     refused = aion("fleet", "matrix", str(tmp_path / "site/site.yaml"), "--project", str(tmp_path / "site"), "--max-jobs", "0")
     assert refused.returncode == 2 and "--max-jobs: 0 is not allowed; allowed: 1 or more" in refused.stderr
+
+
+def test_fleet_preview_with_a_base_runs_only_the_stacks_the_change_touches(
+    aion: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from aion_factory.fleet import runner
+
+    project = tmp_path / "site"
+    shutil.copytree(EXAMPLE, project)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    for argv in (["init", "-q"], ["add", "."], ["commit", "-qm", "site"]):
+        subprocess.run([*git, *argv], cwd=project, check=True)
+    previewed: list[str] = []
+    monkeypatch.setattr(runner, "_operate", lambda run, stack, write: previewed.append(stack) or "nothing")
+    args = ("fleet", "preview", str(project / "site.yaml"), "--project", str(project), "--base", "HEAD")
+    assert aion(*args).returncode == 0 and previewed == []  # nothing changed: no stack runs
+    site = yaml.safe_load((project / "site.yaml").read_text())
+    site["clusters"][6]["pools"][0]["size"] -= 1  # h1-c07's pool: no tenant runs there, so no other cluster's quota moves
+    (project / "site.yaml").write_text(yaml.safe_dump(site))
+    assert aion(*args).returncode == 0 and previewed == ["h1-c07"]
