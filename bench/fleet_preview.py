@@ -1,4 +1,4 @@
-"""Benchmark 8: `aion fleet preview` of a fleet of 100+ cluster stacks under Pulumi mocks, at --parallel 1, 2 and 4.
+"""Benchmark 9: `aion fleet preview` of a fleet of 100+ cluster stacks under Pulumi mocks, at --parallel 1, 2 and 4.
 
 The fleet is one site document of N Kapsule clusters (seven of 430 B300 nodes per hall, a tenant
 per cluster) and a stack file per cluster, written by `aion fleet stacks`' own function. The run

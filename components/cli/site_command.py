@@ -14,6 +14,7 @@ import yaml
 
 from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
+from ..phases import view_at
 from ..planner import make_plan
 from ..site import load_site
 from ..spec import Cluster, FactorySpec
@@ -39,6 +40,7 @@ def add_parser(commands: Any) -> None:
     demand.add_argument("--fill", action="store_true", help="as many as the hall's share of the site's headroom holds")
     add.add_argument("--prefix", help="cluster names: PREFIX-c01, PREFIX-c02 ... (default: the hall's name)")
     add.add_argument("--zone", default="fr-par-2", help="Scaleway zone of the clusters (default: fr-par-2)")
+    add.add_argument("--phase", help="a site with phases: the phase the clusters exist from, whose headroom --fill takes (default: last)")
     add.set_defaults(run=run)
 
 
@@ -48,13 +50,16 @@ def run(args: argparse.Namespace) -> int:
             why = f"{shown(args.prefix)} would not make cluster names; allowed: {PREFIX_HELP}"
             raise ConfigError([Problem("--prefix", why)])
         spec = load_site(args.site_file)
-        nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else max(args.nodes, 0)
-        entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+        phase = _phase(spec, args.phase)
+        # --fill takes the headroom of the phase the clusters come in; names and subnets avoid every phase's.
+        planned = spec if phase is None else view_at(spec, phase).spec
+        nodes = fill_nodes(planned, args.hall, args.node_type) if args.fill else max(args.nodes, 0)
+        entries = _entries(spec, args, nodes, phase)
         over = _over_quota(spec, entries)
         if over and args.fill:
-            nodes = _most_within_account(spec, args, nodes)
-            entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
-            one_more = _over_quota(spec, cluster_entries(spec, args.hall, args.node_type, nodes + 1, args.prefix, args.zone))
+            nodes = _most_within_account(spec, args, nodes, phase)
+            entries = _entries(spec, args, nodes, phase)
+            one_more = _over_quota(spec, _entries(spec, args, nodes + 1, phase))
             print(f"# the account's quotas hold {nodes:,} of the hall's {args.node_type}; one more would pass:", file=sys.stderr)
             print(format_problems(one_more, indent="#   "), file=sys.stderr)
         elif over:
@@ -68,6 +73,23 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_FITS
 
 
+def _phase(spec: FactorySpec, name: str | None) -> int | None:
+    """The index of the phase the clusters come in: `name`, else the last; None for a site without phases."""
+    names = [p.name for p in spec.phases]
+    if name is None:
+        return len(names) - 1 if names else None
+    if name not in names:
+        raise ConfigError([Problem("--phase", f"{shown(name)} is not a phase of the site; allowed: {', '.join(names) or 'none'}")])
+    return names.index(name)
+
+
+def _entries(spec: FactorySpec, args: argparse.Namespace, nodes: int, phase: int | None) -> list[dict[str, Any]]:
+    entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+    if phase is not None:
+        entries = [{**entry, "from_phase": spec.phases[phase].name} for entry in entries]
+    return entries
+
+
 def _over_quota(spec: FactorySpec, entries: list[dict[str, Any]]) -> list[Problem]:
     """The account quotas the site passes with the entries added, where it declares its account."""
     if spec.account is None or not entries:
@@ -76,13 +98,13 @@ def _over_quota(spec: FactorySpec, entries: list[dict[str, Any]]) -> list[Proble
     return [v for v in make_plan(grown).violations if v.path.startswith("aion:account.")]
 
 
-def _most_within_account(spec: FactorySpec, args: argparse.Namespace, nodes: int) -> int:
+def _most_within_account(spec: FactorySpec, args: argparse.Namespace, nodes: int, phase: int | None) -> int:
     """The most nodes, up to `nodes`, whose clusters the account's quotas hold (more nodes never fit fewer
     quotas: each counts Instances, volumes and clusters that only grow with them), by bisection."""
     low, high = 0, nodes
     while low < high:
         middle = (low + high + 1) // 2
-        if _over_quota(spec, cluster_entries(spec, args.hall, args.node_type, middle, args.prefix, args.zone)):
+        if _over_quota(spec, _entries(spec, args, middle, phase)):
             high = middle - 1
         else:
             low = middle
