@@ -1,4 +1,4 @@
-"""The hardware catalog: Scaleway node types, GPU models, control planes.
+"""The hardware catalog: Scaleway node types, GPU models, control planes, an Organization's quotas.
 
 Loaded from data/catalog.yaml and validated by the models below, so a typo in
 the catalog fails as loudly as a typo in a stack config.
@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 # Which figure a node's power is: the server's maximum at the wall (AC), an estimate at the DC bus
 # (no PSU losses), or a typical draw. The planner counts the figure whatever its basis.
@@ -62,6 +62,17 @@ class ControlPlane(_Entry):
     max_nodes: PositiveInt
     targets: tuple[Literal["scaleway", "local"], ...]
     source: str
+    account_quota: str | None = None  # the Organization quota a cluster with this plane counts against too
+
+
+class AccountQuota(_Entry):
+    """Scaleway's published default of one Organization quota: (payment method validated, identity validated)."""
+
+    defaults: tuple[NonNegativeInt, NonNegativeInt]
+    source: str
+
+    def default(self, identity_validated: bool) -> int:
+        return self.defaults[1 if identity_validated else 0]
 
 
 class Catalog(_Entry):
@@ -74,11 +85,14 @@ class Catalog(_Entry):
     kubernetes_versions: tuple[str, ...]
     cnis: tuple[str, ...]
     network_policy_cnis: tuple[str, ...]  # the CNIs that enforce NetworkPolicy
+    account_quotas: dict[str, AccountQuota]  # an Organization's quotas, by the name `account.quotas` gives them
+    instance_quotas: dict[str, AccountQuota]  # Instances per node type
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
         cited = [s for m in self.gpu_models.values() for s in (m.source, m.power_limit_source)]
         cited += [c.source for c in self.control_planes.values()]
+        cited += [q.source for q in (*self.account_quotas.values(), *self.instance_quotas.values())]
         nodes: list[GpuNodeType | CpuNodeType] = [*self.gpu_node_types.values(), *self.cpu_node_types.values()]
         for node in nodes:
             cited += [node.source, node.power_source]
@@ -87,6 +101,11 @@ class Catalog(_Entry):
             raise ValueError(f"sources cited but not defined: {missing}")
         if set(self.network_policy_cnis) - set(self.cnis):
             raise ValueError(f"network_policy_cnis not in cnis: {sorted(set(self.network_policy_cnis) - set(self.cnis))}")
+        unknown_quotas = {c.account_quota for c in self.control_planes.values() if c.account_quota} - set(self.account_quotas)
+        node_types = {*self.gpu_node_types, *self.cpu_node_types}
+        unknown_quotas |= set(self.instance_quotas) ^ node_types
+        if unknown_quotas:
+            raise ValueError(f"quotas of nothing the catalog has, or node types without a quota: {sorted(unknown_quotas)}")
         unknown_models = {n.gpu_model for n in self.gpu_node_types.values()} - set(self.gpu_models)
         if unknown_models or self.h100_reference not in self.gpu_models:
             raise ValueError(f"unknown GPU models: {sorted(unknown_models) or self.h100_reference}")

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from . import kube_names
 from .catalog import Catalog
 from .errors import Problem, shown
-from .keys import key_path
+from .keys import NAMESPACE, key_path
 from .phases import phase_problems
-from .spec import REASON_CHARS, Cluster, FactorySpec, GpuPool, Hall, Tenant
+from .spec import REASON_CHARS, Account, AccountFigures, Cluster, FactorySpec, GpuPool, Hall, Tenant
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 # A tenant's name is its namespace, and the stack applies it: over an existing namespace of the same
@@ -85,7 +85,41 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
         for k, name in enumerate(tenant.clusters):
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
-    return problems + phase_problems(spec)
+    return problems + phase_problems(spec) + (_check_account(spec.account, catalog) if spec.account else [])
+
+
+def _check_account(account: Account, catalog: Catalog) -> list[Problem]:
+    """Node types and zones the catalog knows, and no quota below what the Organization already runs
+    (`in_use`): Scaleway does not grant a quota under the usage it holds, so such a figure is a typo."""
+    problems = []
+    for part in ("quotas", "in_use"):
+        figures: AccountFigures = getattr(account, part)
+        for node_type, zones in figures.instances.items():
+            at: list[str | int] = ["account", part, "instances", node_type]
+            if node_type not in catalog.instance_quotas:
+                problems.append(_bad(at[:-1], node_type, "is not a node type with a published quota", catalog.instance_quotas))
+                continue
+            offered = catalog.zones_of(node_type)
+            problems += [_bad(at, zone, f"is not a zone of {node_type}", offered) for zone in zones if zone not in offered]
+    for name in AccountFigures.model_fields:
+        granted, running = getattr(account.quotas, name), getattr(account.in_use, name)
+        if name == "instances":
+            problems += [
+                _below(["account", "quotas", name, node_type, zone], figure, ["account", "in_use", name, node_type, zone], used)
+                for node_type, zones in granted.items()
+                for zone, figure in zones.items()
+                if (used := running.get(node_type, {}).get(zone)) is not None and figure < used
+            ]
+        elif granted is not None and running is not None and granted < running:
+            problems.append(_below(["account", "quotas", name], granted, ["account", "in_use", name], running))
+    return problems
+
+
+def _below(at: list[str | int], figure: int, use_at: list[str | int], used: int) -> Problem:
+    # The other key named without the `aion:` prefix: in a site document's messages only the path loses it.
+    shown_at = key_path(use_at).removeprefix(f"{NAMESPACE}:")
+    why = f"{figure:,} is below the {used:,} the Organization already runs ({shown_at}); allowed: at least {used:,}"
+    return Problem(key_path(at), why)
 
 
 def _pod_security(at: list[str | int], tenant: Tenant) -> Iterator[Problem]:

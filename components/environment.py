@@ -16,3 +16,9 @@ DEFAULT_LOCAL_KUBECONFIG = Path(".state/local/kubeconfig")
 
 def local_kubeconfig() -> str:
     return os.environ.get(LOCAL_KUBECONFIG) or str(DEFAULT_LOCAL_KUBECONFIG.resolve())
+
+
+# The folder of the stack file a runner selected (`aion fleet`): a site document's path is relative to
+# it. Pulumi tells a program its project's folder (Pulumi.yaml's), never its stack file's, and a stack
+# file may live elsewhere (`--config-file`); the runner that picked it says where.
+STACK_DIR = "AION_STACK_DIR"

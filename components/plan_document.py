@@ -128,6 +128,36 @@ class TenantDocument(_Document):
     """Per cluster it runs on: its quotas and its GPU ceiling."""
 
 
+class AccountQuotaDocument(_Document):
+    """One Organization quota: what the plan needs of it, against which figure."""
+
+    name: str
+    """The quota, or `<node type> Instances in <zone>` (zones joined by `+` where they share the published default)."""
+    key: tuple[str, ...]
+    """Its key under the site document's `account.quotas`."""
+    needed: int
+    in_use: int
+    """What the Organization runs outside this document (`account.in_use`)."""
+    limit: int
+    raised: bool
+    """The figure is the document's own (`account.quotas`), not Scaleway's published default."""
+    fits: bool
+    clusters: tuple[str, ...]
+
+
+class AccountDocument(_Document):
+    """The account level: the Scaleway Organization's quotas the clusters count against."""
+
+    organization: str | None
+    project: str | None
+    declared: bool
+    """The document says its account (`account:`): over a quota is a violation; else a warning against Scaleway's defaults."""
+    fits: bool
+    quotas: list[AccountQuotaDocument]
+    headroom: list[AccountQuotaDocument]
+    """The quotas that buying the headroom too would pass."""
+
+
 class ProblemDocument(_Document):
     path: str
     """A config key path or a level of the power tree."""
@@ -144,6 +174,7 @@ class PlanDocument(_Document):
     clusters: list[ClusterDocument]
     pools: list[PoolDocument]
     tenants: list[TenantDocument]
+    account: AccountDocument
     violations: list[ProblemDocument]
     warnings: list[ProblemDocument] = []
     """What does not stop a deploy but a user should hear: tenants whose quotas are scaled down to fit."""
@@ -178,6 +209,7 @@ def plan_document(plan: Plan, stacks: dict[str, str] | None = None) -> PlanDocum
         clusters=[ClusterDocument.model_validate(cluster) for cluster in plan.clusters],
         pools=[PoolDocument.model_validate(pool) for pool in plan.pools],
         tenants=[_tenant(t) for t in plan.tenants],
+        account=AccountDocument.model_validate(plan.account),
         violations=[ProblemDocument.model_validate(v) for v in plan.violations],
         warnings=[ProblemDocument.model_validate(w) for w in plan.warnings],
     )

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
 from .catalog import load_catalog
 from .checks import network_policy_warnings
+from .environment import STACK_DIR
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
+from .fleet.stacks import stack_dir_of
 from .keys import NAMESPACE
 from .plan_document import plan_document
 from .planner import Plan
@@ -52,13 +54,35 @@ def _value(text: str | None) -> Any:
 
 
 def _stack_dir() -> Path:
-    """Where the stack files live (Pulumi.yaml's stackConfigDir): a site_file is relative to it."""
-    root = Path(pulumi.get_root_directory() or ".")
-    try:
-        project = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    except OSError:
-        return root
-    return root / str(project.get("stackConfigDir", ".")) if isinstance(project, dict) else root
+    """The folder of this stack's file, for its site_file. A runner that selected the stack says it
+    (`aion fleet`: AION_STACK_DIR). Else it is found from the project's folder: Pulumi.yaml's there,
+    with its stackConfigDir. The project's folder is `pulumi.get_root_directory()` where the language
+    host passes it; older hosts do not, and run the program in `main:`'s folder, so the working
+    folders of the processes that started this one (the `pulumi` CLI's is the project's) are
+    tried next, each accepted only if its project's stack folder holds this stack's file."""
+    named = os.environ.get(STACK_DIR)
+    if named:
+        return Path(named)
+    root = pulumi.get_root_directory()
+    starts = [Path(root)] if root else []
+    found = stack_dir_of(pulumi.get_project(), pulumi.get_stack(), [*starts, *_ancestor_folders(), Path.cwd()])
+    return found or Path.cwd()
+
+
+def _ancestor_folders(depth: int = 4) -> list[Path]:
+    """The working folders of this process's parent, grandparent...: the language host, then the
+    CLI. Linux's /proc only; elsewhere none (the runner's AION_STACK_DIR covers `aion fleet`)."""
+    folders, pid = [], os.getppid()
+    for _ in range(depth):
+        try:
+            folders.append(Path(os.readlink(f"/proc/{pid}/cwd")))
+            # /proc/PID/stat: "pid (comm) state ppid ...", comm may hold spaces: split after its ')'.
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if pid <= 1:
+            break
+    return folders
 
 
 def _aion_keys() -> set[str]:

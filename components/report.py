@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from .catalog import load_catalog
 from .errors import format_problems
-from .planner import HeadroomBuys, Plan, placeable_headroom_kw
+from .planner import AccountPlan, HeadroomBuys, Plan, placeable_headroom_kw
 from .planner.equivalence import headroom_buys
 from .rendering import render
 from .report_chart import kw, percent_text, power_chart, text_bars
@@ -32,6 +32,7 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         plane = c.control_plane or "(none fits)"
         stack = f"  {stacks.get(c.name, '(no stack)')}" if stacks is not None else ""
         lines.append(f"{c.name:<24} {plane:<22} {c.max_nodes:>5}/{c.node_limit:<5} {c.gpus:>7} {c.rated_kw:>12,.1f}{stack}")
+    lines += account_lines(plan.account)
     if plan.tenants:
         lines += ["", f"{'tenant':<24} {'kW':>10}  GPU quotas"]
         for t in plan.tenants:
@@ -47,9 +48,36 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
     ]
     if line := basis_line(plan):
         lines.append(f"  {line}")
+    if plan.account.headroom:
+        lines.append(f"  {headroom_quota_line(plan.account)}")
     if plan.violations:
         lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
     return "\n".join(lines) + "\n"
+
+
+def account_lines(account: AccountPlan) -> list[str]:
+    """The account level: each Organization quota the clusters touch, what they need and against which figure."""
+    if not account.quotas:
+        return []
+    where = ", ".join(f"{kind} {value}" for kind, value in (("Organization", account.organization), ("Project", account.project)) if value)
+    how = "" if account.declared else "; no `account:` declared: Scaleway's published defaults, refusing nothing"
+    lines = ["", f"account{f' ({where})' if where else ''}: Scaleway quotas hold per Organization{how}"]
+    lines.append(f"{'quota':<46} {'needed':>10} {'elsewhere':>10} {'quota':>10}  figure")
+    for use in account.quotas:
+        figure = "raised" if use.raised else "default"
+        flag = "" if use.fits else "  OVER"
+        lines.append(f"{use.name:<46} {use.needed:>10,} {use.in_use:>10,} {use.limit:>10,}  {figure}{flag}")
+    over = [use for use in account.quotas if not use.fits]
+    if over and not account.declared:
+        raises = ", ".join(f"{use.name} to {use.total:,}" for use in over)
+        lines.append(f"to deploy it, raise by support tickets (and declare in `account.quotas`): {raises}")
+    return lines
+
+
+def headroom_quota_line(account: AccountPlan) -> str:
+    """What buying the headroom too would ask of the Organization beyond its quotas."""
+    raises = ", ".join(f"{use.name} to {use.total:,} (quota {use.limit:,})" for use in account.headroom)
+    return f"buying it would pass Organization quotas: raise {raises}"
 
 
 def format_levels(plan: Plan) -> list[str]:

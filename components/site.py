@@ -27,7 +27,7 @@ from .keys import NAMESPACE, key_path
 from .spec import FactorySpec
 from .yaml_input import read_yaml as read_yaml  # the one reader of YAML files; modules that read stacks import it from here
 
-SPEC_KEYS = ("site", "clusters", "tenants")
+SPEC_KEYS = ("site", "clusters", "tenants", "account")
 SITE_FILE, CLUSTER, KUBECONFIG = "site_file", "cluster", "kubeconfig"
 # The keys a cluster stack of a site document may set: the rest is the site's to say.
 STACK_KEYS = (SITE_FILE, CLUSTER, KUBECONFIG)

@@ -408,6 +408,48 @@ class Phase(_Spec):
         return datetime.date.fromisoformat(self.date if len(self.date) == 10 else f"{self.date}-01")
 
 
+# An Organization quota's figure: far above any fleet (a billion: Block Storage counts GB), so a typo is refused.
+QuotaFigure = Annotated[int, Interval(ge=0, le=1_000_000_000), NotABool]
+# A Scaleway Organization or Project ID: a UUID.
+ScalewayId = Annotated[str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
+
+
+class AccountFigures(_Spec):
+    """Figures of a Scaleway Organization's quotas; an unset one is not said."""
+
+    kapsule_clusters: QuotaFigure | None = None
+    """Kapsule clusters."""
+    dedicated_control_planes_4_8: QuotaFigure | None = None
+    """Kapsule clusters with a dedicated control plane 4 or 8."""
+    dedicated_control_planes_16: QuotaFigure | None = None
+    """Kapsule clusters with a dedicated control plane 16."""
+    placement_groups: QuotaFigure | None = None
+    """Placement groups (a multi-node training pool has one per 20 nodes)."""
+    object_storage_buckets: QuotaFigure | None = None
+    """Object Storage buckets (one per Kapsule cluster whose bucket is enabled)."""
+    block_volumes: QuotaFigure | None = None
+    """Block Storage volumes (a GPU node's `sbs_*` root volume is one)."""
+    block_storage_gb: QuotaFigure | None = None
+    """Block Storage total size, GB (GPU nodes' `sbs_*` root volumes)."""
+    instances: dict[CatalogName, dict[CatalogName, QuotaFigure]] = Field(default_factory=dict)
+    """Instances per node type and zone, e.g. `B300-SXM-8-288G: {fr-par-2: 12000}`."""
+
+
+class Account(_Spec):
+    """The Scaleway Organization and Project the site deploys into, and the quotas it was granted."""
+
+    organization: ScalewayId | None = None
+    """The Organization's ID: its quotas hold every cluster of the site."""
+    project: ScalewayId | None = None
+    """The Project's ID the clusters are created in."""
+    identity_validated: Flag = True
+    """Whether the Organization's identity is validated: which of Scaleway's published defaults apply."""
+    quotas: AccountFigures = AccountFigures()
+    """Quotas raised by a support ticket; an unset one is Scaleway's published default (the catalog's)."""
+    in_use: AccountFigures = AccountFigures()
+    """What the Organization already runs outside this document (other sites, other Projects): it counts too."""
+
+
 class FactorySpec(_Spec):
     """A site: its power tree, its clusters, its tenants (a site document, or a stack's inline `aion:` config)."""
 
@@ -417,6 +459,9 @@ class FactorySpec(_Spec):
     """Every cluster of the site (a stack that names a site document deploys one of them)."""
     tenants: tuple[Tenant, ...] = ()
     """Tenants and their power allotments."""
+    account: Account | None = None
+    """The Scaleway Organization the site deploys into and its quotas: over one is a violation. Unset: the plan
+    shows what Scaleway's published defaults would refuse, and refuses nothing (the raised figures are unknown)."""
     phases: Annotated[tuple[Phase, ...], Field(max_length=MAX_PHASES)] = ()
     """Phases, oldest first: power and hardware that arrive over time; every phase is planned. None: one moment."""
     current_phase: Name | None = None

@@ -14,10 +14,12 @@ from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
+from ..fleet.matrix import GITHUB_MATRIX_MAX_JOBS, matrix_document
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
 from ..site import load_site
+from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 from .project import stack_dir
@@ -30,7 +32,7 @@ HELP = {
     "status": "each cluster stack's last update",
     "stacks": "write the stack files the site's clusters lack; name those no cluster owns",
     "changed": "the clusters a change to the site touches, one a line",
-    "matrix": "the stacks of those clusters, as a GitHub Actions matrix",
+    "matrix": "the stacks of those clusters, as a GitHub Actions matrix (and split into matrices of at most --max-jobs)",
 }
 
 
@@ -42,7 +44,9 @@ def add_parser(commands: Any) -> None:
         run.add_argument("--cluster", action="append", help="only this cluster's stack (repeatable)")
         run.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help=f"stacks at once (default {DEFAULT_PARALLEL})")
         run.add_argument("--logs", help="folder of the stacks' log files (default: PROJECT/.state/fleet)")
-        run.set_defaults(run=_operate, operation=operation)
+        if operation == "preview":
+            run.add_argument("--base", help="only the stacks a change to the site since this git revision touches")
+        run.set_defaults(run=_operate, operation=operation, base=None)
     _with_site(operations.add_parser("stacks", help=HELP["stacks"])).set_defaults(run=_stacks)
     for name in ("changed", "matrix"):
         changed = _with_site(operations.add_parser(name, help=HELP[name]))
@@ -50,6 +54,22 @@ def add_parser(commands: Any) -> None:
         if name == "changed":
             changed.add_argument("--diff", action="store_true", help="print what each changed cluster deploys, as a diff against the base")
         changed.set_defaults(run=_changed, as_matrix=name == "matrix", diff=False)
+        if name == "matrix":
+            changed.add_argument(
+                "--max-jobs", type=_positive, default=GITHUB_MATRIX_MAX_JOBS,
+                help=f"entries per matrix under `matrices` (default {GITHUB_MATRIX_MAX_JOBS}, GitHub's limit per matrix)",
+            )  # fmt: skip
+
+
+def _positive(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1 (argparse says which flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; allowed: 1 or more") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; allowed: 1 or more")
+    return value
 
 
 def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -68,6 +88,9 @@ def _operate(args: argparse.Namespace) -> int:
     try:
         fleet, project, _ = _fleet(args)
         stacks = _chosen(fleet, args.cluster)
+        if args.base:
+            touched = set(_touched(fleet.spec, args.base, Path(args.site_file))[2])
+            stacks = {c: p for c, p in stacks.items() if c in touched}
     except ConfigError as error:
         return bad_input(error)
     if args.operation in ("preview", "up") and (violations := with_config_refusals(fleet.spec, make_plan(fleet.spec)).violations):
@@ -113,25 +136,34 @@ def _stacks(args: argparse.Namespace) -> int:
 
 
 def _changed(args: argparse.Namespace) -> int:
-    # What a cluster deploys is rendered by the platform's builders: loaded only for this command.
-    from ..fleet.deployed import deployed_diff, deployed_documents
+    from ..fleet.deployed import deployed_diff
 
     site_file = Path(args.site_file)
     try:
         fleet = _fleet(args)[0] if args.as_matrix else None
-        after = deployed_documents(fleet.spec if fleet else load_site(site_file))
-        before, registration = _deployed_at(args.base, site_file) if args.base else (None, set())
+        before, after, clusters = _touched(fleet.spec if fleet else load_site(site_file), args.base, site_file)
     except ConfigError as error:
         return bad_input(error)
-    kept = set(after)  # a dropped cluster's stack is destroyed by hand, not previewed
-    clusters = [c for c in changed_clusters(before, after, registration) if c in kept]
     if args.diff:
         print(deployed_diff(before or {}, after, clusters, args.base or "nothing"), end="")
     elif fleet is None:
         print("\n".join(clusters))
     else:
-        print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))
+        entries = [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]
+        print(json.dumps(matrix_document(entries, args.max_jobs)))
     return EXIT_FITS
+
+
+def _touched(spec: FactorySpec, base: str | None, site_file: Path) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:
+    """What the site's clusters deploy at `base` and now, and the clusters a change since `base` touches
+    (every one without a base); a dropped cluster's stack is destroyed by hand, not previewed."""
+    # What a cluster deploys is rendered by the platform's builders: loaded only for these commands.
+    from ..fleet.deployed import deployed_documents
+
+    after = deployed_documents(spec)
+    before, registration = _deployed_at(base, site_file) if base else (None, set())
+    kept = set(after)
+    return before, after, [c for c in changed_clusters(before, after, registration) if c in kept]
 
 
 def _deployed_at(revision: str, site_file: Path) -> tuple[dict[str, Any] | None, set[str | None]]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
-from ..fleet.stacks import STACK_GLOB, stack_name
-from ..site import read_yaml
+from ..fleet.stacks import STACK_GLOB, project_stack_dir, stack_name
 
 
 def stack_dir(project: Path) -> Path:
@@ -15,8 +14,7 @@ def stack_dir(project: Path) -> Path:
         raise ConfigError(
             [Problem("--project", f"{shown(str(project), PATH_CHARS)} has no Pulumi.yaml; allowed: a Pulumi project's folder")]
         )
-    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
-    return project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
+    return project_stack_dir(project)
 
 
 def looks_like_stack_name(text: str) -> bool:

@@ -1,4 +1,7 @@
-"""`aion site add-clusters SITE --hall H --node-type T (--nodes N | --fill)`: cluster entries for a demand."""
+"""`aion site add-clusters SITE --hall H --node-type T (--nodes N | --fill)`: cluster entries for a demand.
+
+Where the site declares its account, the entries respect its quotas too: `--fill` holds no more
+than they leave, and `--nodes` beyond them is refused naming the quota to raise (exit 1)."""
 
 from __future__ import annotations
 
@@ -9,13 +12,14 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, Problem, shown
+from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
 from ..phases import view_at
+from ..planner import make_plan
 from ..site import load_site
-from ..spec import FactorySpec
+from ..spec import Cluster, FactorySpec
 from ..wording import count
-from .exits import EXIT_FITS, bad_input
+from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
 # Cluster names are PREFIX-c01 ...: DNS labels of at most 40 characters (spec.Name), and -c9999 leaves 34 for the prefix.
 PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]{0,32}[a-z0-9])?")
@@ -49,10 +53,18 @@ def run(args: argparse.Namespace) -> int:
         phase = _phase(spec, args.phase)
         # --fill takes the headroom of the phase the clusters come in; names and subnets avoid every phase's.
         planned = spec if phase is None else view_at(spec, phase).spec
-        nodes = fill_nodes(planned, args.hall, args.node_type) if args.fill else args.nodes
-        entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
-        if phase is not None:
-            entries = [{**entry, "from_phase": spec.phases[phase].name} for entry in entries]
+        nodes = fill_nodes(planned, args.hall, args.node_type) if args.fill else max(args.nodes, 0)
+        entries = _entries(spec, args, nodes, phase)
+        over = _over_quota(spec, entries)
+        if over and args.fill:
+            nodes = _most_within_account(spec, args, nodes, phase)
+            entries = _entries(spec, args, nodes, phase)
+            one_more = _over_quota(spec, _entries(spec, args, nodes + 1, phase))
+            print(f"# the account's quotas hold {nodes:,} of the hall's {args.node_type}; one more would pass:", file=sys.stderr)
+            print(format_problems(one_more, indent="#   "), file=sys.stderr)
+        elif over:
+            print(format_problems(over, "the entries would pass the account's quotas; none printed:"), file=sys.stderr)
+            return EXIT_VIOLATED
     except ConfigError as error:
         return bad_input(error)
     where = f"{nodes} x {args.node_type} in hall {args.hall}"
@@ -69,3 +81,31 @@ def _phase(spec: FactorySpec, name: str | None) -> int | None:
     if name not in names:
         raise ConfigError([Problem("--phase", f"{shown(name)} is not a phase of the site; allowed: {', '.join(names) or 'none'}")])
     return names.index(name)
+
+
+def _entries(spec: FactorySpec, args: argparse.Namespace, nodes: int, phase: int | None) -> list[dict[str, Any]]:
+    entries = cluster_entries(spec, args.hall, args.node_type, nodes, args.prefix, args.zone)
+    if phase is not None:
+        entries = [{**entry, "from_phase": spec.phases[phase].name} for entry in entries]
+    return entries
+
+
+def _over_quota(spec: FactorySpec, entries: list[dict[str, Any]]) -> list[Problem]:
+    """The account quotas the site passes with the entries added, where it declares its account."""
+    if spec.account is None or not entries:
+        return []
+    grown = spec.model_copy(update={"clusters": spec.clusters + tuple(Cluster.model_validate(e) for e in entries)})
+    return [v for v in make_plan(grown).violations if v.path.startswith("aion:account.")]
+
+
+def _most_within_account(spec: FactorySpec, args: argparse.Namespace, nodes: int, phase: int | None) -> int:
+    """The most nodes, up to `nodes`, whose clusters the account's quotas hold (more nodes never fit fewer
+    quotas: each counts Instances, volumes and clusters that only grow with them), by bisection."""
+    low, high = 0, nodes
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _over_quota(spec, _entries(spec, args, middle, phase)):
+            high = middle - 1
+        else:
+            low = middle
+    return low

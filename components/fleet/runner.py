@@ -14,10 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from ..environment import STACK_DIR
 from .pulumi_runs import RUN_MARK, ChildRecorder, Stack
 from .recovery import recover
 from .stacks import stack_name
@@ -58,11 +59,14 @@ def run_fleet(run: FleetRun, stacks: Mapping[str, Path], out: IO[str]) -> list[S
     run.log_dir.mkdir(parents=True, exist_ok=True)
     progress = _Progress(run.operation, len(order), out)
     with ThreadPoolExecutor(max_workers=max(1, run.parallel)) as pool:
-        futures = [pool.submit(_one, run, cluster, stack_name(path), progress) for cluster, path in order]
+        futures = [pool.submit(_one, run, cluster, path, progress) for cluster, path in order]
         return [future.result() for future in futures]
 
 
-def _one(run: FleetRun, cluster: str, stack: str, progress: _Progress) -> StackResult:
+def _one(run: FleetRun, cluster: str, stack_file: Path, progress: _Progress) -> StackResult:
+    stack = stack_name(stack_file)
+    # The program finds the site document from the stack file's folder: say it, whatever Pulumi.yaml's `main:`.
+    run = replace(run, env={**(run.env or {}), STACK_DIR: str(stack_file.parent.resolve())})
     log = run.log_dir / f"{stack}.{run.operation}.log"
     progress.started(stack)
     start = time.monotonic()

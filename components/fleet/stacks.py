@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,30 @@ from ..spec import FactorySpec
 STACK_GLOB = "Pulumi.*.yaml"
 # An editor's JSON Schema line (YAML language server); it must come before the YAML content.
 SCHEMA_LINE = "# yaml-language-server: $schema="
+
+
+def project_stack_dir(project: Path) -> Path:
+    """Where a Pulumi project keeps its stack files: Pulumi.yaml's `stackConfigDir`, relative to the
+    project's folder (never to its `main:`), else the project's folder itself."""
+    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
+    return project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
+
+
+def stack_dir_of(project: str, stack: str, folders: Iterable[Path]) -> Path | None:
+    """The stack folder of the first of `folders` (or a folder above it, the nearest Pulumi.yaml, as
+    Pulumi searches) whose project is `project` and whose stack folder holds `Pulumi.<stack>.yaml`."""
+    for folder in folders:
+        found = next((f for f in (folder, *folder.parents) if (f / "Pulumi.yaml").is_file()), None)
+        if found is None:
+            continue
+        try:
+            settings = read_yaml(found / "Pulumi.yaml", "Pulumi project file")
+            stacks = project_stack_dir(found)
+        except ConfigError:
+            continue
+        if isinstance(settings, dict) and settings.get("name") == project and (stacks / f"Pulumi.{stack}.yaml").is_file():
+            return stacks
+    return None
 
 
 def stack_name(stack_file: Path) -> str:

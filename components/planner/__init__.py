@@ -12,8 +12,10 @@ from ..errors import Problem
 from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
+from .account import account_plan
 from .capacity import choose_control_plane, split_fleet
 from .model import (
+    AccountPlan,
     ClusterPlan,
     FlavorQuota,
     H100Equivalents,
@@ -22,6 +24,7 @@ from .model import (
     PhasePlan,
     Plan,
     PoolPlan,
+    QuotaUse,
     SitePlan,
     TenantPlan,
 )
@@ -39,6 +42,7 @@ from .power import (
 from .quotas import tenant_quotas
 
 __all__ = [
+    "AccountPlan",
     "ClusterPlan",
     "FlavorQuota",
     "H100Equivalents",
@@ -47,6 +51,7 @@ __all__ = [
     "PhasePlan",
     "Plan",
     "PoolPlan",
+    "QuotaUse",
     "SitePlan",
     "TenantPlan",
     "make_plan",
@@ -91,8 +96,17 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
+    account, over_quota = account_plan(spec, clusters, gpu_pools + system_pools, site_plan.headroom_buys, catalog)
+    violations += over_quota
     return Plan(
-        site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
+        site_plan,
+        tuple(levels),
+        tuple(clusters),
+        tuple(gpu_pools + system_pools),
+        tuple(tenants),
+        tuple(violations),
+        tuple(warnings),
+        account,
     )
 
 

@@ -167,6 +167,50 @@ class SitePlan:
         return self.it_budget_kw - self.rated_it_kw
 
 
+# A quota's key under `account.quotas`: ("kapsule_clusters",) or ("instances", node type, zone).
+QuotaKey = tuple[str, ...]
+INSTANCES = "instances"
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """One quota: what the plan asks, what runs elsewhere, and the figure it is checked against."""
+
+    key: QuotaKey
+    needed: int
+    in_use: int
+    limit: int
+    raised: bool  # the figure is the document's (`account.quotas`), not Scaleway's published default
+    clusters: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return self.needed + self.in_use
+
+    @property
+    def fits(self) -> bool:
+        return self.total <= self.limit
+
+    @property
+    def name(self) -> str:
+        """`kapsule_clusters`, or `B300-SXM-8-288G Instances in fr-par-2`."""
+        return f"{self.key[1]} Instances in {self.key[2]}" if self.key[0] == INSTANCES else self.key[0]
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    organization: str | None
+    project: str | None
+    quotas: tuple[QuotaUse, ...]  # what the declared clusters ask, every quota they touch
+    # The same quotas if the headroom were bought too (as `headroom buys` says), only where that passes one.
+    headroom: tuple[QuotaUse, ...] = ()
+    declared: bool = False  # the document says its account: over a quota is a violation, else a warning
+
+    @property
+    def fits(self) -> bool:
+        return all(q.fits for q in self.quotas)
+
+
 @dataclass(frozen=True)
 class Plan:
     site: SitePlan
@@ -177,6 +221,7 @@ class Plan:
     violations: tuple[Problem, ...] = field(default=())  # every one has level `violation`
     # What the plan does not refuse but a user should hear: tenants whose quotas are scaled down to fit.
     warnings: tuple[Problem, ...] = field(default=())
+    account: AccountPlan = field(default_factory=lambda: AccountPlan(None, None, ()))  # the Organization's quotas
 
     @property
     def fits(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..planner.account import PLACEMENT_GROUP_MAX_NODES as PLACEMENT_GROUP_MAX_NODES  # what one part holds at most
+from ..planner.account import placement_groups
 from ..spec import Taint
 from ..view import PoolView
 
@@ -15,9 +17,6 @@ if TYPE_CHECKING:
 # close together are full; GPU capacity matters more than the last microsecond.
 PLACEMENT_POLICY_TYPE = "low_latency"
 PLACEMENT_POLICY_MODE = "optional"
-# The Kapsule API's own field documentation (scaleway-sdk-go api/k8s/v1, CreatePoolRequest.placement_group_id;
-# scaleway.com/en/developers/api/kubernetes/pools): "placement groups are limited to 20 instances".
-PLACEMENT_GROUP_MAX_NODES = 20
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ def kapsule_pools(pool: PoolView) -> tuple[KapsulePool, ...]:
     and taints, so Kueue's flavor, the power-cap DaemonSet and the planner see one pool."""
     grouped = pool.settings is not None and pool.settings.multi_node_training
     reach = pool.max_size if pool.autoscaling else pool.size
-    parts = -(-reach // PLACEMENT_GROUP_MAX_NODES) if grouped else 1
+    parts = placement_groups(reach, grouped)  # the planner counts the account's placement groups so too
     if parts <= 1:
         return (KapsulePool(pool.name, pool.size, pool.min_size, pool.max_size, grouped),)
     sizes, mins = _split(pool.size, parts), _split(pool.min_size, parts)

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 
 from aion_factory.devstack.controlplane import PORTS, LocalControlPlane, _port_free
-from engine_support import PulumiProject
-from support import ROOT
+from engine_support import PulumiProject, pulumi_cli_env
 
 ENGINE_ON = os.environ.get("CI") == "true" or os.environ.get("AION_ENGINE_TESTS") == "1"
 TOOLCHAIN_ENV = Path(os.environ.get("AION_TOOLCHAIN_CACHE", Path.home() / ".cache/aion-factory/toolchain")) / "env.sh"
@@ -61,17 +60,9 @@ def api_client(control_plane: LocalControlPlane) -> Any:
 
 @pytest.fixture(scope="session")
 def pulumi_env(tmp_path_factory: pytest.TempPathFactory, toolchain: dict[str, str], control_plane: LocalControlPlane) -> dict[str, str]:
-    state = tmp_path_factory.mktemp("pulumi-state")
     return {
-        **toolchain,
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": "engine-tests",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+        **pulumi_cli_env(tmp_path_factory.mktemp("pulumi-state"), toolchain),
         "AION_LOCAL_KUBECONFIG": str(control_plane.kubeconfig),
-        "PULUMI_HOME": toolchain["AION_PULUMI_HOME"],
-        "PULUMI_PYTHON_CMD": str(ROOT / ".venv/bin/python"),  # see scripts/pulumi-env.sh
         # Throwaway stacks: the state is written once at the end of each operation, not after
         # every step, a large share of the engine's time (BENCHMARKS.md, section 3).
         "PULUMI_SKIP_CHECKPOINTS": "true",

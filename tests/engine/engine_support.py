@@ -16,6 +16,20 @@ from aion_factory import site
 from support import ROOT
 
 
+def pulumi_cli_env(state: Path, toolchain: dict[str, str]) -> dict[str, str]:
+    """The toolchain's CLI with a file state of its own, offline: what every engine test runs `pulumi` with."""
+    return {
+        **toolchain,
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": "engine-tests",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
+        "PULUMI_HOME": toolchain["AION_PULUMI_HOME"],
+        "PULUMI_PYTHON_CMD": str(ROOT / ".venv/bin/python"),  # see scripts/pulumi-env.sh
+    }
+
+
 class PulumiProject:
     """A copy of this project's program in a temp folder, with its own stack file and state."""
 

@@ -30,8 +30,8 @@ class Recorder(pulumi.runtime.Mocks):
 
 def main(stack_file: Path) -> None:
     config = yaml.safe_load(stack_file.read_text())["config"]
-    # The program resolves aion:site_file from the stack files' folder: give it an absolute path.
-    config["aion:site_file"] = str((stack_file.parent / config["aion:site_file"]).resolve())
+    # As `aion fleet` does: the program resolves aion:site_file from the folder of the stack file selected.
+    os.environ["AION_STACK_DIR"] = str(stack_file.parent)
     os.environ["PULUMI_CONFIG"] = json.dumps({key: json.dumps(value) for key, value in config.items()})
     for name in ("SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_DEFAULT_PROJECT_ID"):
         os.environ[name] = "mock"

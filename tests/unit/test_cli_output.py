@@ -134,7 +134,7 @@ def test_github_format_annotates_bad_input_in_the_file_it_comes_from(aion, tmp_p
     site = tmp_path / "site.yaml"
     site.write_text(yaml.safe_dump({**MINIMAL, "tennants": []}))
     [line] = aion("plan", str(site), "--format", "github").stdout.splitlines()
-    allowed = "site, clusters, tenants, phases, current_phase"
+    allowed = "site, clusters, tenants, account, phases, current_phase"
     assert line == f"::error file={site},title=tennants::unknown key (did you mean 'tenants'?); allowed: {allowed}"
 
 

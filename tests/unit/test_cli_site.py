@@ -60,6 +60,13 @@ def test_add_clusters_prints_entries_that_plan_within_the_hall(aion, tmp_path: P
     site = yaml.safe_load((EXAMPLE / "site.yaml").read_text())
     site["site"]["halls"].append({"name": "hall-5", "it_power_kw": 5000})
     site["site"]["facility_power_mw"] = 210
+    # The example's account holds its own 28 clusters exactly: one more dedicated control plane, its system nodes, H100s.
+    quotas = site["account"]["quotas"]
+    quotas["dedicated_control_planes_4_8"] = 29
+    quotas["instances"]["POP2-4C-16G"]["fr-par-2"] = 58
+    quotas["instances"]["H100-SXM-8-80G"] = {"fr-par-2": 1000}
+    quotas["block_volumes"] = 13000
+    quotas["block_storage_gb"] = 1_300_000
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(site))
     result = aion("site", "add-clusters", str(path), "--hall", "hall-5", "--node-type", "H100-SXM-8-80G", "--fill")

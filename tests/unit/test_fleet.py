@@ -259,3 +259,36 @@ def test_destroy_goes_the_last_created_first(fake_operations: list[str], tmp_pat
     stacks = {name: Path(f"Pulumi.{name}.yaml") for name in ("a", "b", "c")}
     runner.run_fleet(runner.FleetRun("destroy", tmp_path, tmp_path, parallel=1), stacks, io.StringIO())
     assert fake_operations == ["c", "b", "a"]
+
+
+def test_each_stack_is_told_the_folder_of_its_own_stack_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """The program resolves `aion:site_file` against it, whatever the project's `main:` (AION_STACK_DIR)."""
+    told: dict[str, str] = {}
+
+    def operate(run: runner.FleetRun, stack: str, write: Any) -> str:
+        told[stack] = (run.env or {})["AION_STACK_DIR"]
+        return "nothing"
+
+    monkeypatch.setattr(runner, "_operate", operate)
+    stacks = {"a": tmp_path / "east/Pulumi.a.yaml", "b": tmp_path / "west/stacks/Pulumi.b.yaml"}
+    run = runner.FleetRun("preview", tmp_path, tmp_path / "logs", parallel=2, env={"KEEP": "1"})
+    runner.run_fleet(run, stacks, io.StringIO())
+    assert told == {"a": str(tmp_path / "east"), "b": str(tmp_path / "west/stacks")}
+
+
+def test_a_stacks_folder_is_found_from_the_folder_a_process_ran_in_checked_against_its_project_and_stack(tmp_path: Path):
+    """The program's fallback when no runner names the folder: the nearest Pulumi.yaml above a start, accepted
+    only where its project is this one and its stackConfigDir holds this stack's file."""
+    from aion_factory.fleet.stacks import stack_dir_of
+
+    (tmp_path / "Pulumi.yaml").write_text("name: aion-factory\nruntime: python\nstackConfigDir: stacks\n")  # the program's
+    example = tmp_path / "examples/site"
+    (example / "stacks").mkdir(parents=True)
+    (example / "Pulumi.yaml").write_text("name: aion-factory\nmain: ../..\nruntime: python\nstackConfigDir: stacks\n")
+    (example / "stacks/Pulumi.h1-c01.yaml").write_text("config: {}\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/Pulumi.yaml").write_text("name: other\nruntime: python\n")
+    (tmp_path / "other/Pulumi.h1-c01.yaml").write_text("config: {}\n")
+    starts = [tmp_path, tmp_path / "other", example / "stacks"]  # the program's folder, another project, the CLI's
+    assert stack_dir_of("aion-factory", "h1-c01", starts) == example / "stacks"
+    assert stack_dir_of("aion-factory", "h9-c01", starts) is None
