@@ -5,7 +5,8 @@ supported version enforces them. They fence the namespaces Kueue manages
 (`kueue_config.TENANT_NAMESPACES`) and check, each refusal saying what to do instead:
 
 - a pod that requests GPUs without Kueue's scheduling gate or the namespace's LocalQueue (one with an
-  owner Kueue manages is not gated by Kueue's webhook), and that gate removed by anyone but Kueue;
+  owner Kueue manages is not gated by Kueue's webhook), or bound to a node by hand, and that gate
+  removed by anyone but Kueue;
 - `NVIDIA_VISIBLE_DEVICES` set by hand, or any other `NVIDIA_*` variable in a container that
   requests no GPU: the NVIDIA runtime would hand it GPUs that no quota counted;
 - a Kueue priority-class label outside the tenant's priority classes;
@@ -139,6 +140,13 @@ def kueue_gate_policy() -> dict[str, Any]:
             "expression": f"request.operation != 'CREATE' || !variables.gpus || ({queued})",
             "message": f"a pod that requests {GPU_RESOURCE} is admitted through the namespace's LocalQueue: set the "
             f"{QUEUE_LABEL} label to '{LOCAL_QUEUE}', or leave it out and Kueue sets it",
+            "reason": "Forbidden",
+        },
+        {
+            # Bound by hand, a pod skips the scheduler, and with it the flavor Kueue admitted it on.
+            "expression": "request.operation != 'CREATE' || !variables.gpus || !has(object.spec.nodeName) || object.spec.nodeName == ''",
+            "message": f"a pod that requests {GPU_RESOURCE} is placed by the scheduler once Kueue admits it: remove spec.nodeName "
+            f"(a nodeSelector or node affinity says where it may run)",
             "reason": "Forbidden",
         },
         {

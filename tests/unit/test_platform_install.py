@@ -82,6 +82,17 @@ def test_locally_each_workload_webhook_sees_the_managed_namespaces_and_kube_syst
     assert all(hook["clientConfig"]["url"].startswith("https://127.0.0.1:19443/") for hook in hooks.values())
 
 
+def test_on_a_chart_each_workload_webhook_takes_the_managed_namespaces_from_the_configuration():
+    crds = kueue_crds()
+    if crds is None:
+        pytest.skip("Kueue's module not found (scripts/bootstrap-toolchain.sh fetches it)")
+    template = (crds.parents[3] / "charts/kueue/templates/webhook/manifests.yaml").read_text()
+    for hook in ("mpod", "vpod", "mdeployment", "vdeployment", "mstatefulset", "vstatefulset", "mjob", "vjob"):
+        section = template.split(f"name: {hook}.kb.io", 1)[1].split("rules:", 1)[0]
+        # What the values give (`admission_policy`), so the chart's webhooks fence what its manager does.
+        assert "toYaml $managerConfig.managedJobsNamespaceSelector" in section, hook
+
+
 def test_the_chart_listeners_and_throughput_are_the_charts_own_defaults():
     crds = kueue_crds()
     if crds is None:
