@@ -9,7 +9,7 @@ supported version enforces them. They fence the namespaces Kueue manages
   removed by anyone but Kueue;
 - `NVIDIA_VISIBLE_DEVICES` set by hand, or any other `NVIDIA_*` variable in a container that
   requests no GPU: the NVIDIA runtime would hand it GPUs that no quota counted;
-- a Kueue priority-class label outside the tenant's priority classes;
+- a Kueue priority-class label outside the tenant's priority classes, or a prebuilt workload named;
 - a Service with `spec.externalIPs` (CVE-2020-8554: it intercepts traffic to any address).
 
 They judge what a tenant writes: pods, and the pod templates of Deployments, ReplicaSets,
@@ -34,6 +34,9 @@ API = "admissionregistration.k8s.io/v1"
 ADMISSION_GATE = "kueue.x-k8s.io/admission"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+# A workload Kueue did not make for this object: naming one already admitted (another Job's) would
+# have Kueue start this one on that admission.
+PREBUILT_LABEL = "kueue.x-k8s.io/prebuilt-workload-name"
 # The device plugin sets this from the GPUs allotted; set by hand it overrides them (the pod's own
 # variables come after the plugin's), and the runtime then exposes whatever it names.
 DEVICES_VARIABLE = "NVIDIA_VISIBLE_DEVICES"
@@ -112,6 +115,11 @@ def workloads_policy(grants: dict[str, list[str]]) -> dict[str, Any]:
             " + (size(variables.allowed) == 0 ? 'none' : variables.allowed.join(', '))"
             " + '): use one of them, or leave the label out'",
             "message": f"the {PRIORITY_LABEL} label must name one of this tenant's priority classes: use one, or leave it out",
+            "reason": "Forbidden",
+        },
+        {
+            "expression": f"variables.metadata.all(m, !has(m.labels) || !('{PREBUILT_LABEL}' in m.labels))",
+            "message": f"Kueue makes a tenant's workloads itself, one per Job or pod: remove the {PREBUILT_LABEL} label",
             "reason": "Forbidden",
         },
     ]

@@ -340,6 +340,13 @@ def test_a_kueue_priority_outside_the_tenants_classes_is_refused(tenant: client.
     assert apps.create_namespaced_deployment(NAMESPACE, own, dry_run="All").metadata.name == "own"
 
 
+def test_a_job_that_names_a_workload_kueue_did_not_make_for_it_is_refused(tenant: client.ApiClient) -> None:
+    prebuilt = {"kueue.x-k8s.io/prebuilt-workload-name": "w"}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "borrowed", "labels": prebuilt},
+           "spec": {"template": {"spec": pod_spec(container(gpus=1), restartPolicy="Never")}}}  # fmt: skip
+    refused(lambda: client.BatchV1Api(tenant).create_namespaced_job(NAMESPACE, job, dry_run="All"), "remove the kueue.x-k8s.io/prebuilt")
+
+
 def test_a_service_with_external_ips_is_refused(tenant: client.ApiClient) -> None:
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mitm"},
                "spec": {"selector": {"app": "x"}, "ports": [{"port": 443}], "externalIPs": ["10.0.0.10"]}}  # fmt: skip

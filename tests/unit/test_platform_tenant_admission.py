@@ -105,7 +105,15 @@ def test_each_tenants_kueue_priority_labels_are_its_own_priority_classes(config:
 @pytest.mark.parametrize(
     ("policy", "says"),
     [
-        ("aion-tenant-workloads", ["request nvidia.com/gpu", "request nvidia.com/gpu in its resources", "leave the label out"]),
+        (
+            "aion-tenant-workloads",
+            [
+                "request nvidia.com/gpu",
+                "request nvidia.com/gpu in its resources",
+                "leave the label out",
+                "remove the kueue.x-k8s.io/prebuilt",
+            ],
+        ),
         (
             "aion-kueue-admission",
             ["run it as a Job, Deployment", "leave it out and Kueue sets it", "remove spec.nodeName", "wait for the pod's Workload"],
