@@ -5,10 +5,11 @@ supported version enforces them. They fence the namespaces Kueue manages
 (`kueue_config.TENANT_NAMESPACES`) and check, each refusal saying what to do instead:
 
 - a pod that requests GPUs without Kueue's scheduling gate or the namespace's LocalQueue (one with an
-  owner Kueue manages is not gated by Kueue's webhook), or bound to a node by hand, and that gate
-  removed by anyone but Kueue;
+  owner Kueue manages is not gated by Kueue's webhook), any pod bound to a node by hand, and that
+  gate removed by anyone but Kueue;
 - `NVIDIA_VISIBLE_DEVICES` set by hand, or any other `NVIDIA_*` variable in a container that
-  requests no GPU: the NVIDIA runtime would hand it GPUs that no quota counted;
+  requests no GPU: the NVIDIA runtime would hand it GPUs that no quota counted; and a pod that
+  requests no GPU tolerating the GPU nodes' taints (there, an image's own variable would);
 - a Kueue priority-class label outside the tenant's priority classes, or a prebuilt workload named;
 - a Service with `spec.externalIPs` (CVE-2020-8554: it intercepts traffic to any address).
 
@@ -22,9 +23,11 @@ a finalizer, even on a pod whose labels a later change of the tenant's grants no
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..labels import GPU_RESOURCE
+from ..spec import Taint
 from ..view import ClusterView
 from .kueue_config import KUEUE_NAMESPACE, tenant_namespaces
 from .queues import LOCAL_QUEUE
@@ -64,14 +67,15 @@ _POD_KINDS = (("", ("pods",)), ("apps", ("deployments", "replicasets", "stateful
 def admission_policies(view: ClusterView) -> list[dict[str, Any]]:
     """Each policy, then its binding: refusals (`Deny`) in the tenant namespaces of the cluster."""
     grants = {tenant.namespace: list(tenant.priority_classes) for tenant in view.tenants}
+    gpu_taints = sorted({taint for flavor in view.flavors for taint in flavor.taints}, key=lambda t: (t.key, t.value or "", t.effect))
     objects = []
-    for policy in (workloads_policy(grants), kueue_gate_policy(), services_policy()):
+    for policy in (workloads_policy(grants, gpu_taints), kueue_gate_policy(), services_policy()):
         objects += [policy, binding(policy["metadata"]["name"])]
     return objects
 
 
-def workloads_policy(grants: dict[str, list[str]]) -> dict[str, Any]:
-    """Pods and pod templates: no GPU by environment variable, no foreign priority."""
+def workloads_policy(grants: dict[str, list[str]], gpu_taints: Sequence[Taint] = ()) -> dict[str, Any]:
+    """Pods and pod templates: no GPU by environment variable or on a GPU node without asking, no foreign priority."""
     variables = [
         # The pod, or the template its controller makes pods from.
         _variable(
@@ -89,6 +93,7 @@ def workloads_policy(grants: dict[str, list[str]]) -> dict[str, Any]:
             " + (object.kind == 'Pod' ? [] : [has(variables.pod.metadata) ? variables.pod.metadata : {}])"
             " + (object.kind == 'CronJob' && has(object.spec.jobTemplate.metadata) ? [object.spec.jobTemplate.metadata] : [])",
         ),
+        _variable("gpus", f"variables.containers.exists(c, {gpu_requested('c')})"),
         _variable("grants", _cel(grants)),
         _variable("allowed", "request.namespace in variables.grants ? variables.grants[request.namespace] : []"),
     ]
@@ -115,6 +120,15 @@ def workloads_policy(grants: dict[str, list[str]]) -> dict[str, Any]:
             " + (size(variables.allowed) == 0 ? 'none' : variables.allowed.join(', '))"
             " + '): use one of them, or leave the label out'",
             "message": f"the {PRIORITY_LABEL} label must name one of this tenant's priority classes: use one, or leave it out",
+            "reason": "Forbidden",
+        },
+        {
+            # On a GPU node, an image's own NVIDIA_VISIBLE_DEVICES (CUDA images set it) reaches the GPUs
+            # there; the pools' taints keep off the pods that do not ask for one, unless they tolerate them.
+            "expression": "variables.gpus || !has(variables.pod.spec.tolerations)"
+            f" || variables.pod.spec.tolerations.all(t, {_tolerates_none('t', gpu_taints)})",
+            "message": f"a pod that requests no {GPU_RESOURCE} may not tolerate the GPU nodes' taints "
+            f"({', '.join(_shown(t) for t in gpu_taints) or 'none'}): remove that toleration, or request {GPU_RESOURCE}",
             "reason": "Forbidden",
         },
         {
@@ -151,10 +165,10 @@ def kueue_gate_policy() -> dict[str, Any]:
             "reason": "Forbidden",
         },
         {
-            # Bound by hand, a pod skips the scheduler, and with it the flavor Kueue admitted it on.
-            "expression": "request.operation != 'CREATE' || !variables.gpus || !has(object.spec.nodeName) || object.spec.nodeName == ''",
-            "message": f"a pod that requests {GPU_RESOURCE} is placed by the scheduler once Kueue admits it: remove spec.nodeName "
-            f"(a nodeSelector or node affinity says where it may run)",
+            # Bound by hand, a pod skips the scheduler: the flavor Kueue admitted it on, and the nodes' taints.
+            "expression": "request.operation != 'CREATE' || !has(object.spec.nodeName) || object.spec.nodeName == ''",
+            "message": "a tenant's pod is placed by the scheduler once Kueue admits it: remove spec.nodeName "
+            "(a nodeSelector or node affinity says where it may run)",
             "reason": "Forbidden",
         },
         {
@@ -177,6 +191,25 @@ def services_policy() -> dict[str, Any]:
         }
     ]
     return _policy(SERVICES, [_rule("", ("services",))], validations, [])
+
+
+def _tolerates_none(toleration: str, taints: Sequence[Taint]) -> str:
+    return " && ".join(f"!({_tolerates(toleration, taint)})" for taint in taints) or "true"
+
+
+def _tolerates(toleration: str, taint: Taint) -> str:
+    """CEL: whether `toleration` tolerates `taint` (kube-scheduler's rules: an empty key with Exists matches
+    every key, an empty effect every effect; Equal is the default operator)."""
+    t = toleration
+    exists = f"has({t}.operator) && {t}.operator == 'Exists'"
+    key = f"(!has({t}.key) || {t}.key == '' || {t}.key == {json.dumps(taint.key)})"
+    equal = f"has({t}.key) && {t}.key == {json.dumps(taint.key)} && (has({t}.value) ? {t}.value : '') == {json.dumps(taint.value or '')}"
+    effect = f"(!has({t}.effect) || {t}.effect == '' || {t}.effect == {json.dumps(taint.effect)})"
+    return f"(({exists}) ? {key} : ({equal})) && {effect}"
+
+
+def _shown(taint: Taint) -> str:
+    return f"{taint.key}={taint.value}:{taint.effect}" if taint.value else f"{taint.key}:{taint.effect}"
 
 
 def binding(policy: str) -> dict[str, Any]:

@@ -282,10 +282,22 @@ def test_a_gpu_pod_for_another_queue_is_refused(tenant: client.ApiClient) -> Non
     refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(NAMESPACE, elsewhere, dry_run="All"), says)
 
 
-def test_a_pod_bound_to_a_node_by_hand_is_refused(tenant: client.ApiClient, admin: Any) -> None:
+@pytest.mark.parametrize("gpus", [8, 0])
+def test_a_pod_bound_to_a_node_by_hand_is_refused(tenant: client.ApiClient, admin: Any, gpus: int) -> None:
     node = client.CoreV1Api(admin).list_node(label_selector=f"{labels.CLUSTER}=hx,{labels.POOL}=h100").items[0].metadata.name
-    bound = pod("bound", pod_spec(container(gpus=8), nodeName=node))
+    bound = pod("bound", pod_spec(container(gpus=gpus), nodeName=node))
     refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(NAMESPACE, bound, dry_run="All"), "nodeName")
+
+
+@pytest.mark.parametrize("toleration", [{"operator": "Exists"}, {"key": labels.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}])
+def test_a_pod_asking_for_no_gpu_is_kept_off_the_gpu_nodes(tenant: client.ApiClient, toleration: dict[str, str]) -> None:
+    """There a CUDA image's own NVIDIA_VISIBLE_DEVICES=all, which admission cannot see, would reach the node's GPUs."""
+    stowaway = pod("stowaway", pod_spec(container(), tolerations=[toleration]))
+    refused(
+        lambda: client.CoreV1Api(tenant).create_namespaced_pod(NAMESPACE, stowaway, dry_run="All"), "may not tolerate the GPU nodes' taints"
+    )
+    elsewhere = pod("elsewhere", pod_spec(container(), tolerations=[{"key": "example.com/maintenance", "operator": "Exists"}]))
+    assert client.CoreV1Api(tenant).create_namespaced_pod(NAMESPACE, elsewhere, dry_run="All").metadata.name == "elsewhere"
 
 
 def test_only_kueue_lifts_its_gate(tenant: client.ApiClient, admin: Any) -> None:

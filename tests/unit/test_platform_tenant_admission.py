@@ -111,6 +111,7 @@ def test_each_tenants_kueue_priority_labels_are_its_own_priority_classes(config:
                 "request nvidia.com/gpu",
                 "request nvidia.com/gpu in its resources",
                 "leave the label out",
+                "(nvidia.com/gpu=present:NoSchedule): remove that toleration",
                 "remove the kueue.x-k8s.io/prebuilt",
             ],
         ),
@@ -133,3 +134,16 @@ def test_the_platform_registers_them_before_any_tenant_object():
     kinds = [o["kind"] for o in platform_manifest(view_of(LOCAL, "local"), None).objects()]
     assert kinds[:6] == ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"] * 3
     assert kinds[6] == "Namespace"
+
+
+def test_a_pod_asking_for_no_gpu_may_tolerate_no_gpu_pools_taint(config: dict[str, Any]):
+    config = copy.deepcopy(config)
+    config["clusters"][0]["pools"][0]["taints"] = [{"key": "gpu.example/h100", "effect": "NoExecute"}]
+    policy = rendered(view_of(spec_from_config(config), "c"))["ValidatingAdmissionPolicy", "aion-tenant-workloads"]
+    [rule] = [v for v in policy["spec"]["validations"] if "tolerations" in v["expression"]]
+    # The pool's own taint, with kube-scheduler's wildcards: an empty key with Exists, an empty effect.
+    assert 't.key == "gpu.example/h100"' in rule["expression"] and 't.effect == "NoExecute"' in rule["expression"]
+    assert "(!has(t.key) || t.key == ''" in rule["expression"] and "(!has(t.effect) || t.effect == ''" in rule["expression"]
+    assert rule["expression"].startswith("variables.gpus || ")  # a GPU pod tolerates what its flavor needs
+    # Every GPU pool's: this one's own, the other's by default.
+    assert "(gpu.example/h100:NoExecute, nvidia.com/gpu=present:NoSchedule)" in rule["message"]
