@@ -110,6 +110,7 @@ class GpusOnNodes:
         self.core, self.namespace = client.CoreV1Api(api), namespace
         self.held: dict[str, int] = {}
         self.peak = 0
+        self.error: BaseException | None = None
         self._stop = threading.Event()
         listed = self.core.list_namespaced_pod(namespace)
         for item in listed.items:
@@ -127,14 +128,23 @@ class GpusOnNodes:
         return sum(self.held.values())
 
     def _follow(self, version: str) -> None:
-        while not self._stop.is_set():
-            for event in watch.Watch().stream(self.core.list_namespaced_pod, self.namespace, resource_version=version, timeout_seconds=2):
-                self._see(event["object"], deleted=event["type"] == "DELETED")
-                version = event["object"].metadata.resource_version
+        try:
+            while not self._stop.is_set():
+                for event in watch.Watch().stream(
+                    self.core.list_namespaced_pod, self.namespace, resource_version=version, timeout_seconds=2
+                ):
+                    assert event["type"] != "ERROR", event["raw_object"]  # a gap in what was seen: the peak would mean nothing
+                    self._see(event["object"], deleted=event["type"] == "DELETED")
+                    version = event["object"].metadata.resource_version
+        except BaseException as error:  # handed to the test by stop()
+            self.error = error
 
     def stop(self) -> None:
+        """Stop watching; what went wrong while watching fails the test."""
         self._stop.set()
         self._thread.join(timeout=10)
+        if self.error is not None:
+            raise self.error
 
 
 @pytest.fixture(scope="module")
