@@ -244,13 +244,17 @@ def test_a_serving_deployment_gets_the_replicas_its_quota_admits_and_scaling_dow
     pending = wait_for(lambda: (p := queues.pending()) and len(p) == INSTALLED - POWERED and all(p.values()) and p, what="4 waiting")
     assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor h100-sxm" in why for why in pending.values()), pending
 
-    # A pod that asks for no GPU is not held back, though GPU work waits: Kueue admits it on cpu and memory.
-    # Its ephemeral storage, which no ClusterQueue covers, is left out of Kueue's count (excludeResourcePrefixes).
-    scratch = container(env={"MODE": "cpu"})
-    scratch["resources"]["requests"]["ephemeral-storage"] = scratch["resources"]["limits"]["ephemeral-storage"] = "1Gi"
-    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("tokenizer", pod_spec(scratch)))
+    # Pods that ask for no GPU are not held back, though GPU work waits: Kueue admits them on cpu and memory,
+    # through Kueue, not around it.
+    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("tokenizer", pod_spec(container(env={"MODE": "cpu"}))))
     wait_for(lambda: core.read_namespaced_pod("tokenizer", NAMESPACE).status.phase == "Running", what="the CPU pod running")
-    assert "tokenizer" in queues.admitted()  # through Kueue, not around it
+    # Ephemeral storage, which no ClusterQueue covers, is left out of Kueue's count (excludeResourcePrefixes):
+    # the pod is admitted, its gate lifted (placing it is the scheduler's job: simulated nodes have no disk).
+    scratch = container()
+    scratch["resources"]["requests"]["ephemeral-storage"] = scratch["resources"]["limits"]["ephemeral-storage"] = "1Gi"
+    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("scratch", pod_spec(scratch)))
+    wait_for(lambda: not core.read_namespaced_pod("scratch", NAMESPACE).spec.scheduling_gates, what="the scratch pod's gate lifted")
+    assert {"tokenizer", "scratch"} <= set(queues.admitted())
 
     # Scaling down frees the quota: 16 replicas run, nothing waits, and another serving Deployment gets the rest.
     apps.patch_namespaced_deployment_scale("llm", NAMESPACE, {"spec": {"replicas": POWERED - 4}})
