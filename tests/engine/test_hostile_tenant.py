@@ -194,81 +194,6 @@ def test_the_quota_alone_would_let_every_installed_gpu_run(admin: Any) -> None:
     assert hard[f"requests.{labels.GPU_RESOURCE}"] == str(INSTALLED)
 
 
-# Each kind asks for the whole quota in 1-GPU pods: (who creates it, the GPUs Kueue lets run). A
-# StatefulSet is one group Kueue admits whole or not at all, and 24 GPUs never fit the 20 powered.
-FLOODS = {"Pod": ("group member", POWERED), "Deployment": ("service account", POWERED),
-          "ReplicaSet": ("group member", POWERED), "StatefulSet": ("service account", 0)}  # fmt: skip
-
-
-def flood(api: client.ApiClient, kind: str) -> None:
-    spec = pod_spec(container(gpus=1))
-    if kind == "Pod":
-        for i in range(INSTALLED):
-            client.CoreV1Api(api).create_namespaced_pod(NAMESPACE, pod(f"p-{i:02d}", spec))
-        return
-    create = {"Deployment": "deployment", "ReplicaSet": "replica_set", "StatefulSet": "stateful_set"}[kind]
-    getattr(client.AppsV1Api(api), f"create_namespaced_{create}")(NAMESPACE, workload(kind, kind.lower(), INSTALLED, spec))
-
-
-@pytest.mark.parametrize("kind", list(FLOODS))
-def test_whatever_the_kind_the_gpus_on_nodes_never_pass_what_the_row_powers(kind: str, admin: Any, control_plane: Any) -> None:
-    identity, runs = FLOODS[kind]
-    queues = Tenant(admin, NAMESPACE)
-    cleared(admin)
-    seen = GpusOnNodes(admin, NAMESPACE)
-    try:
-        flood(acting_as(control_plane.kubeconfig, identity), kind)
-        # Every pod asked for is there (the quota lets them all in), each behind Kueue's gate until admitted.
-        core = client.CoreV1Api(admin)
-        wait_for(lambda: len(core.list_namespaced_pod(NAMESPACE).items) == INSTALLED, what=f"the {kind}'s {INSTALLED} pods")
-        waiting = INSTALLED - runs
-        workloads_waiting = 1 if kind == "StatefulSet" else waiting
-        wait_for(lambda: seen.now == runs and len(queues.pending()) == workloads_waiting, what=f"{runs} GPUs on nodes, the rest waiting")
-        pending = wait_for(lambda: (p := queues.pending()) and all(p.values()) and p, what="Kueue's reasons")
-        assert all(f"insufficient unused quota for {labels.GPU_RESOURCE}" in why for why in pending.values()), pending
-        gated = [p for p in core.list_namespaced_pod(NAMESPACE).items if p.spec.scheduling_gates]
-        assert len(gated) == waiting and all(g.name == "kueue.x-k8s.io/admission" for p in gated for g in p.spec.scheduling_gates)
-    finally:
-        seen.stop()
-    assert seen.peak == runs <= POWERED, f"{seen.peak} GPUs held on nodes at once; the row powers {POWERED}"
-    assert seen.peak * PER_GPU_KW <= ROW_BUDGET_KW
-
-
-def test_a_serving_deployment_gets_the_replicas_its_quota_admits_and_scaling_down_frees_them(admin: Any, control_plane: Any) -> None:
-    cleared(admin)
-    serving = acting_as(control_plane.kubeconfig, "service account")
-    apps, core, queues = client.AppsV1Api(serving), client.CoreV1Api(admin), Tenant(admin, NAMESPACE)
-    apps.create_namespaced_deployment(NAMESPACE, workload("Deployment", "llm", INSTALLED, pod_spec(container(gpus=1))))
-    ready = lambda: client.AppsV1Api(admin).read_namespaced_deployment("llm", NAMESPACE).status.ready_replicas  # noqa: E731
-    wait_for(lambda: ready() == POWERED, what="20 replicas ready")
-    pending = wait_for(lambda: (p := queues.pending()) and len(p) == INSTALLED - POWERED and all(p.values()) and p, what="4 waiting")
-    assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor h100-sxm" in why for why in pending.values()), pending
-
-    # Pods that ask for no GPU are not held back, though GPU work waits: Kueue admits them on cpu and memory,
-    # through Kueue, not around it.
-    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("tokenizer", pod_spec(container(env={"MODE": "cpu"}))))
-    wait_for(lambda: core.read_namespaced_pod("tokenizer", NAMESPACE).status.phase == "Running", what="the CPU pod running")
-    # Ephemeral storage, which no ClusterQueue covers, is left out of Kueue's count (excludeResourcePrefixes):
-    # the pod is admitted, its gate lifted (placing it is the scheduler's job: simulated nodes have no disk).
-    scratch = container()
-    scratch["resources"]["requests"]["ephemeral-storage"] = scratch["resources"]["limits"]["ephemeral-storage"] = "1Gi"
-    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("scratch", pod_spec(scratch)))
-    wait_for(lambda: not core.read_namespaced_pod("scratch", NAMESPACE).spec.scheduling_gates, what="the scratch pod's gate lifted")
-    assert {"tokenizer", "scratch"} <= set(queues.admitted())
-
-    # Scaling down frees the quota: 16 replicas run, nothing waits, and another serving Deployment gets the rest.
-    apps.patch_namespaced_deployment_scale("llm", NAMESPACE, {"spec": {"replicas": POWERED - 4}})
-    wait_for(lambda: not queues.pending() and len(_on_nodes(core, "llm")) == POWERED - 4, what="16 replicas, none waiting")
-    apps.create_namespaced_deployment(NAMESPACE, workload("Deployment", "embed", 4, pod_spec(container(gpus=1))))
-    wait_for(lambda: len(_on_nodes(core, "embed")) == 4, what="the freed 4 GPUs to the next Deployment")
-    full = lambda: len(_on_nodes(core, "llm")) + len(_on_nodes(core, "embed")) == POWERED  # noqa: E731
-    wait_for(lambda: full() and not queues.pending(), what="the budget full again")
-
-
-def _on_nodes(core: client.CoreV1Api, app: str) -> list[client.V1Pod]:
-    return [p for p in core.list_namespaced_pod(NAMESPACE, label_selector=f"app={app}").items if p.spec.node_name]
-
-
 # --- What Kueue cannot gate: refused by the tenant admission policies -------------------------------------
 
 
@@ -379,3 +304,81 @@ def test_a_service_with_external_ips_is_refused(tenant: client.ApiClient) -> Non
     refused(lambda: client.CoreV1Api(tenant).create_namespaced_service(NAMESPACE, service, dry_run="All"), "CVE-2020-8554")
     del service["spec"]["externalIPs"]
     assert client.CoreV1Api(tenant).create_namespaced_service(NAMESPACE, service, dry_run="All").metadata.name == "mitm"
+
+
+# --- Whatever the kind, Kueue admits what the power buys ----------------------------------------
+
+
+# Each kind asks for the whole quota in 1-GPU pods: (who creates it, the GPUs Kueue lets run). A
+# StatefulSet is one group Kueue admits whole or not at all, and 24 GPUs never fit the 20 powered.
+FLOODS = {"Pod": ("group member", POWERED), "Deployment": ("service account", POWERED),
+          "ReplicaSet": ("group member", POWERED), "StatefulSet": ("service account", 0)}  # fmt: skip
+
+
+def flood(api: client.ApiClient, kind: str) -> None:
+    spec = pod_spec(container(gpus=1))
+    if kind == "Pod":
+        for i in range(INSTALLED):
+            client.CoreV1Api(api).create_namespaced_pod(NAMESPACE, pod(f"p-{i:02d}", spec))
+        return
+    create = {"Deployment": "deployment", "ReplicaSet": "replica_set", "StatefulSet": "stateful_set"}[kind]
+    getattr(client.AppsV1Api(api), f"create_namespaced_{create}")(NAMESPACE, workload(kind, kind.lower(), INSTALLED, spec))
+
+
+@pytest.mark.parametrize("kind", list(FLOODS))
+def test_whatever_the_kind_the_gpus_on_nodes_never_pass_what_the_row_powers(kind: str, admin: Any, control_plane: Any) -> None:
+    identity, runs = FLOODS[kind]
+    queues = Tenant(admin, NAMESPACE)
+    cleared(admin)
+    seen = GpusOnNodes(admin, NAMESPACE)
+    try:
+        flood(acting_as(control_plane.kubeconfig, identity), kind)
+        # Every pod asked for is there (the quota lets them all in), each behind Kueue's gate until admitted.
+        core = client.CoreV1Api(admin)
+        wait_for(lambda: len(core.list_namespaced_pod(NAMESPACE).items) == INSTALLED, what=f"the {kind}'s {INSTALLED} pods")
+        waiting = INSTALLED - runs
+        workloads_waiting = 1 if kind == "StatefulSet" else waiting
+        wait_for(lambda: seen.now == runs and len(queues.pending()) == workloads_waiting, what=f"{runs} GPUs on nodes, the rest waiting")
+        pending = wait_for(lambda: (p := queues.pending()) and all(p.values()) and p, what="Kueue's reasons")
+        assert all(f"insufficient unused quota for {labels.GPU_RESOURCE}" in why for why in pending.values()), pending
+        gated = [p for p in core.list_namespaced_pod(NAMESPACE).items if p.spec.scheduling_gates]
+        assert len(gated) == waiting and all(g.name == "kueue.x-k8s.io/admission" for p in gated for g in p.spec.scheduling_gates)
+    finally:
+        seen.stop()
+    assert seen.peak == runs <= POWERED, f"{seen.peak} GPUs held on nodes at once; the row powers {POWERED}"
+    assert seen.peak * PER_GPU_KW <= ROW_BUDGET_KW
+
+
+def test_a_serving_deployment_gets_the_replicas_its_quota_admits_and_scaling_down_frees_them(admin: Any, control_plane: Any) -> None:
+    cleared(admin)
+    serving = acting_as(control_plane.kubeconfig, "service account")
+    apps, core, queues = client.AppsV1Api(serving), client.CoreV1Api(admin), Tenant(admin, NAMESPACE)
+    apps.create_namespaced_deployment(NAMESPACE, workload("Deployment", "llm", INSTALLED, pod_spec(container(gpus=1))))
+    ready = lambda: client.AppsV1Api(admin).read_namespaced_deployment("llm", NAMESPACE).status.ready_replicas  # noqa: E731
+    wait_for(lambda: ready() == POWERED, what="20 replicas ready")
+    pending = wait_for(lambda: (p := queues.pending()) and len(p) == INSTALLED - POWERED and all(p.values()) and p, what="4 waiting")
+    assert all(f"insufficient unused quota for {labels.GPU_RESOURCE} in flavor h100-sxm" in why for why in pending.values()), pending
+
+    # Pods that ask for no GPU are not held back, though GPU work waits: Kueue admits them on cpu and memory,
+    # through Kueue, not around it.
+    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("tokenizer", pod_spec(container(env={"MODE": "cpu"}))))
+    wait_for(lambda: core.read_namespaced_pod("tokenizer", NAMESPACE).status.phase == "Running", what="the CPU pod running")
+    # Ephemeral storage, which no ClusterQueue covers, is left out of Kueue's count (excludeResourcePrefixes):
+    # the pod is admitted, its gate lifted (placing it is the scheduler's job: simulated nodes have no disk).
+    scratch = container()
+    scratch["resources"]["requests"]["ephemeral-storage"] = scratch["resources"]["limits"]["ephemeral-storage"] = "1Gi"
+    client.CoreV1Api(serving).create_namespaced_pod(NAMESPACE, pod("scratch", pod_spec(scratch)))
+    wait_for(lambda: not core.read_namespaced_pod("scratch", NAMESPACE).spec.scheduling_gates, what="the scratch pod's gate lifted")
+    assert {"tokenizer", "scratch"} <= set(queues.admitted())
+
+    # Scaling down frees the quota: 16 replicas run, nothing waits, and another serving Deployment gets the rest.
+    apps.patch_namespaced_deployment_scale("llm", NAMESPACE, {"spec": {"replicas": POWERED - 4}})
+    wait_for(lambda: not queues.pending() and len(_on_nodes(core, "llm")) == POWERED - 4, what="16 replicas, none waiting")
+    apps.create_namespaced_deployment(NAMESPACE, workload("Deployment", "embed", 4, pod_spec(container(gpus=1))))
+    wait_for(lambda: len(_on_nodes(core, "embed")) == 4, what="the freed 4 GPUs to the next Deployment")
+    full = lambda: len(_on_nodes(core, "llm")) + len(_on_nodes(core, "embed")) == POWERED  # noqa: E731
+    wait_for(lambda: full() and not queues.pending(), what="the budget full again")
+
+
+def _on_nodes(core: client.CoreV1Api, app: str) -> list[client.V1Pod]:
+    return [p for p in core.list_namespaced_pod(NAMESPACE, label_selector=f"app={app}").items if p.spec.node_name]
