@@ -80,7 +80,7 @@ def workloads_policy(grants: dict[str, list[str]], gpu_taints: Sequence[Taint] =
         # The pod, or the template its controller makes pods from.
         _variable(
             "pod",
-            "object.kind == 'Pod' ? object : object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template",
+            "request.kind.kind == 'Pod' ? object : request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template",
         ),
         _variable(
             "containers",
@@ -90,8 +90,8 @@ def workloads_policy(grants: dict[str, list[str]], gpu_taints: Sequence[Taint] =
         _variable(
             "metadata",
             "[object.metadata]"
-            " + (object.kind == 'Pod' ? [] : [has(variables.pod.metadata) ? variables.pod.metadata : {}])"
-            " + (object.kind == 'CronJob' && has(object.spec.jobTemplate.metadata) ? [object.spec.jobTemplate.metadata] : [])",
+            " + (request.kind.kind == 'Pod' ? [] : [has(variables.pod.metadata) ? variables.pod.metadata : {}])"
+            " + (request.kind.kind == 'CronJob' && has(object.spec.jobTemplate.metadata) ? [object.spec.jobTemplate.metadata] : [])",
         ),
         _variable("gpus", f"variables.containers.exists(c, {gpu_requested('c')})"),
         _variable("grants", _cel(grants)),
