@@ -80,7 +80,8 @@ def workloads_policy(grants: dict[str, list[str]], gpu_taints: Sequence[Taint] =
         # The pod, or the template its controller makes pods from.
         _variable(
             "pod",
-            "request.kind.kind == 'Pod' ? object : request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template",
+            "request.kind.kind == 'Pod' ? object"
+            " : request.kind.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template",
         ),
         _variable(
             "containers",
