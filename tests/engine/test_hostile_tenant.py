@@ -338,7 +338,12 @@ def test_whatever_the_kind_the_gpus_on_nodes_never_pass_what_the_row_powers(kind
         wait_for(lambda: len(core.list_namespaced_pod(NAMESPACE).items) == INSTALLED, what=f"the {kind}'s {INSTALLED} pods")
         waiting = INSTALLED - runs
         workloads_waiting = 1 if kind == "StatefulSet" else waiting
-        wait_for(lambda: seen.now == runs and len(queues.pending()) == workloads_waiting, what=f"{runs} GPUs on nodes, the rest waiting")
+
+        def settled() -> bool:
+            assert seen.peak <= POWERED, f"{seen.peak} GPUs held on nodes at once; the row powers {POWERED}"  # fail at once
+            return seen.now == runs and len(queues.pending()) == workloads_waiting
+
+        wait_for(settled, what=f"{runs} GPUs on nodes, the rest waiting")
         pending = wait_for(lambda: (p := queues.pending()) and all(p.values()) and p, what="Kueue's reasons")
         # One pod waits for GPUs to be freed; the StatefulSet's group can never fit what the power buys.
         why_waiting = f"> maximum capacity ({POWERED})" if kind == "StatefulSet" else f"insufficient unused quota for {labels.GPU_RESOURCE}"
