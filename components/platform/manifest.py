@@ -32,6 +32,7 @@ class PlatformManifest:
 
     admission_policies: list[Object]  # each ValidatingAdmissionPolicy, then its binding: in force before any tenant namespace
     tenants: dict[str, list[Object]]  # tenant -> its objects, namespace first
+    tenant_policies: list[Object]  # cluster-wide admission policies over every tenant namespace: policy, then binding
     priority_classes: list[Object]  # kube-scheduler's and Kueue's
     flavors_and_cohorts: list[Object]  # what the ClusterQueues name
     queues: list[tuple[Object, Object]]  # (ClusterQueue, LocalQueue) per tenant
@@ -42,7 +43,7 @@ class PlatformManifest:
     def objects(self) -> list[Object]:
         """Every object, in the order the components register them."""
         found = list(self.admission_policies)
-        found += [obj for objects in self.tenants.values() for obj in objects]
+        found += [obj for objects in self.tenants.values() for obj in objects] + self.tenant_policies
         found += self.priority_classes + self.flavors_and_cohorts
         found += [obj for pair in self.queues for obj in pair]
         found += self.power_caps
@@ -62,6 +63,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
     return PlatformManifest(
         admission_policies=label(ADMISSION, tenant_admission.admission_policies(view)),
         tenants={tenant.name: label(TENANT, tenancy.tenant_objects(tenant)) for tenant in view.tenants},
+        tenant_policies=label(TENANT, tenancy.service_account_token_policy()) if view.tenants else [],
         priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),
         flavors_and_cohorts=label(QUOTAS, queues.resource_flavors(view) + queues.cohorts(view)),
         queues=[(with_platform_labels(cq, view, QUOTAS), with_platform_labels(lq, view, QUOTAS)) for cq, lq in queues.queues_for(view)],
