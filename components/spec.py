@@ -257,9 +257,9 @@ class Storage(_Spec):
     """A shared file system of this size, GB; unset for none."""
 
 
-# Kueue's job integrations a cluster may enable. Not `pod`, `deployment` or `statefulset`: Kueue
-# would then gate every plain pod of a tenant, and one asking for a resource its ClusterQueue does
-# not cover (ephemeral storage, say) would wait forever.
+# Kueue's job integrations a cluster may enable. `pod`, `deployment` and `statefulset` are not
+# a choice: they are always on, in tenant namespaces only (`platform/kueue_config.SERVING_INTEGRATIONS`),
+# so no GPU pod of a tenant runs without Kueue's admission.
 KueueIntegration = Literal[
     "batch/job",
     "jobset.x-k8s.io/jobset",
@@ -286,7 +286,7 @@ class Kueue(_Spec):
         "jobset.x-k8s.io/jobset",
         "kubeflow.org/pytorchjob",
     )
-    """Job kinds Kueue queues and admits; a kind whose CRD is not installed is set up once it is."""
+    """Job kinds Kueue admits, besides pods, Deployments, StatefulSets (always on); one without its CRD is set up once it is."""
     fair_sharing: bool = False
     """Share a cohort's idle GPUs between its queues by Kueue's fair sharing, not first come first served."""
     manager_cpu_millicores: Annotated[int, Field(ge=100, le=16_000)] = 500

@@ -25,9 +25,10 @@ KUEUE_DIR_ENV = "AION_KUEUE_DIR"  # the sigs.k8s.io/kueue module folder (the boo
 CRDS = "config/components/crd/bases"
 WEBHOOKS = "config/components/webhook/manifests.yaml"
 NAMESPACE = kueue_config.KUEUE_NAMESPACE
-# The webhooks registered: Kueue's kinds and Jobs, the only job kind this control plane has (the
-# manager sets up the spec's other integrations once their CRDs exist, as on a real cluster).
-_WEBHOOK_RESOURCES = {("kueue.x-k8s.io", None), ("batch", "jobs")}
+# The webhooks registered: Kueue's kinds, and the workloads of the kinds this control plane has
+# (the manager sets up the spec's other integrations once their CRDs exist, as on a real cluster).
+_KUEUE_KINDS = "kueue.x-k8s.io"
+_WORKLOADS = {("batch", "jobs"), ("", "pods"), ("apps", "deployments"), ("apps", "statefulsets")}
 # Kueue 0.17 loads a metrics certificate from this fixed path whenever it does not manage its own
 # certificates (cmd/kueue/main.go), even with its metrics server off, as it is here. The only path
 # it reads, so the control plane puts a pair there (never served: nothing listens for metrics).
@@ -62,24 +63,29 @@ def configuration(settings: Kueue, ports: dict[str, int], cert_dir: Path) -> dic
 
 
 def webhook_configurations(module: Path, port: int, ca_pem: bytes) -> list[dict[str, Any]]:
-    """Kueue's own webhook configurations, for its kinds and Jobs only, each called by URL on 127.0.0.1."""
+    """Kueue's own webhook configurations, for its kinds and this control plane's workloads, each
+    called by URL on 127.0.0.1. A workload's webhook sees only the namespaces Kueue manages, as the
+    Helm chart sets it (its webhook template gives each integration `managedJobsNamespaceSelector`):
+    the upstream manifest has no selector, and a pod webhook without one would gate kube-system's pods."""
     configurations = []
     for document in yaml.safe_load_all((module / WEBHOOKS).read_text()):
-        webhooks = [hook for hook in document["webhooks"] if _ours(hook)]
+        webhooks = [hook for hook in document["webhooks"] if _kueue_kind(hook) or _workload(hook)]
         for hook in webhooks:
             path = hook["clientConfig"]["service"]["path"]
             hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}", "caBundle": base64.b64encode(ca_pem).decode()}
+            if _workload(hook):
+                hook["namespaceSelector"] = kueue_config.tenant_namespaces()
         name = f"kueue-{document['metadata']['name']}"
         configurations.append({**document, "metadata": {"name": name}, "webhooks": webhooks})
     return configurations
 
 
-def _ours(hook: dict[str, Any]) -> bool:
-    for rule in hook.get("rules", []):
-        for group in rule["apiGroups"]:
-            if (group, None) in _WEBHOOK_RESOURCES or any((group, r) in _WEBHOOK_RESOURCES for r in rule["resources"]):
-                return True
-    return False
+def _kueue_kind(hook: dict[str, Any]) -> bool:
+    return any(group == _KUEUE_KINDS for rule in hook.get("rules", []) for group in rule["apiGroups"])
+
+
+def _workload(hook: dict[str, Any]) -> bool:
+    return any((group, r) in _WORKLOADS for rule in hook.get("rules", []) for group in rule["apiGroups"] for r in rule["resources"])
 
 
 def config_current(root: Path, settings: Kueue, ports: dict[str, int]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from .args import PlatformArgs
-from .components import TYPE_PREFIX, GpuPowerCaps, PowerAwareQuotas, Tenant
+from .components import TYPE_PREFIX, GpuPowerCaps, PowerAwareQuotas, Tenant, TenantAdmission
 from .manifest import platform_manifest
 from .resources import create, install_kueue, resource_name
 
@@ -21,7 +21,7 @@ class ClusterPlatform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         kueue = install_kueue(name, args.choices.kueue, child)
         # Kueue's CRDs (and on Helm its webhooks) first. Each tenant's namespace after its
-        # ClusterQueue, and its LocalQueue after both: a dependency on the namespace, not on the
+        # ClusterQueue and the admission policies, and its LocalQueue after both: a dependency on the namespace, not on the
         # Tenant component (one on a component is one on all its children, about ten per tenant).
         quotas = PowerAwareQuotas(
             f"{name}-quotas",
@@ -30,8 +30,11 @@ class ClusterPlatform(pulumi.ComponentResource):
             [cluster_queue for cluster_queue, _ in manifest.queues],
             pulumi.ResourceOptions(parent=self, depends_on=kueue),
         )
+        admission = TenantAdmission(f"{name}-admission", manifest.admission_policies, child)
+        queues = quotas.cluster_queues
         self.tenants = [
-            Tenant(f"{name}-{tenant}", objects, quotas.cluster_queues.get(tenant), child) for tenant, objects in manifest.tenants.items()
+            Tenant(f"{name}-{tenant}", objects, [queues[tenant]] * (tenant in queues) + admission.resources, child)
+            for tenant, objects in manifest.tenants.items()
         ]
         if manifest.tenant_policies:
             policy, binding = manifest.tenant_policies

@@ -17,16 +17,36 @@ from .resources import create, create_all, resource_name
 TYPE_PREFIX = "aion:platform"
 
 
+class TenantAdmission(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicies of the tenant namespaces, each binding after its policy."""
+
+    def __init__(self, name: str, objects: list[Object], opts: pulumi.ResourceOptions) -> None:
+        super().__init__(f"{TYPE_PREFIX}:TenantAdmission", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        policies = {
+            obj["metadata"]["name"]: create(resource_name(name, obj), obj, child)
+            for obj in objects
+            if obj["kind"] == "ValidatingAdmissionPolicy"
+        }
+        bindings = [
+            create(resource_name(name, obj), obj, pulumi.ResourceOptions(parent=self, depends_on=[policies[obj["spec"]["policyName"]]]))
+            for obj in objects
+            if obj["kind"] == "ValidatingAdmissionPolicyBinding"
+        ]
+        self.resources: list[pulumi.Resource] = [*policies.values(), *bindings]
+        self.register_outputs({})
+
+
 class Tenant(pulumi.ComponentResource):
     """A tenant's namespace, access, network fence, quota and request defaults (`objects`, namespace first).
-    The namespace comes after `queue`, the tenant's ClusterQueue, so a destroy deletes it first:
-    Kueue keeps a ClusterQueue while work it admitted runs, and that work goes with the namespace."""
+    The namespace comes after `after`: the tenant's ClusterQueue, so a destroy deletes it first (Kueue
+    keeps a ClusterQueue while work it admitted runs, and that work goes with the namespace), and the
+    admission policies, so no tenant namespace exists unfenced."""
 
-    def __init__(self, name: str, objects: list[Object], queue: pulumi.Resource | None, opts: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, objects: list[Object], after: list[pulumi.Resource], opts: pulumi.ResourceOptions) -> None:
         super().__init__(f"{TYPE_PREFIX}:Tenant", name, None, opts)
         namespace, *rest = objects
         self.namespace_name: str = namespace["metadata"]["name"]
-        after = [queue] if queue is not None else []
         self.namespace = create(resource_name(name, namespace), namespace, pulumi.ResourceOptions(parent=self, depends_on=after))
         create_all(name, rest, pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]))
         self.register_outputs({"namespace": namespace["metadata"]["name"]})

@@ -12,7 +12,7 @@ from typing import Any
 from .. import __version__
 from ..labels import pod_security_version_pins, recommended_labels
 from ..view import ClusterView
-from . import power_caps, queues, tenancy
+from . import power_caps, queues, tenancy, tenant_admission
 from .storage import StorageClassChoice, storage_class
 
 Object = dict[str, Any]
@@ -23,12 +23,14 @@ QUOTAS = "quotas"
 POWER_CAP = "power-cap"
 GPU_SHARING = "gpu-sharing"
 STORAGE = "storage"
+ADMISSION = "admission"
 
 
 @dataclass(frozen=True)
 class PlatformManifest:
     """The objects grouped as the components register them, so each group gets its ordering."""
 
+    admission_policies: list[Object]  # each ValidatingAdmissionPolicy, then its binding: in force before any tenant namespace
     tenants: dict[str, list[Object]]  # tenant -> its objects, namespace first
     tenant_policies: list[Object]  # cluster-wide admission policies over every tenant namespace: policy, then binding
     priority_classes: list[Object]  # kube-scheduler's and Kueue's
@@ -40,7 +42,8 @@ class PlatformManifest:
 
     def objects(self) -> list[Object]:
         """Every object, in the order the components register them."""
-        found = [obj for objects in self.tenants.values() for obj in objects] + self.tenant_policies
+        found = list(self.admission_policies)
+        found += [obj for objects in self.tenants.values() for obj in objects] + self.tenant_policies
         found += self.priority_classes + self.flavors_and_cohorts
         found += [obj for pair in self.queues for obj in pair]
         found += self.power_caps
@@ -58,6 +61,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
     daemonsets = power_caps.power_cap_daemonsets(view)
     time_slicing = power_caps.time_slicing_config(view)
     return PlatformManifest(
+        admission_policies=label(ADMISSION, tenant_admission.admission_policies(view)),
         tenants={tenant.name: label(TENANT, tenancy.tenant_objects(tenant)) for tenant in view.tenants},
         tenant_policies=label(TENANT, tenancy.service_account_token_policy()) if view.tenants else [],
         priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),

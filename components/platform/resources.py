@@ -22,6 +22,8 @@ _PLUGIN_VERSION = version("pulumi-kubernetes")
 
 # Built-in kinds go through their typed classes; nested fields pass through in camelCase.
 _TYPED: dict[tuple[str, str], Callable[..., pulumi.CustomResource]] = {
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"): k8s.admissionregistration.v1.ValidatingAdmissionPolicy,
+    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"): k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
     ("v1", "Namespace"): k8s.core.v1.Namespace,

@@ -18,6 +18,7 @@ from kubernetes import client
 from aion_factory import labels
 from aion_factory.local.simulated import pod_runtime
 from aion_factory.planner import FlavorQuota
+from aion_factory.platform.tenancy import TENANT_LABEL
 from engine_support import PulumiProject, stack_values, wait_for
 from support import ROOT
 
@@ -169,8 +170,9 @@ def test_when_jobs_finish_the_next_ones_are_admitted(kyutai: Tenant) -> None:
 
 
 def test_a_job_in_a_namespace_without_a_local_queue_is_not_admitted(stack: PulumiProject, api_client: Any) -> None:
+    # A tenant namespace (Kueue manages those only, by their label) whose LocalQueue is missing.
     core = client.CoreV1Api(api_client)
-    core.create_namespace({"metadata": {"name": "no-queue"}})
+    core.create_namespace({"metadata": {"name": "no-queue", "labels": {TENANT_LABEL: "no-queue"}}})
     try:
         client.BatchV1Api(api_client).create_namespaced_job("no-queue", job("stray"))
         stray = Tenant(api_client, "no-queue")

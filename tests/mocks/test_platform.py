@@ -87,9 +87,13 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         f"{KUEUE}:LocalQueue": [f"{quotas}-localqueue-{t}-default" for t in TENANTS],
         "kubernetes:apps/v1:DaemonSet": [f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-h100"],
         "kubernetes:storage.k8s.io/v1:StorageClass": [f"{NAME}-storageclass-aion-local"],
+        "aion:platform:TenantAdmission": [f"{NAME}-admission"],
         f"{ADMISSION}:ValidatingAdmissionPolicy": [f"{NAME}-validatingadmissionpolicy-{TOKEN_POLICY}"],
         f"{ADMISSION}:ValidatingAdmissionPolicyBinding": [f"{NAME}-validatingadmissionpolicybinding-{TOKEN_POLICY}"],
     }
+    policies = ("aion-tenant-workloads", "aion-kueue-admission", "aion-tenant-services")
+    for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
+        expected[f"{ADMISSION}:{kind}"] += [f"{NAME}-admission-{kind.lower()}-{p}" for p in policies]
     assert {k: sorted(v) for k, v in kinds(recorder).items()} == {k: sorted(v) for k, v in expected.items()}
 
 

@@ -32,7 +32,8 @@ def test_helm_pins_the_chart_version_and_present_installs_nothing():
 
 def test_the_charts_values_carry_the_specs_integrations_fair_sharing_and_resources():
     config = chart_configuration(TUNED)
-    assert config["integrations"] == {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset"]}
+    # The spec's job kinds, then the pod-based integrations, always on.
+    assert config["integrations"] == {"frameworks": ["batch/job", "jobset.x-k8s.io/jobset", "pod", "deployment", "statefulset"]}
     assert config["fairSharing"] == {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]}
     assert config["manageJobsWithoutQueueName"] is True
     resources = helm_values(TUNED)["controllerManager"]["manager"]["resources"]
@@ -48,6 +49,48 @@ def test_locally_and_on_a_chart_kueue_admits_alike_only_the_listeners_differ():
     differing = {key for key in local.keys() | chart.keys() if local.get(key) != chart.get(key)}
     assert differing <= {*CHART_LISTENERS, "internalCertManagement", "featureGates"}
     assert local["webhook"] == {"host": "127.0.0.1", "port": 19443, "certDir": "/certs"}
+
+
+def test_kueue_manages_the_tenant_namespaces_only_and_never_the_systems_own():
+    selector = chart_configuration(Kueue())["managedJobsNamespaceSelector"]
+    assert selector == {
+        "matchExpressions": [
+            {"key": "aion-factory.io/tenant", "operator": "Exists"},
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "kueue-system", "aion-system"]},
+        ]
+    }
+    # A pod's request for what no ClusterQueue covers does not leave it waiting forever.
+    assert chart_configuration(Kueue())["resources"] == {"excludeResourcePrefixes": ["ephemeral-storage", "hugepages-"]}
+
+
+def test_locally_each_workload_webhook_sees_the_managed_namespaces_and_kube_system_is_never_one():
+    crds = kueue_crds()
+    if crds is None:
+        pytest.skip("Kueue's module not found (scripts/bootstrap-toolchain.sh fetches it)")
+    module = crds.parents[3]
+    configurations = local_kueue.webhook_configurations(module, 19443, b"ca")
+    hooks = {hook["name"]: hook for configuration in configurations for hook in configuration["webhooks"]}
+    workloads = {"mpod.kb.io", "vpod.kb.io", "mdeployment.kb.io", "vdeployment.kb.io", "mstatefulset.kb.io", "vstatefulset.kb.io"}
+    workloads |= {"mjob.kb.io", "vjob.kb.io"}
+    assert workloads <= hooks.keys()
+    selector = admission_policy(Kueue())["managedJobsNamespaceSelector"]
+    assert all(hooks[name]["namespaceSelector"] == selector for name in workloads)
+    # Kueue's own kinds are cluster-wide or in any namespace: no selector there, as upstream.
+    assert "namespaceSelector" not in hooks["mworkload.kb.io"]
+    # Nothing for kinds this control plane does not have (the manager would not answer for them).
+    assert not [name for name in hooks if name.startswith(("mjobset", "mpytorchjob", "mraycluster"))]
+    assert all(hook["clientConfig"]["url"].startswith("https://127.0.0.1:19443/") for hook in hooks.values())
+
+
+def test_on_a_chart_each_workload_webhook_takes_the_managed_namespaces_from_the_configuration():
+    crds = kueue_crds()
+    if crds is None:
+        pytest.skip("Kueue's module not found (scripts/bootstrap-toolchain.sh fetches it)")
+    template = (crds.parents[3] / "charts/kueue/templates/webhook/manifests.yaml").read_text()
+    for hook in ("mpod", "vpod", "mdeployment", "vdeployment", "mstatefulset", "vstatefulset", "mjob", "vjob"):
+        section = template.split(f"name: {hook}.kb.io", 1)[1].split("rules:", 1)[0]
+        # What the values give (`admission_policy`), so the chart's webhooks fence what its manager does.
+        assert "toYaml $managerConfig.managedJobsNamespaceSelector" in section, hook
 
 
 def test_the_chart_listeners_and_throughput_are_the_charts_own_defaults():

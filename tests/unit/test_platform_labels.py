@@ -9,7 +9,7 @@ import pytest
 
 from aion_factory import __version__, load_stack_file, spec_from_config
 from aion_factory.labels import LABEL_VALUE, label_value, pod_security_version
-from aion_factory.platform import StorageClassChoice, platform_manifest, power_caps, queues, tenancy
+from aion_factory.platform import StorageClassChoice, platform_manifest, power_caps, queues, tenancy, tenant_admission
 from aion_factory.platform.manifest import PlatformManifest, with_platform_labels
 from support import ROOT, view_of
 
@@ -29,6 +29,7 @@ def manifest_of(stack: str) -> tuple[Any, PlatformManifest]:
 def by_component(manifest: PlatformManifest) -> dict[str, list[dict[str, Any]]]:
     """What each object is there for, from the group that holds it."""
     return {
+        "admission": manifest.admission_policies,
         "tenant": [obj for objects in manifest.tenants.values() for obj in objects] + manifest.tenant_policies,
         "quotas": manifest.priority_classes + manifest.flavors_and_cohorts + [obj for pair in manifest.queues for obj in pair],
         "power-cap": manifest.power_caps,
@@ -42,7 +43,7 @@ def test_every_object_carries_the_recommended_labels(stack: str):
     view, manifest = manifest_of(stack)
     groups = by_component(manifest)
     assert sum(len(objects) for objects in groups.values()) == len(manifest.objects())
-    assert groups["tenant"] and groups["quotas"] and groups["power-cap"] and groups["storage"]
+    assert groups["admission"] and groups["tenant"] and groups["quotas"] and groups["power-cap"] and groups["storage"]
     for component, objects in groups.items():
         for obj in objects:
             labels = obj["metadata"]["labels"]
@@ -66,7 +67,8 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     """A DaemonSet's selector and pod template are as built (a selector cannot change in place), and
     no builder's own label is overwritten."""
     view, manifest = manifest_of(stack)
-    built = [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)] + tenancy.service_account_token_policy()
+    built = tenant_admission.admission_policies(view)
+    built += [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)] + tenancy.service_account_token_policy()
     built += queues.priority_classes() + queues.workload_priority_classes() + queues.resource_flavors(view) + queues.cohorts(view)
     built += [obj for pair in queues.queues_for(view) for obj in pair]
     built += [power_caps.system_namespace(), *power_caps.power_cap_daemonsets(view)]
