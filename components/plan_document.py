@@ -60,8 +60,9 @@ class SiteDocument(_Document):
 
 class LevelDocument(_Document):
     path: str
-    """site, site/hall or site/hall/row."""
+    """site, site/hall, site/hall/row or site/hall/row/rack."""
     kind: str
+    """site, hall, row or rack."""
     budget_kw: Kw
     oversubscription: float
     rated_kw: Kw
@@ -76,6 +77,7 @@ class ClusterDocument(_Document):
     max_nodes: int
     gpus: int
     gpus_by_flavor: dict[str, int]
+    """GPUs at rated size per Kueue flavor."""
     rated_kw: Kw
 
 
@@ -85,6 +87,8 @@ class PoolDocument(_Document):
     node_type: str
     flavor: str | None
     """None for the CPU system pool."""
+    queue_flavor: str | None = None
+    """The Kueue flavor its GPUs are admitted under: `flavor`, or `flavor.hall.row[.rack]` where the cluster's pools of that flavor draw from several levels of the power tree; None for the CPU system pool."""
     nodes: int
     """Rated nodes: max_size when autoscaling, else size."""
     gpus: int

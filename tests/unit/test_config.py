@@ -63,7 +63,7 @@ def test_a_misspelt_key_gets_the_closest_allowed_key_at_its_level(config):
     config["tennants"] = config.pop("tenants")
     assert problems(config) == [
         "aion:clusters[0].pools[0].max_sise: unknown key (did you mean 'max_size'?); allowed: name, node_type, size, min_size, "
-        "max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, multi_node_training, root_volume_type, "
+        "max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, rack, multi_node_training, root_volume_type, "
         "root_volume_size_gb, sharing",
         "aion:tennants: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants",
     ]
@@ -340,3 +340,20 @@ def test_schema_errors_and_cross_checks_are_reported_together(config):
     # A bad key without a default leaves nothing to cross-check: the schema's problems alone.
     config["site"]["pue"] = 9
     assert [line.split(":")[1] for line in problems(config)] == ["site.pue", "site.oversubscription"]
+
+
+def test_a_pools_rack_must_stand_in_its_row_and_rack_names_are_unique_in_a_row(config):
+    config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 50}, {"name": "k1", "it_power_kw": 50}]
+    config["clusters"][0]["pools"][0]["rack"] = "k9"
+    assert problems(config) == [
+        "aion:site.halls[0].rows[0].racks: name 'k1' is used 2 times; names must be unique",
+        "aion:clusters[0].pools[0].rack: 'k9' is not a rack of row 'r'; allowed: k1, k1",
+    ]
+
+
+def test_a_rack_needs_a_row(config):
+    config["clusters"][0].pop("row")
+    config["clusters"][0]["pools"][0]["rack"] = "k1"
+    assert problems(config) == [
+        "aion:clusters[0].pools[0].rack: 'k1' needs a row to stand in; allowed: a rack with the pool's or the cluster's row set"
+    ]

@@ -67,7 +67,8 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     no builder's own label is overwritten."""
     view, manifest = manifest_of(stack)
     built = [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)]
-    built += queues.priority_classes() + queues.workload_priority_classes() + queues.resource_flavors(view) + queues.cohorts(view)
+    built += queues.priority_classes() + queues.workload_priority_classes() + queues.topologies(view)
+    built += queues.resource_flavors(view) + queues.cohorts(view)
     built += [obj for pair in queues.queues_for(view) for obj in pair]
     built += [power_caps.system_namespace(), *power_caps.power_cap_daemonsets(view)]
     *labelled, storage = manifest.objects()
