@@ -183,7 +183,9 @@ def _rack(at: list[str | int], pool: GpuPool, cluster: Cluster, racks: dict[str,
     if pool.rack is None:
         return
     if row is None:
-        yield Problem(key_path([*at, "rack"]), f"{pool.rack!r} needs a row to stand in; allowed: a rack with the pool's or the cluster's row set")
+        yield Problem(
+            key_path([*at, "rack"]), f"{pool.rack!r} needs a row to stand in; allowed: a rack with the pool's or the cluster's row set"
+        )
     elif row in racks and pool.rack not in racks[row]:
         yield _bad([*at, "rack"], pool.rack, f"is not a rack of row {row!r}", racks[row])
 

@@ -88,7 +88,8 @@ class PoolDocument(_Document):
     flavor: str | None
     """None for the CPU system pool."""
     queue_flavor: str | None = None
-    """The Kueue flavor its GPUs are admitted under: `flavor`, or `flavor.hall.row[.rack]` where the cluster's pools of that flavor draw from several levels of the power tree; None for the CPU system pool."""
+    """The Kueue flavor its GPUs are admitted under: `flavor`, or `flavor.hall.row[.rack]` where the cluster's
+    pools of that flavor draw from several levels of the power tree; None for the CPU system pool."""
     nodes: int
     """Rated nodes: max_size when autoscaling, else size."""
     gpus: int

@@ -264,7 +264,7 @@ class Kueue(_Spec):
     manager_memory_mib: Annotated[int, Field(ge=256, le=65_536)] = 512
     """Memory request and limit of Kueue's manager, MiB (it grows with the workloads it tracks)."""
     topology_aware_scheduling: Flag = True
-    """Give Kueue the power tree as a Topology (hall, row, rack, node) that the GPU flavors reference, so a job may ask for one row or rack."""
+    """Give Kueue the power tree as a Topology (hall, row, rack, node) for the GPU flavors: a job may ask for one row or rack."""
 
 
 class Cluster(_Spec):

@@ -139,7 +139,9 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
         tenants=tuple(_tenant(t, plan, name) for t in spec.tenants if name in t.clusters),
         site_cohort=spec.site.name,
         hall_cohort=f"{spec.site.name}-{cluster.hall}",
-        topology_levels=labels.topology_levels(p.labels for p in gpu_pools) if gpu_pools and cluster.kueue.topology_aware_scheduling else (),
+        topology_levels=labels.topology_levels(p.labels for p in gpu_pools)
+        if gpu_pools and cluster.kueue.topology_aware_scheduling
+        else (),
         settings=cluster,
     )
 
@@ -207,9 +209,7 @@ def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
         taints.setdefault(pool.flavor, {}).update({(t.key, t.value, t.effect): t for t in pool.taints})
         # A Kueue flavor named otherwise than its GPU flavor is one level's share of it (planner/flavors.py).
         selectors[pool.flavor] = labels.flavor_selector(pool.labels, by_level=pool.flavor != pool.labels[labels.FLAVOR])
-    return tuple(
-        FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), selectors[name]) for name in sorted(gpus)
-    )
+    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), selectors[name]) for name in sorted(gpus))
 
 
 def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:

@@ -196,8 +196,6 @@ def test_a_gpu_flavor_over_two_rows_gets_a_kueue_flavor_and_quota_per_row_within
     plan = make_plan(spec_from_config(config))
     assert {p.name: p.queue_flavor for p in plan.pools} == {"h100": "h100-sxm.h.r", "h100-b": "h100-sxm.h.r2", "l4": "l4", "system": None}
     assert plan.cluster("c").gpus_by_flavor == {"h100-sxm.h.r": 32, "h100-sxm.h.r2": 16, "l4": 16}
-    rated = 6 * 10.2 + 2 * 0.9184
-    # floor(30 x 32 / 63.0368) = 15, floor(30 x 16 / 63.0368) = 7, floor(30 x 16 / 63.0368) = 7
+    # floor(30 x 32 / 63.0368) = 15, floor(30 x 16 / 63.0368) = 7, floor(30 x 16 / 63.0368) = 7. Row r2's
+    # quota draws 7 x 1.275 = 8.925 kW, within the tenant's 30 x 20.4 / 63.0368 = 9.709 kW there.
     assert plan.tenant("t").quotas_by_cluster["c"] == {"h100-sxm.h.r": 15, "h100-sxm.h.r2": 7, "l4": 7}
-    # Row r2's quota draws 7 x 1.275 kW = 8.925 kW, within the tenant's 30 x 20.4 / 63.0368 = 9.709 kW there.
-    assert 7 * 10.2 / 8 <= 30 * 20.4 / rated
