@@ -1,6 +1,6 @@
 """Rung 3: the power tree as Kueue's topology. Kueue's real manager admits work by row.
 
-One local cluster whose H100 SXM pool spans two rows of hall-a: row-1 holds 4 nodes
+examples/two-rows.yaml: one local cluster whose H100 SXM pool spans two rows of hall-a: row-1 holds 4 nodes
 (40.8 kW rated) under a 20.4 kW budget (oversubscribed twice), row-2 holds 2 nodes under
 20.4 kW. The H100 flavor is split per row, each with the tenant's quota there, and both
 reference the power-tree Topology (hall, row, node). Figures by hand from the catalog:
@@ -21,22 +21,12 @@ from kubernetes import client
 from test_kueue_admission import Tenant, job
 
 from aion_factory import labels, make_plan, spec_from_config
-from engine_support import PulumiProject, wait_for
+from engine_support import PulumiProject, stack_values, wait_for
+from support import ROOT
 
 H100_GPUS, KW_PER_GPU = 8, 10.2 / 8
 ROW_BUDGET_KW = {"row-1": 20.4, "row-2": 20.4}
-VALUES: dict[str, Any] = {
-    "site": {"name": "tp", "facility_power_mw": 0.08, "pue": 1.25, "halls": [{"name": "hall-a", "it_power_kw": 62, "rows": [
-        {"name": "row-1", "it_power_kw": ROW_BUDGET_KW["row-1"], "oversubscription": 2},
-        {"name": "row-2", "it_power_kw": ROW_BUDGET_KW["row-2"]},
-    ]}]},
-    "clusters": [
-        {"name": "tp", "target": "local", "hall": "hall-a", "system_pool": {"size": 1},
-         "pools": [{"name": "h100-a", "node_type": "H100-SXM-8-80G", "size": 4, "row": "row-1"},
-                   {"name": "h100-b", "node_type": "H100-SXM-8-80G", "size": 2, "row": "row-2"}]}
-    ],
-    "tenants": [{"name": "tp-train", "power_kw": 30.6, "clusters": ["tp"]}],
-}  # fmt: skip
+VALUES = stack_values(ROOT / "examples/two-rows.yaml")
 ROW_1, ROW_2 = "h100-sxm.hall-a.row-1", "h100-sxm.hall-a.row-2"
 QUOTA = {ROW_1: 16, ROW_2: 8}
 
@@ -76,6 +66,7 @@ def rows_of_running_pods(core: Any, job_name: str) -> list[str]:
 def test_the_plan_gives_a_flavor_and_a_quota_per_row_and_each_row_within_its_budget() -> None:
     plan = make_plan(spec_from_config(VALUES))
     assert plan.fits
+    assert {lv.path: lv.budget_kw for lv in plan.levels if lv.kind == "row"} == {f"tp/hall-a/{r}": kw for r, kw in ROW_BUDGET_KW.items()}
     assert plan.tenant("tp-train").quotas_by_cluster["tp"] == QUOTA
     assert QUOTA[ROW_1] * KW_PER_GPU == pytest.approx(ROW_BUDGET_KW["row-1"])  # row-1's quota is its whole budget
 
