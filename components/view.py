@@ -51,13 +51,21 @@ class PoolView:
 
 @dataclass(frozen=True)
 class FlavorView:
-    """A Kueue GPU flavor of the cluster: its GPUs at rated size, the labels that select its nodes,
-    and the taints of the pools that have it."""
+    """A Kueue GPU flavor of the cluster: its GPUs at rated size, their pools' rated kW, the labels that
+    select its nodes, and the taints of the pools that have it."""
 
     name: str
     gpus: int
     taints: tuple[Taint, ...]
+    rated_kw: float
     node_labels: Mapping[str, str]
+
+    @property
+    def kw_per_gpu(self) -> float:
+        """What one GPU of the flavor is counted at: its pools' rated kW (whole nodes, after caps) over
+        their GPUs. The planner's quotas give a tenant GPUs in proportion to the rated kW of its clusters'
+        GPU pools, so at this figure a tenant's quotas add up to its allotted kW (planner/quotas.py)."""
+        return self.rated_kw / self.gpus if self.gpus else 0.0
 
 
 @dataclass(frozen=True)
@@ -201,15 +209,20 @@ def _system_pool(cluster: Cluster, planned: PoolPlan) -> PoolView:
 
 def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
     gpus: dict[str, int] = {}
+    rated_kw: dict[str, float] = {}
     taints: dict[str, dict[tuple[str, str, str], Taint]] = {}
     selectors: dict[str, dict[str, str]] = {}
     for pool in gpu_pools:
         assert pool.flavor is not None
         gpus[pool.flavor] = gpus.get(pool.flavor, 0) + pool.rated_nodes * pool.gpus_per_node
+        rated_kw[pool.flavor] = rated_kw.get(pool.flavor, 0.0) + pool.rated_kw
         taints.setdefault(pool.flavor, {}).update({(t.key, t.value, t.effect): t for t in pool.taints})
         # A Kueue flavor named otherwise than its GPU flavor is one level's share of it (planner/flavors.py).
         selectors[pool.flavor] = labels.flavor_selector(pool.labels, by_level=pool.flavor != pool.labels[labels.FLAVOR])
-    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), selectors[name]) for name in sorted(gpus))
+    return tuple(
+        FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), rated_kw[name], selectors[name])
+        for name in sorted(gpus)
+    )
 
 
 def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:

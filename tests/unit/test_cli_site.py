@@ -65,7 +65,7 @@ def test_add_clusters_prints_entries_that_plan_within_the_hall(aion, tmp_path: P
     result = aion("site", "add-clusters", str(path), "--hall", "hall-5", "--node-type", "H100-SXM-8-80G", "--fill")
     assert result.returncode == 0, result.stderr
     entries = yaml.safe_load(result.stdout)
-    assert result.stderr.startswith("# 490 x H100-SXM-8-80G in hall hall-5: 1 clusters")
+    assert result.stderr.startswith("# 490 x H100-SXM-8-80G in hall hall-5: 1 cluster;")
     site["clusters"] += entries
     path.write_text(yaml.safe_dump(site))
     assert aion("plan", str(path)).returncode == 0
