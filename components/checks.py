@@ -131,6 +131,17 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
             )
         )
     problems += _duplicates([*at, "pools"], [p.name for p in cluster.pools])
+    autoscaling = [p.name for p in cluster.pools if p.autoscaling]
+    if cluster.kueue.topology_aware_scheduling and autoscaling:
+        # TAS places a workload on nodes that exist; without a ProvisioningRequest admission check
+        # (Kueue's TAS documentation, "ClusterAutoscaler support") no pod waits, so no pool grows.
+        problems.append(
+            Problem(
+                key_path([*at, "kueue", "topology_aware_scheduling"]),
+                f"Kueue's Topology Aware Scheduling admits work only onto nodes that exist, so autoscaling pools "
+                f"{', '.join(autoscaling)} would never grow; allowed: true with GPU pools of fixed size, else false",
+            )
+        )
     for p, pool in enumerate(cluster.pools):
         problems += _check_pool([*at, "pools", p], pool, cluster, racks, scaleway, catalog)
     return problems

@@ -263,8 +263,9 @@ class Kueue(_Spec):
     """CPU request of Kueue's manager, millicores (no CPU limit: a throttled manager admits late)."""
     manager_memory_mib: Annotated[int, Field(ge=256, le=65_536)] = 512
     """Memory request and limit of Kueue's manager, MiB (it grows with the workloads it tracks)."""
-    topology_aware_scheduling: Flag = True
-    """Give Kueue the power tree as a Topology (hall, row, rack, node) for the GPU flavors: a job may ask for one row or rack."""
+    topology_aware_scheduling: Flag = False
+    """Give Kueue the power tree as a Topology (hall, row, rack, node) for the GPU flavors: a job may ask for one row or rack.
+    Kueue then admits work only onto nodes that exist, so not with autoscaling GPU pools."""
 
 
 class Cluster(_Spec):

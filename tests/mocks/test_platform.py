@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from aion_factory import __version__, load_stack_file, make_plan
-from aion_factory.labels import FLAVOR, GPU_RESOURCE, HALL, HOSTNAME, ROW, pool_selector, recommended_labels
+from aion_factory.labels import FLAVOR, GPU_RESOURCE, pool_selector, recommended_labels
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from aion_factory.platform.install import helm_values
 from aion_factory.platform.resources import FORCE_APPLY
@@ -78,7 +78,6 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         "pulumi:providers:kubernetes": ["k8s"],
         "kubernetes:scheduling.k8s.io/v1:PriorityClass": [f"{quotas}-priorityclass-{c}" for c in ("inference", "training", "batch")],
         f"{KUEUE}:WorkloadPriorityClass": [f"{quotas}-workloadpriorityclass-{c}" for c in ("inference", "training", "batch")],
-        f"{KUEUE}:Topology": [f"{quotas}-topology-power-tree", f"{quotas}-topology-nodes"],
         f"{KUEUE}:ResourceFlavor": [f"{quotas}-resourceflavor-{f}" for f in ("default-flavor", "h100-sxm", "l40s")],
         f"{KUEUE}:Cohort": [f"{quotas}-cohort-lab", f"{quotas}-cohort-lab-hall-a"],
         f"{KUEUE}:ClusterQueue": [f"{quotas}-clusterqueue-{t}" for t in TENANTS],
@@ -156,11 +155,9 @@ def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[
         spec = recorder.named(f"{NAME}-quotas-clusterqueue-{tenant}").inputs["spec"]
         assert spec["cohortName"] == "lab-hall-a"
         assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": tenant}}
-        # With TAS (the local stack's default), one group: cpu and memory's flavor, then each GPU flavor.
-        [group] = spec["resourceGroups"]
-        assert group["coveredResources"] == ["cpu", "memory", GPU_RESOURCE]
+        [gpus] = [g for g in spec["resourceGroups"] if g["coveredResources"] == [GPU_RESOURCE]]
         lending = LENDING[tenant]
-        assert {f["name"]: f["resources"][2:] for f in group["flavors"][1:]} == {
+        assert {f["name"]: f["resources"] for f in gpus["flavors"]} == {
             flavor: [
                 {"name": GPU_RESOURCE, "nominalQuota": str(n), "borrowingLimit": str(BORROWING[tenant][flavor])}
                 | ({"lendingLimit": str(lending[flavor])} if lending else {})
@@ -172,10 +169,7 @@ def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[
     hall = recorder.named(f"{NAME}-quotas-cohort-lab-hall-a").inputs
     assert hall["spec"] == {"parentName": "lab"}
     for flavor in ("h100-sxm", "l40s"):
-        registered = recorder.named(f"{NAME}-quotas-resourceflavor-{flavor}").inputs["spec"]
-        assert (registered["nodeLabels"], registered["topologyName"]) == ({FLAVOR: flavor}, "power-tree")
-    topology = recorder.named(f"{NAME}-quotas-topology-power-tree").inputs
-    assert topology["spec"] == {"levels": [{"nodeLabel": HALL}, {"nodeLabel": ROW}, {"nodeLabel": HOSTNAME}]}
+        assert recorder.named(f"{NAME}-quotas-resourceflavor-{flavor}").inputs["spec"]["nodeLabels"] == {FLAVOR: flavor}
     training = recorder.named(f"{NAME}-quotas-workloadpriorityclass-training").inputs
     assert (training["apiVersion"], training["value"]) == ("kueue.x-k8s.io/v1beta2", 500)
 

@@ -349,3 +349,14 @@ def test_a_rack_needs_a_row(config):
     assert problems(config) == [
         "aion:clusters[0].pools[0].rack: 'k1' needs a row to stand in; allowed: a rack with the pool's or the cluster's row set"
     ]
+
+
+def test_topology_aware_scheduling_refuses_autoscaling_pools(config):
+    """Kueue's TAS places work on nodes that exist: an autoscaling pool would never be asked to grow."""
+    config["clusters"][0]["kueue"] = {"topology_aware_scheduling": True}
+    assert spec_from_config(config).cluster("c").kueue.topology_aware_scheduling
+    config["clusters"][0]["pools"][0].update(autoscaling=True, max_size=6)
+    assert problems(config) == [
+        "aion:clusters[0].kueue.topology_aware_scheduling: Kueue's Topology Aware Scheduling admits work only onto nodes "
+        "that exist, so autoscaling pools h100 would never grow; allowed: true with GPU pools of fixed size, else false"
+    ]

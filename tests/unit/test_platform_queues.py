@@ -31,39 +31,36 @@ def gpu_quotas(cluster_queue: dict[str, Any]) -> dict[str, dict[str, str]]:
     return found
 
 
-def without_tas(config: dict[str, Any]) -> dict[str, Any]:
-    config["clusters"][0]["kueue"] = {"topology_aware_scheduling": False}
+def with_tas(config: dict[str, Any]) -> dict[str, Any]:
+    config["clusters"][0]["kueue"] = {"topology_aware_scheduling": True}
     return config
 
 
-def test_a_flavor_per_gpu_model_selects_its_pools_tolerates_their_taints_and_stands_in_the_power_tree():
+def test_a_flavor_per_gpu_model_selects_its_pools_and_tolerates_their_taints():
     flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(VIEW)}
     assert set(flavors) == {queues.CPU_FLAVOR, "h100-sxm", "l40s"} == {queues.CPU_FLAVOR, *PLAN.cluster("local").gpus_by_flavor}
     for flavor in ("h100-sxm", "l40s"):
+        assert flavors[flavor] == {"nodeLabels": {FLAVOR: flavor}, "tolerations": [GPU_TOLERATION]}
+    assert flavors[queues.CPU_FLAVOR] == {}
+    assert queues.topologies(VIEW) == []  # TAS is off unless the cluster asks for it
+
+
+def test_with_tas_every_flavor_stands_in_a_topology_of_the_power_tree(config: dict[str, Any]):
+    """The minimal cluster stands in row r of hall h: its GPU nodes carry both."""
+    view = view_of(spec_from_config(with_tas(config)), "c")
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
+    for flavor in ("h100-sxm", "l4"):
         assert flavors[flavor] == {"nodeLabels": {FLAVOR: flavor}, "tolerations": [GPU_TOLERATION], "topologyName": "power-tree"}
     # A TAS flavor must select a label: every node of the cluster.
-    assert flavors[queues.CPU_FLAVOR] == {"nodeLabels": {CLUSTER: "local"}, "topologyName": "nodes"}
-
-
-def test_the_topologies_list_the_power_trees_levels_then_the_node():
-    """The local stack's cluster stands in row-1 of hall-a: its GPU nodes carry both."""
-    power_tree, nodes = queues.topologies(VIEW)
+    assert flavors[queues.CPU_FLAVOR] == {"nodeLabels": {CLUSTER: "c"}, "topologyName": "nodes"}
+    power_tree, nodes = queues.topologies(view)
     assert (power_tree["kind"], power_tree["metadata"]["name"]) == ("Topology", "power-tree")
     assert power_tree["spec"] == {"levels": [{"nodeLabel": HALL}, {"nodeLabel": ROW}, {"nodeLabel": HOSTNAME}]}
     assert nodes["spec"] == {"levels": [{"nodeLabel": HALL}, {"nodeLabel": HOSTNAME}]}
-    for pool in VIEW.gpu_pools:
-        assert (pool.labels[HALL], pool.labels[ROW]) == ("hall-a", "row-1")
-
-
-def test_without_tas_there_is_no_topology_and_the_flavors_reference_none(config: dict[str, Any]):
-    view = view_of(spec_from_config(without_tas(config)), "c")
-    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
-    assert queues.topologies(view) == []
-    assert flavors == {
-        queues.CPU_FLAVOR: {},
-        "h100-sxm": {"nodeLabels": {FLAVOR: "h100-sxm"}, "tolerations": [GPU_TOLERATION]},
-        "l4": {"nodeLabels": {FLAVOR: "l4"}, "tolerations": [GPU_TOLERATION]},
-    }
+    for pool in view.gpu_pools:
+        assert (pool.labels[HALL], pool.labels[ROW]) == ("h", "r")
+    for obj in queues.topologies(view) + queues.resource_flavors(view):
+        assert_valid_kueue(obj)
 
 
 def rows_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +75,7 @@ def rows_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_gpu_flavor_whose_pools_span_two_rows_is_a_flavor_per_row_with_the_rows_quotas(config: dict[str, Any]):
-    view = view_of(spec_from_config(rows_config(config)), "c")
+    view = view_of(spec_from_config(with_tas(rows_config(config))), "c")
     flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
     assert set(flavors) == {queues.CPU_FLAVOR, "h100-sxm.h.r", "h100-sxm.h.r2"}
     assert flavors["h100-sxm.h.r"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "row", ROW: "r"}
@@ -91,7 +88,7 @@ def test_a_gpu_flavor_whose_pools_span_two_rows_is_a_flavor_per_row_with_the_row
 
 def test_a_flavor_split_between_a_row_and_the_hall_selects_the_hall_nodes_by_the_level_they_draw_from(config: dict[str, Any]):
     """Nodes that draw from the hall carry no row label: the flavor tells them apart by their power level."""
-    config = rows_config(config)
+    config = with_tas(rows_config(config))
     config["clusters"][0].pop("row")
     view = view_of(spec_from_config(config), "c")
     flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
@@ -102,7 +99,7 @@ def test_a_flavor_split_between_a_row_and_the_hall_selects_the_hall_nodes_by_the
 
 
 def test_racks_are_a_level_of_the_topology_and_split_a_flavor_like_rows(config: dict[str, Any]):
-    config = rows_config(config)
+    config = with_tas(rows_config(config))
     config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 50}, {"name": "k2", "it_power_kw": 50}]
     config["clusters"][0]["pools"][1] = {"name": "h100-b", "node_type": "H100-SXM-8-80G", "size": 2, "rack": "k2"}
     config["clusters"][0]["pools"][0]["rack"] = "k1"
@@ -143,27 +140,28 @@ def test_gpu_quotas_are_the_planners_figures_per_flavor():
         assert kyutai[flavor] + mistral[flavor] <= total
 
 
-def test_with_tas_one_resource_group_gives_cpu_and_memory_with_every_flavor_and_gpus_after_the_cpu_flavor():
+def test_with_tas_one_resource_group_gives_cpu_and_memory_with_every_flavor_and_gpus_after_the_cpu_flavor(config: dict[str, Any]):
     """Kueue takes a pod's resources from a single TAS flavor: cpu and memory come with the GPUs."""
-    tenant = SPEC.tenants[0]
+    spec = spec_from_config(with_tas(config))
+    [(cluster_queue, _)] = queues.queues_for(view_of(spec, "c"))
+    tenant = spec.tenants[0]
     cpu_memory = [
         {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
         {"name": "memory", "nominalQuota": queues.binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
     ]
-    [group] = queue_of(tenant.name)["spec"]["resourceGroups"]
+    [group] = cluster_queue["spec"]["resourceGroups"]
     assert group["coveredResources"] == ["cpu", "memory", GPU_RESOURCE]
-    assert [f["name"] for f in group["flavors"]] == [queues.CPU_FLAVOR, "h100-sxm", "l40s"]
+    assert [f["name"] for f in group["flavors"]] == [queues.CPU_FLAVOR, "h100-sxm", "l4"]
     no_gpus = {"name": GPU_RESOURCE, "nominalQuota": "0", "borrowingLimit": "0"}
     assert group["flavors"][0]["resources"] == [*cpu_memory, no_gpus]
     for flavor in group["flavors"][1:]:
         assert flavor["resources"][:2] == cpu_memory
+    assert_valid_kueue(cluster_queue)
 
 
-def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing(config: dict[str, Any]):
-    spec = spec_from_config(without_tas(config))
-    [(cluster_queue, _)] = queues.queues_for(view_of(spec, "c"))
-    [group] = [g for g in cluster_queue["spec"]["resourceGroups"] if g["coveredResources"] == ["cpu", "memory"]]
-    tenant = spec.tenants[0]
+def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing():
+    tenant = SPEC.tenants[0]
+    [group] = [g for g in queue_of(tenant.name)["spec"]["resourceGroups"] if g["coveredResources"] == ["cpu", "memory"]]
     assert group["flavors"] == [
         {
             "name": queues.CPU_FLAVOR,
