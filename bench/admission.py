@@ -250,7 +250,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--kueue-defaults", action="store_true", help="baseline: Kueue's own client rate (20/s), not the chart's (50/s)")
-    parser.add_argument("--tas", choices=("on", "off"), default="off", help="Kueue's Topology Aware Scheduling (default off, as in the spec)")
+    parser.add_argument("--tas", choices=("on", "off"), default="off", help="Kueue's Topology Aware Scheduling (default off)")
     args = parser.parse_args()
     use_toolchain()
     info = print_machine()
