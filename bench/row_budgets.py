@@ -1,4 +1,4 @@
-"""Benchmark 8: a Kueue flavor per row against one TAS flavor over two rows, by the kW each row's admitted work draws.
+"""Benchmark 9: a Kueue flavor per row against one TAS flavor over two rows, by the kW each row's admitted work draws.
 
 examples/two-rows.yaml, the cluster of tests/engine/test_topology.py: H100 SXM nodes (8 GPUs, 10.2 kW) in two rows of
 one hall, row-1 with 4 nodes under a 20.4 kW budget (oversubscribed twice), row-2 with 2 under

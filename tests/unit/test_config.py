@@ -61,10 +61,10 @@ def test_a_misspelt_key_gets_the_closest_allowed_key_at_its_level(config):
     config["clusters"][0]["pools"][0]["max_sise"] = 8
     config["tennants"] = config.pop("tenants")
     assert problems(config) == [
-        "aion:clusters[0].pools[0].max_sise: unknown key (did you mean 'max_size'?); allowed: name, node_type, size, min_size, "
-        "max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, rack, multi_node_training, root_volume_type, "
-        "root_volume_size_gb, sharing",
-        "aion:tennants: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants",
+        "aion:clusters[0].pools[0].max_sise: unknown key (did you mean 'max_size'?); allowed: name, node_type, size, by_phase, "
+        "from_phase, min_size, max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, rack, multi_node_training, "
+        "root_volume_type, root_volume_size_gb, sharing",
+        "aion:tennants: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants, phases, current_phase",
     ]
 
 
