@@ -15,7 +15,11 @@ pod-complete delay), so nothing finishes while it measures:
 - the time until the admitted Jobs' pods run on the simulated nodes;
 - Kueue's memory (VmRSS before, at the end, peak) and CPU.
 
-    .venv/bin/python bench/admission.py [--runs N] [--nodes 1000] [--jobs 2000] [--tenants 20]
+With `--tas on`, the cluster's Kueue runs with Topology Aware Scheduling (the power-tree Topology,
+flavors with `topologyName`, every Job placed by Kueue on a node): what TAS costs admission, against
+the default (off).
+
+    .venv/bin/python bench/admission.py [--runs N] [--nodes 1000] [--jobs 2000] [--tenants 20] [--tas on|off]
 """
 
 from __future__ import annotations
@@ -46,9 +50,9 @@ KUEUE = ("kueue.x-k8s.io", "v1beta2")
 SETTLED_S = 10  # the admitted count must hold this long to count as final
 
 
-def admission_values(nodes: int, tenants: int) -> dict[str, Any]:
+def admission_values(nodes: int, tenants: int, tas: bool = False) -> dict[str, Any]:
     """A local cluster of `nodes` H100 SXM nodes (plus a system node) in one hall, and
-    `tenants` tenants of equal power sharing all of it."""
+    `tenants` tenants of equal power sharing all of it; `tas`: Kueue's Topology Aware Scheduling."""
     per_tenant_kw = round(nodes * NODE_KW / tenants, 1)
     budget_kw = round(nodes * NODE_KW + 1, 1)  # the GPU nodes, plus room for the system node
     return {
@@ -57,6 +61,7 @@ def admission_values(nodes: int, tenants: int) -> dict[str, Any]:
         "clusters": [{
             "name": "local", "target": "local", "hall": "hall-a",
             "system_pool": {"node_type": "POP2-4C-16G", "size": 1},
+            "kueue": {"topology_aware_scheduling": tas},
             "pools": [{"name": "h100", "node_type": "H100-SXM-8-80G", "size": nodes}],
         }],
         "tenants": [{"name": f"tenant-{i:02d}", "power_kw": per_tenant_kw, "clusters": ["local"]} for i in range(tenants)],
@@ -177,14 +182,14 @@ def control_plane(work: Path, kueue_defaults: bool) -> Any:
     return (KueueDefaults if kueue_defaults else BenchControlPlane)(work)
 
 
-def one_run(nodes: int, jobs: int, tenants: int, work: Path, kueue_defaults: bool = False) -> dict[str, Any]:
+def one_run(nodes: int, jobs: int, tenants: int, work: Path, kueue_defaults: bool = False, tas: bool = False) -> dict[str, Any]:
     from kubernetes import client, config
 
     from aion_factory import make_plan, spec_from_config
     from aion_factory.local.simulated import node_groups, node_manifest
     from aion_factory.view import cluster_view
 
-    values = admission_values(nodes, tenants)
+    values = admission_values(nodes, tenants, tas)
     spec = spec_from_config(values)
     plan = make_plan(spec)
     if plan.violations:
@@ -245,17 +250,18 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--kueue-defaults", action="store_true", help="baseline: Kueue's own client rate (20/s), not the chart's (50/s)")
+    parser.add_argument("--tas", choices=("on", "off"), default="off", help="Kueue's Topology Aware Scheduling (default off)")
     args = parser.parse_args()
     use_toolchain()
     info = print_machine()
     print(f"{args.runs} run(s), each on a fresh control plane: {args.nodes} GPU nodes, {args.jobs} Jobs of {GPUS_PER_JOB} GPUs "
-          f"over {args.tenants} tenants; {WORKERS} concurrent creates; figures: median [min..max, IQR, n]\n")  # fmt: skip
+          f"over {args.tenants} tenants; TAS {args.tas}; {WORKERS} concurrent creates; figures: median [min..max, IQR, n]\n")  # fmt: skip
     OUT.mkdir(parents=True, exist_ok=True)
     samples = []
     for run in range(args.runs):
         work = Path(tempfile.mkdtemp(prefix="admission-", dir=OUT))
         try:
-            sample = one_run(args.nodes, args.jobs, args.tenants, work, args.kueue_defaults)
+            sample = one_run(args.nodes, args.jobs, args.tenants, work, args.kueue_defaults, args.tas == "on")
         finally:
             shutil.rmtree(work, ignore_errors=True)
         samples.append(sample)
@@ -269,7 +275,7 @@ def main() -> int:
             ("kueue_rss_before_mib", "MiB"), ("kueue_rss_end_mib", "MiB"), ("kueue_rss_peak_mib", "MiB"))  # fmt: skip
     stats = {key: Stats.of([s[key] for s in samples]) for key in dict(keys)}
     stats |= {f"cpu_s {name}": Stats.of([s["cpu_s"][name] for s in samples]) for name in WATCHED}
-    print(f"\n== {args.jobs} Jobs over {args.tenants} tenants on {args.nodes} simulated nodes")
+    print(f"\n== {args.jobs} Jobs over {args.tenants} tenants on {args.nodes} simulated nodes, TAS {args.tas}")
     for key, unit in (*keys, *((f"cpu_s {name}", "s") for name in WATCHED)):
         print(f"  {key:<28} {stats[key].fmt(unit, 1)}")
     exact = all(s["admitted"] == s["expected_admitted"] for s in samples)
@@ -277,7 +283,8 @@ def main() -> int:
     print(f"  {samples[0]['pending']} waiting; their reasons: {samples[0]['pending_reasons']}")
     result = {"machine": info, "load_avg_1m_at_end": os.getloadavg()[0], "args": vars(args),
               "stats": {k: v.as_dict() for k, v in stats.items()}, "runs": samples}  # fmt: skip
-    write_result("admission-kueue-defaults" if args.kueue_defaults else "admission", result)
+    name = "admission-kueue-defaults" if args.kueue_defaults else "admission"
+    write_result(name if args.tas == "off" else f"{name}-tas", result)
     return 0 if exact else 1
 
 

@@ -73,14 +73,14 @@ def system_kubectl_version() -> str:
     return json.loads(out)["clientVersion"]["gitVersion"] if out.strip().startswith("{") else "absent"
 
 
-def render(values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The platform manifest the component registers (Kueue itself comes with the control plane)."""
+def render(values: dict[str, Any], cluster: str = "local") -> list[dict[str, Any]]:
+    """The platform manifest the component registers for `cluster` (Kueue itself comes with the control plane)."""
     from aion_factory import make_plan, spec_from_config
     from aion_factory.platform import StorageClassChoice, platform_manifest
     from aion_factory.view import cluster_view
 
     spec = spec_from_config(values)
-    objects = platform_manifest(cluster_view(spec, make_plan(spec), "local"), StorageClassChoice.local()).objects()
+    objects = platform_manifest(cluster_view(spec, make_plan(spec), cluster), StorageClassChoice.local()).objects()
     # Namespaces first: kubectl applies in file order.
     objects.sort(key=lambda o: o["kind"] != "Namespace")
     return objects

@@ -50,6 +50,8 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
     problems = list(_duplicates(["site", "halls"], [h.name for h in spec.site.halls]))
     for h, hall in enumerate(spec.site.halls):
         problems += _duplicates(["site", "halls", h, "rows"], [r.name for r in hall.rows])
+        for r, row in enumerate(hall.rows):
+            problems += _duplicates(["site", "halls", h, "rows", r, "racks"], [k.name for k in row.racks])
     problems += _duplicates(["clusters"], [c.name for c in spec.clusters])
     problems += _duplicates(["tenants"], [t.name for t in spec.tenants])
     halls = {hall.name: hall for hall in spec.site.halls}
@@ -185,6 +187,7 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
     if hall is None:
         problems.append(_bad([*at, "hall"], cluster.hall, "is not a hall of the site", halls))
     rows = [r.name for r in hall.rows] if hall else []
+    racks = {r.name: [k.name for k in r.racks] for r in hall.rows} if hall else {}
     if hall and cluster.row is not None and cluster.row not in rows:
         problems.append(_bad([*at, "row"], cluster.row, f"is not a row of hall {hall.name!r}", rows))
     if cluster.kubernetes_version not in catalog.kubernetes_versions:
@@ -231,15 +234,33 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
             )
         )
     problems += _duplicates([*at, "pools"], [p.name for p in cluster.pools])
+    autoscaling = [p.name for p in cluster.pools if p.autoscaling]
+    if cluster.kueue.topology_aware_scheduling and autoscaling:
+        # TAS places a workload on nodes that exist; without a ProvisioningRequest admission check
+        # (Kueue's TAS documentation, "ClusterAutoscaler support") no pod waits, so no pool grows.
+        problems.append(
+            Problem(
+                key_path([*at, "kueue", "topology_aware_scheduling"]),
+                f"Kueue's Topology Aware Scheduling admits work only onto nodes that exist, so autoscaling pools "
+                f"{', '.join(autoscaling)} would never grow; allowed: true with GPU pools of fixed size, else false",
+            )
+        )
     for p, pool in enumerate(cluster.pools):
-        problems += _check_pool([*at, "pools", p], pool, cluster, rows if hall else None, scaleway, catalog)
+        problems += _check_pool([*at, "pools", p], pool, cluster, rows if hall else None, racks, scaleway, catalog)
     return problems
 
 
 def _check_pool(
-    at: list[str | int], pool: GpuPool, cluster: Cluster, rows: list[str] | None, scaleway: bool, catalog: Catalog
+    at: list[str | int],
+    pool: GpuPool,
+    cluster: Cluster,
+    rows: list[str] | None,
+    racks: dict[str, list[str]],
+    scaleway: bool,
+    catalog: Catalog,
 ) -> Iterator[Problem]:
-    """`rows`: those of the cluster's hall; None when the hall itself is unknown (already refused)."""
+    """`rows`: those of the cluster's hall; None when the hall itself is unknown (already refused).
+    `racks`: the racks of each of those rows."""
     if pool.name == "system":
         yield Problem(key_path([*at, "name"]), "'system' is the CPU system pool's name; allowed: any other DNS label")
     node_type = catalog.gpu_node_types.get(pool.node_type)
@@ -254,6 +275,7 @@ def _check_pool(
         )
     elif pool.row is not None and rows is not None and pool.row not in rows:
         yield _bad([*at, "row"], pool.row, f"is not a row of hall {cluster.hall!r}", rows)
+    yield from _rack(at, pool, cluster, racks)
     yield from _kubernetes_names(at, pool)
     if pool.min_size > pool.size:
         yield Problem(key_path([*at, "min_size"]), f"{pool.min_size} is above size {pool.size}; allowed: 0 to {pool.size}")
@@ -279,6 +301,19 @@ def _check_pool(
             MIG_CAPABLE_MODELS,
             "GPU models with MIG",
         )
+
+
+def _rack(at: list[str | int], pool: GpuPool, cluster: Cluster, racks: dict[str, list[str]]) -> Iterator[Problem]:
+    """A pool's rack stands in its row (the pool's, else the cluster's)."""
+    row = pool.row or cluster.row
+    if pool.rack is None:
+        return
+    if row is None:
+        yield Problem(
+            key_path([*at, "rack"]), f"{pool.rack!r} needs a row to stand in; allowed: a rack with the pool's or the cluster's row set"
+        )
+    elif row in racks and pool.rack not in racks[row]:
+        yield _bad([*at, "rack"], pool.rack, f"is not a rack of row {row!r}", racks[row])
 
 
 def _kubernetes_names(at: list[str | int], pool: GpuPool) -> Iterator[Problem]:

@@ -9,6 +9,7 @@ version pins from here too (`platform.manifest` applies them, in one place).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from .spec import Cluster, GpuPool, Taint
 
@@ -19,6 +20,12 @@ GPU_MODEL = f"{PREFIX}/gpu-model"
 FLAVOR = f"{PREFIX}/gpu-flavor"
 HALL = f"{PREFIX}/hall"
 ROW = f"{PREFIX}/row"
+RACK = f"{PREFIX}/rack"
+# The kind of level of the power tree a node draws from (hall, row or rack): a Kueue flavor split by
+# level selects it, since a node that draws from the hall itself carries no row label to tell it apart.
+POWER_LEVEL = f"{PREFIX}/power-level"
+# Set by the kubelet on every node: the lowest level of Kueue's Topology, so TAS picks the nodes.
+HOSTNAME = "kubernetes.io/hostname"
 POWER_CAP = f"{PREFIX}/gpu-power-cap-w"
 MIG_PROFILE = "nvidia.com/mig.config"
 # The device plugin picks its time-slicing config by this node label (value: a key of its ConfigMap).
@@ -31,18 +38,21 @@ SYSTEM_POOL = "system"
 GPU_TAINT = Taint(key=GPU_RESOURCE, value="present", effect="NoSchedule")
 
 
-def placement_labels(cluster: Cluster, pool: str, row: str | None) -> dict[str, str]:
-    """Where a node stands: its pool, cluster, hall and (when it has one) row."""
-    labels = {POOL: pool, CLUSTER: cluster.name, HALL: cluster.hall}
+def placement_labels(cluster: Cluster, pool: str, row: str | None, rack: str | None = None) -> dict[str, str]:
+    """Where a node stands: its pool, cluster, the levels of the power tree it stands in (hall, and
+    when it has them row and rack), and the kind of level it draws from."""
+    labels = {POOL: pool, CLUSTER: cluster.name, HALL: cluster.hall, POWER_LEVEL: "hall"}
     if row:
-        labels[ROW] = row
+        labels.update({ROW: row, POWER_LEVEL: "row"})
+    if row and rack:
+        labels.update({RACK: rack, POWER_LEVEL: "rack"})
     return labels
 
 
 def gpu_pool_labels(cluster: Cluster, pool: GpuPool, gpu_model: str, flavor: str) -> dict[str, str]:
     """The labels of a GPU pool's nodes: the user's own, then ours (ours win)."""
     labels = dict(pool.labels)
-    labels.update(placement_labels(cluster, pool.name, pool.row or cluster.row))
+    labels.update(placement_labels(cluster, pool.name, pool.row or cluster.row, pool.rack))
     labels.update({GPU_MODEL: gpu_model, FLAVOR: flavor})
     if pool.gpu_power_cap_w is not None:
         labels[POWER_CAP] = str(pool.gpu_power_cap_w)
@@ -63,9 +73,23 @@ def gpu_pool_taints(pool: GpuPool) -> tuple[Taint, ...]:
     return (GPU_TAINT,) if pool.taints is None else pool.taints
 
 
-def flavor_selector(flavor: str) -> dict[str, str]:
-    """What a Kueue ResourceFlavor selects: every pool of that GPU flavor."""
-    return {FLAVOR: flavor}
+def flavor_selector(pool_labels: Mapping[str, str], by_level: bool) -> dict[str, str]:
+    """What a Kueue ResourceFlavor selects, given the labels of one of its pools: every pool of that
+    GPU flavor; `by_level` (a flavor per level of the power tree), those that draw from the same level."""
+    keys = (FLAVOR, POWER_LEVEL, ROW, RACK) if by_level else (FLAVOR,)
+    return {key: pool_labels[key] for key in keys if key in pool_labels}
+
+
+def topology_levels(gpu_pool_labels: Iterable[Mapping[str, str]]) -> tuple[str, ...]:
+    """The levels of the GPU pools' Kueue Topology, outermost first: the hall, the row and the rack
+    where every GPU pool stands in one (TAS leaves out a node without a level's label), then the node."""
+    found = list(gpu_pool_labels)
+    inner = tuple(level for level in (ROW, RACK) if found and all(level in labels for labels in found))
+    return (HALL, *inner, HOSTNAME)
+
+
+# cpu and memory's flavor spans every node of the cluster, the system pool's too, which stands in no rack.
+NODE_TOPOLOGY_LEVELS = (HALL, HOSTNAME)
 
 
 def pool_selector(cluster: str, pool: str) -> dict[str, str]:

@@ -61,8 +61,9 @@ class SiteDocument(_Document):
 
 class LevelDocument(_Document):
     path: str
-    """site, site/hall or site/hall/row."""
+    """site, site/hall, site/hall/row or site/hall/row/rack."""
     kind: str
+    """site, hall, row or rack."""
     budget_kw: Kw
     oversubscription: float
     limit_kw: Kw
@@ -82,6 +83,7 @@ class ClusterDocument(_Document):
     max_nodes: int
     gpus: int
     gpus_by_flavor: dict[str, int]
+    """GPUs at rated size per Kueue flavor."""
     rated_kw: Kw
 
 
@@ -91,6 +93,9 @@ class PoolDocument(_Document):
     node_type: str
     flavor: str | None
     """None for the CPU system pool."""
+    queue_flavor: str | None = None
+    """The Kueue flavor its GPUs are admitted under: `flavor`, or `flavor.hall.row[.rack]` where the cluster's
+    pools of that flavor draw from several levels of the power tree; None for the CPU system pool."""
     nodes: int
     """Rated nodes: max_size when autoscaling, else size."""
     gpus: int

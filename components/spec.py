@@ -96,6 +96,17 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False, str_max_length=MAX_STRING)
 
 
+class Rack(_Spec):
+    """A rack of a row, with a power budget of its own (its PDUs')."""
+
+    name: Name
+    """Unique within its row."""
+    it_power_kw: Kw
+    """IT power budget of the rack, kW."""
+    oversubscription: Oversubscription = 1.0
+    """Rated power may reach budget x this (1.0 to 3.0)."""
+
+
 class Row(_Spec):
     """A row of racks in a hall."""
 
@@ -109,6 +120,8 @@ class Row(_Spec):
     """The phase from which the row is powered (default: the first phase)."""
     oversubscription: Oversubscription = 1.0
     """Rated power may reach budget x this (1.0 to 3.0)."""
+    racks: tuple[Rack, ...] = ()
+    """Racks with budgets of their own; pools not placed in a rack draw from the row."""
 
 
 class Hall(_Spec):
@@ -129,7 +142,7 @@ class Hall(_Spec):
 
 
 class Site(_Spec):
-    """The site and its power tree: site -> halls -> rows."""
+    """The site and its power tree: site -> halls -> rows -> racks."""
 
     name: Name
     """The site's name (first part of every level path)."""
@@ -196,6 +209,8 @@ class GpuPool(_Spec):
     """Per-GPU power limit, W, set with nvidia-smi -pl and counted by the planner."""
     row: Name | None = None
     """The row the pool draws power from (default: the cluster's row, else the hall)."""
+    rack: Name | None = None
+    """The rack of that row the pool draws power from (default: the row itself)."""
     multi_node_training: Flag = False
     """Place nodes in a low-latency placement group for multi-node jobs."""
     root_volume_type: Literal["sbs_5k", "sbs_15k", "l_ssd"] = "sbs_5k"
@@ -293,6 +308,9 @@ class Kueue(_Spec):
     """CPU request of Kueue's manager, millicores (no CPU limit: a throttled manager admits late)."""
     manager_memory_mib: Annotated[int, Field(ge=256, le=65_536)] = 512
     """Memory request and limit of Kueue's manager, MiB (it grows with the workloads it tracks)."""
+    topology_aware_scheduling: Flag = False
+    """Give Kueue the power tree as a Topology (hall, row, rack, node) for the GPU flavors: a job may ask for one row or rack.
+    Kueue then admits work only onto nodes that exist, so not with autoscaling GPU pools."""
 
 
 class Cluster(_Spec):

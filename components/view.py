@@ -24,7 +24,7 @@ class PoolView:
     name: str
     node_type: str
     gpu_model: str | None  # None for the system pool
-    flavor: str | None
+    flavor: str | None  # the Kueue flavor its GPUs are admitted under (PoolPlan.queue_flavor)
     size: int  # nodes now
     min_size: int
     max_size: int  # explicit: `size` where the spec leaves it unset
@@ -51,12 +51,14 @@ class PoolView:
 
 @dataclass(frozen=True)
 class FlavorView:
-    """A GPU flavor of the cluster: its GPUs at rated size, their pools' rated kW, and the taints of the pools that have it."""
+    """A Kueue GPU flavor of the cluster: its GPUs at rated size, their pools' rated kW, the labels that
+    select its nodes, and the taints of the pools that have it."""
 
     name: str
     gpus: int
     taints: tuple[Taint, ...]
     rated_kw: float
+    node_labels: Mapping[str, str]
 
     @property
     def kw_per_gpu(self) -> float:
@@ -109,6 +111,9 @@ class ClusterView:
     tenants: tuple[TenantView, ...]
     site_cohort: str  # Kueue cohorts follow the power tree: the site, then the hall
     hall_cohort: str
+    # The node labels of the GPU flavors' Kueue Topology, outermost first; empty without
+    # Topology Aware Scheduling (off in the spec, or no GPU pool).
+    topology_levels: tuple[str, ...]
     settings: Cluster  # the spec's own cluster settings that only the target reads (zone, subnet, versions, storage)
 
     @property
@@ -148,6 +153,9 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
         tenants=tuple(_tenant(i, t, plan, name, (*gpu_pools, system_pool)) for i, t in enumerate(spec.tenants) if name in t.clusters),
         site_cohort=spec.site.name,
         hall_cohort=f"{spec.site.name}-{cluster.hall}",
+        topology_levels=labels.topology_levels(p.labels for p in gpu_pools)
+        if gpu_pools and cluster.kueue.topology_aware_scheduling
+        else (),
         settings=cluster,
     )
 
@@ -157,12 +165,13 @@ def cluster_views(spec: FactorySpec, plan: Plan) -> list[ClusterView]:
 
 
 def _gpu_pool(cluster: Cluster, pool: GpuPool, planned: PoolPlan) -> PoolView:
-    assert planned.gpu_model is not None and planned.flavor is not None  # a GPU pool's plan always has both
+    # A GPU pool's plan always has all three.
+    assert planned.gpu_model is not None and planned.flavor is not None and planned.queue_flavor is not None
     return PoolView(
         name=pool.name,
         node_type=pool.node_type,
         gpu_model=planned.gpu_model,
-        flavor=planned.flavor,
+        flavor=planned.queue_flavor,
         size=pool.size,
         min_size=pool.min_size,
         max_size=pool.size if pool.max_size is None else pool.max_size,
@@ -208,12 +217,18 @@ def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
     gpus: dict[str, int] = {}
     rated_kw: dict[str, float] = {}
     taints: dict[str, dict[tuple[str, str, str], Taint]] = {}
+    selectors: dict[str, dict[str, str]] = {}
     for pool in gpu_pools:
         assert pool.flavor is not None
         gpus[pool.flavor] = gpus.get(pool.flavor, 0) + pool.rated_nodes * pool.gpus_per_node
         rated_kw[pool.flavor] = rated_kw.get(pool.flavor, 0.0) + pool.rated_kw
         taints.setdefault(pool.flavor, {}).update({(t.key, t.value, t.effect): t for t in pool.taints})
-    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), rated_kw[name]) for name in sorted(gpus))
+        # A Kueue flavor named otherwise than its GPU flavor is one level's share of it (planner/flavors.py).
+        selectors[pool.flavor] = labels.flavor_selector(pool.labels, by_level=pool.flavor != pool.labels[labels.FLAVOR])
+    return tuple(
+        FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), rated_kw[name], selectors[name])
+        for name in sorted(gpus)
+    )
 
 
 def _tenant(index: int, tenant: Tenant, plan: Plan, cluster: str, pools: tuple[PoolView, ...]) -> TenantView:

@@ -14,6 +14,7 @@ from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .account import account_plan
 from .capacity import choose_control_plane, split_fleet
+from .flavors import with_queue_flavors
 from .model import (
     AccountPlan,
     ClusterPlan,
@@ -64,7 +65,7 @@ __all__ = [
 def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
     catalog = catalog or load_catalog()
     site = spec.site
-    gpu_pools = [gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools]
+    gpu_pools = with_queue_flavors([gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools])
     system_pools = [system_pool_plan(site, c, catalog) for c in spec.clusters]
     levels = roll_up(site, gpu_pools + system_pools)
     violations = budget_violations(levels, gpu_pools + system_pools, catalog)
@@ -115,8 +116,8 @@ def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan
     plane, limit = choose_control_plane(catalog, cluster, max_nodes)
     gpus_by_flavor: dict[str, int] = {}
     for pool in pools:
-        if pool.flavor:
-            gpus_by_flavor[pool.flavor] = gpus_by_flavor.get(pool.flavor, 0) + pool.gpus
+        if pool.queue_flavor:
+            gpus_by_flavor[pool.queue_flavor] = gpus_by_flavor.get(pool.queue_flavor, 0) + pool.gpus
     plan = ClusterPlan(
         name=cluster.name,
         target=cluster.target,

@@ -24,6 +24,9 @@ class PoolPlan:
     node_power_w: float  # after the per-GPU cap, if any
     level: str  # the power-tree level it draws from
     gpu_power_cap_w: int | None = None
+    # The Kueue flavor its GPUs are admitted under: `flavor`, or that flavor in its level where the
+    # cluster's pools of the flavor draw from several (planner/flavors.py); None for the system pool.
+    queue_flavor: str | None = None
 
     @property
     def gpus(self) -> int:
@@ -36,8 +39,8 @@ class PoolPlan:
 
 @dataclass(frozen=True)
 class LevelPlan:
-    path: str  # site/hall/row
-    kind: str  # site, hall or row
+    path: str  # site/hall/row/rack
+    kind: str  # site, hall, row or rack
     budget_kw: float
     oversubscription: float
     rated_kw: float
@@ -66,7 +69,7 @@ class ClusterPlan:
     control_plane: str | None  # None when no control plane holds its nodes
     node_limit: int
     max_nodes: int
-    gpus_by_flavor: dict[str, int]
+    gpus_by_flavor: dict[str, int]  # by Kueue flavor (PoolPlan.queue_flavor)
     rated_kw: float
 
     @property
@@ -93,7 +96,7 @@ class FlavorQuota:
 class TenantPlan:
     name: str
     allotted_kw: float
-    quotas_by_cluster: dict[str, dict[str, int]]  # cluster -> flavor -> GPUs (Kueue nominal quota)
+    quotas_by_cluster: dict[str, dict[str, int]]  # cluster -> Kueue flavor -> GPUs (Kueue nominal quota)
     # cluster -> flavor -> GPUs it may borrow above its quota (its limit, else what the cluster has left)
     borrowing_by_cluster: dict[str, dict[str, int]] = field(default_factory=dict)
     # cluster -> flavor -> GPUs it may lend; None where the spec sets no limit (it may lend all)

@@ -20,10 +20,10 @@ def node_power_w(catalog: Catalog, node_type: str, gpu_power_cap_w: int | None =
     return power - node.gpus * (model.max_power_w - gpu_power_cap_w)
 
 
-def level_of(site: Site, cluster: Cluster, row: str | None = None) -> str:
-    """The power-tree path a pool draws from: its row, else the cluster's, else the hall."""
+def level_of(site: Site, cluster: Cluster, row: str | None = None, rack: str | None = None) -> str:
+    """The power-tree path a pool draws from: its rack in its row, else its row, else the cluster's, else the hall."""
     row = row or cluster.row
-    return "/".join(p for p in (site.name, cluster.hall, row) if p)
+    return "/".join(p for p in (site.name, cluster.hall, row, rack if row else None) if p)
 
 
 def gpu_pool_plan(site: Site, cluster: Cluster, pool: GpuPool, catalog: Catalog) -> PoolPlan:
@@ -39,7 +39,7 @@ def gpu_pool_plan(site: Site, cluster: Cluster, pool: GpuPool, catalog: Catalog)
         vcpus=node.vcpus,
         ram_gib=node.ram_gib,
         node_power_w=node_power_w(catalog, pool.node_type, pool.gpu_power_cap_w),
-        level=level_of(site, cluster, pool.row),
+        level=level_of(site, cluster, pool.row, pool.rack),
         gpu_power_cap_w=pool.gpu_power_cap_w,
     )
 
@@ -77,6 +77,9 @@ def roll_up(site: Site, pools: list[PoolPlan]) -> list[LevelPlan]:
         for row in hall.rows:
             row_path = f"{hall_path}/{row.name}"
             levels.append(LevelPlan(row_path, "row", row.it_power_kw, row.oversubscription, rated.get(row_path, 0.0)))
+            for rack in row.racks:
+                rack_path = f"{row_path}/{rack.name}"
+                levels.append(LevelPlan(rack_path, "rack", rack.it_power_kw, rack.oversubscription, rated.get(rack_path, 0.0)))
     return levels
 
 
@@ -194,6 +197,6 @@ def allotted_levels(tenant: Tenant, by_cluster: dict[str, list[PoolPlan]]) -> se
 
 
 def _ancestors(level: str) -> list[str]:
-    """`site/hall/row` -> [`site`, `site/hall`, `site/hall/row`]."""
+    """`site/hall/row/rack` -> [`site`, `site/hall`, `site/hall/row`, `site/hall/row/rack`]."""
     parts = level.split("/")
     return ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]

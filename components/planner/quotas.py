@@ -1,9 +1,11 @@
 """Tenant GPU quotas from power allotments.
 
 A tenant allotted P kW, running on clusters C, gets in each cluster c and for
-each GPU flavor m:  floor(P x G(c, m) / R(C))  GPUs, where G(c, m) is the
+each Kueue flavor m:  floor(P x G(c, m) / R(C))  GPUs, where G(c, m) is the
 cluster's GPUs of that flavor at rated size and R(C) the rated kW of the GPU
-pools of all its clusters. A tenant whose kW equals all that power gets every GPU.
+pools of all its clusters. A Kueue flavor is a GPU flavor, or a GPU flavor in
+one level of the power tree where its pools draw from several (flavors.py): its
+quotas then draw at most the tenant's kW allotted in that level. A tenant whose kW equals all that power gets every GPU.
 Where the tenants of a cluster ask for more GPUs of a flavor than it has, each
 share is scaled down by capacity / demand (rounded down), so the sum never
 exceeds capacity.
@@ -83,9 +85,9 @@ def _capacity(gpu_pools: list[PoolPlan]) -> tuple[dict[str, dict[str, int]], dic
     capacity: dict[str, dict[str, int]] = {}
     rated_kw: dict[str, float] = {}
     for pool in gpu_pools:
-        assert pool.flavor is not None
+        assert pool.queue_flavor is not None  # set by flavors.with_queue_flavors
         per_flavor = capacity.setdefault(pool.cluster, {})
-        per_flavor[pool.flavor] = per_flavor.get(pool.flavor, 0) + pool.gpus
+        per_flavor[pool.queue_flavor] = per_flavor.get(pool.queue_flavor, 0) + pool.gpus
         rated_kw[pool.cluster] = rated_kw.get(pool.cluster, 0.0) + pool.rated_kw
     return capacity, rated_kw
 

@@ -34,7 +34,7 @@ class PlatformManifest:
     tenants: dict[str, list[Object]]  # tenant -> its objects, namespace first
     tenant_policies: list[Object]  # cluster-wide admission policies over every tenant namespace: policy, then binding
     priority_classes: list[Object]  # kube-scheduler's and Kueue's
-    flavors_and_cohorts: list[Object]  # what the ClusterQueues name
+    flavors_and_cohorts: list[Object]  # what the ClusterQueues name: Topologies, flavors, cohorts
     queues: list[tuple[Object, Object]]  # (ClusterQueue, LocalQueue) per tenant
     power_caps: list[Object]  # the privileged namespace first, when any pool is capped
     time_slicing: Object | None
@@ -65,7 +65,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
         tenants={tenant.name: label(TENANT, tenancy.tenant_objects(tenant)) for tenant in view.tenants},
         tenant_policies=label(TENANT, tenancy.service_account_token_policy()) if view.tenants else [],
         priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),
-        flavors_and_cohorts=label(QUOTAS, queues.resource_flavors(view) + queues.cohorts(view)),
+        flavors_and_cohorts=label(QUOTAS, queues.topologies(view) + queues.resource_flavors(view) + queues.cohorts(view)),
         queues=[(with_platform_labels(cq, view, QUOTAS), with_platform_labels(lq, view, QUOTAS)) for cq, lq in queues.queues_for(view)],
         power_caps=label(POWER_CAP, [power_caps.system_namespace(), *daemonsets]) if daemonsets else [],
         time_slicing=None if time_slicing is None else with_platform_labels(time_slicing, view, GPU_SHARING),

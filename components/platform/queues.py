@@ -2,7 +2,17 @@
 
 Field names follow Kueue v0.17.0's CRDs (config/components/crd/bases): a
 ClusterQueue names its cohort with `cohortName`, a Cohort its parent with
-`parentName`, and a WorkloadPriorityClass carries `value` at the top level.
+`parentName`, a WorkloadPriorityClass carries `value` at the top level, and a
+ResourceFlavor names its Topology with `topologyName`.
+
+With Topology Aware Scheduling (TAS, beta and on by default in Kueue v0.17), a
+Topology lists the levels of the power tree as node labels and every flavor of a
+ClusterQueue references one: Kueue assigns a workload's pods to nodes itself, and a
+job may ask for one row or rack (`kueue.x-k8s.io/podset-required-topology`). Kueue
+then wants each pod's resources from a single TAS flavor, and a ClusterQueue whose
+flavors are all TAS ones, or a job without that annotation could not use them
+(pkg/scheduler/flavorassigner/tas_flavorassigner.go): so cpu, memory and GPUs go
+in one resource group, each flavor with the tenant's cpu and memory.
 """
 
 from __future__ import annotations
@@ -10,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..labels import GPU_RESOURCE, flavor_selector
+from ..labels import CLUSTER, GPU_RESOURCE, NODE_TOPOLOGY_LEVELS
 from ..planner import FlavorQuota
 from ..spec import Taint
 from ..view import ClusterView, TenantView
@@ -22,6 +32,9 @@ KUEUE_API = "kueue.x-k8s.io/v1beta2"
 CPU_FLAVOR = "default-flavor"
 # Kueue (LocalQueueDefaulting, GA in v0.17) sends jobs without a queue-name label to the LocalQueue named `default`.
 LOCAL_QUEUE = "default"
+# The Topologies: the power tree the GPU flavors stand in, and the nodes cpu and memory's flavor spans.
+TOPOLOGY = "power-tree"
+NODE_TOPOLOGY = "nodes"
 
 
 @dataclass(frozen=True)
@@ -42,13 +55,28 @@ WORKLOAD_CLASSES = (
 )
 
 
+def topologies(view: ClusterView) -> list[dict[str, Any]]:
+    """With TAS: the GPU flavors' Topology (the power tree's levels, then the node), and cpu and memory's."""
+    if not view.topology_levels:
+        return []
+    return [
+        _kueue("Topology", TOPOLOGY, {"levels": [{"nodeLabel": label} for label in view.topology_levels]}),
+        _kueue("Topology", NODE_TOPOLOGY, {"levels": [{"nodeLabel": label} for label in NODE_TOPOLOGY_LEVELS]}),
+    ]
+
+
 def resource_flavors(view: ClusterView) -> list[dict[str, Any]]:
-    """cpu and memory's flavor, then one per GPU flavor: its nodes, and the taints its pods must tolerate."""
-    flavors = [_kueue("ResourceFlavor", CPU_FLAVOR, {})]
+    """cpu and memory's flavor, then one per Kueue GPU flavor: its nodes, the taints its pods must
+    tolerate, and with TAS its Topology. A TAS flavor selects at least one label (Kueue refuses
+    one without): cpu and memory's then selects the cluster's nodes."""
+    tas = bool(view.topology_levels)
+    flavors = [_kueue("ResourceFlavor", CPU_FLAVOR, {"nodeLabels": {CLUSTER: view.name}, "topologyName": NODE_TOPOLOGY} if tas else {})]
     for flavor in view.flavors:
-        spec: dict[str, Any] = {"nodeLabels": flavor_selector(flavor.name)}
+        spec: dict[str, Any] = {"nodeLabels": dict(flavor.node_labels)}
         if flavor.taints:
             spec["tolerations"] = [toleration(t) for t in flavor.taints]
+        if tas:
+            spec["topologyName"] = TOPOLOGY
         flavors.append(_kueue("ResourceFlavor", flavor.name, spec))
     return flavors
 
@@ -59,22 +87,17 @@ def cohorts(view: ClusterView) -> list[dict[str, Any]]:
 
 
 def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
-    cpu_memory = {
-        "coveredResources": ["cpu", "memory"],
-        "flavors": [
-            {
-                "name": CPU_FLAVOR,
-                # The namespace's ResourceQuota caps these anyway: borrowing them would only admit pods it refuses.
-                "resources": [
-                    {"name": "cpu", "nominalQuota": count_quantity(tenant.cpu_quota), "borrowingLimit": "0"},
-                    {"name": "memory", "nominalQuota": binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
-                ],
-            }
-        ],
-    }
-    groups = [cpu_memory]
-    if tenant.gpu_quotas:
-        groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(q) for q in tenant.gpu_quotas]})
+    if view.topology_levels and tenant.gpu_quotas:
+        # One group, cpu and memory's flavor first (no GPUs: a GPU pod moves on to a GPU flavor); each
+        # GPU flavor gives the tenant's cpu and memory with its GPUs, the ResourceQuota capping their sum.
+        no_gpus = {"name": GPU_RESOURCE, "nominalQuota": "0", "borrowingLimit": "0"}
+        flavors = [{"name": CPU_FLAVOR, "resources": [*_cpu_memory(tenant), no_gpus]}]
+        flavors += [{**entry, "resources": [*_cpu_memory(tenant), *entry["resources"]]} for entry in map(_gpu_quota, tenant.gpu_quotas)]
+        groups = [{"coveredResources": ["cpu", "memory", GPU_RESOURCE], "flavors": flavors}]
+    else:
+        groups = [{"coveredResources": ["cpu", "memory"], "flavors": [{"name": CPU_FLAVOR, "resources": _cpu_memory(tenant)}]}]
+        if tenant.gpu_quotas:
+            groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(q) for q in tenant.gpu_quotas]})
     return _kueue(
         "ClusterQueue",
         tenant.name,
@@ -148,6 +171,15 @@ def toleration(taint: Taint) -> dict[str, str]:
     if taint.value:
         return {"key": taint.key, "operator": "Equal", "value": taint.value, "effect": taint.effect}
     return {"key": taint.key, "operator": "Exists", "effect": taint.effect}
+
+
+def _cpu_memory(tenant: TenantView) -> list[dict[str, str]]:
+    """The namespace's cpu and memory, not borrowed: its ResourceQuota caps them anyway, and borrowing
+    them would only admit pods it refuses."""
+    return [
+        {"name": "cpu", "nominalQuota": count_quantity(tenant.cpu_quota), "borrowingLimit": "0"},
+        {"name": "memory", "nominalQuota": binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
+    ]
 
 
 def _gpu_quota(quota: FlavorQuota) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def job(name: str, runs: str = "1h", priority: str | None = None) -> dict[str, A
                 "metadata": {"annotations": pod_runtime(runs)},
                 "spec": {
                     "restartPolicy": "Never",
-                    "nodeSelector": labels.flavor_selector(FLAVOR),
+                    "nodeSelector": {labels.FLAVOR: FLAVOR},
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [
                         {

@@ -12,7 +12,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from aion_factory import __version__, load_stack_file, make_plan
-from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector, recommended_labels
+from aion_factory.labels import FLAVOR, GPU_RESOURCE, pool_selector, recommended_labels
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from aion_factory.platform.install import helm_values
 from aion_factory.platform.resources import FORCE_APPLY
@@ -185,7 +185,7 @@ def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[
     hall = recorder.named(f"{NAME}-quotas-cohort-lab-hall-a").inputs
     assert hall["spec"] == {"parentName": "lab"}
     for flavor in ("h100-sxm", "l40s"):
-        assert recorder.named(f"{NAME}-quotas-resourceflavor-{flavor}").inputs["spec"]["nodeLabels"] == flavor_selector(flavor)
+        assert recorder.named(f"{NAME}-quotas-resourceflavor-{flavor}").inputs["spec"]["nodeLabels"] == {FLAVOR: flavor}
     training = recorder.named(f"{NAME}-quotas-workloadpriorityclass-training").inputs
     assert (training["apiVersion"], training["value"]) == ("kueue.x-k8s.io/v1beta2", 500)
 

@@ -136,6 +136,7 @@ def test_gpu_pools_carry_node_type_sizes_taints_labels_and_no_public_ip(run_prog
         "aion-factory.io/gpu-flavor": "h100-sxm",
         "aion-factory.io/hall": "h",
         "aion-factory.io/row": "r",
+        "aion-factory.io/power-level": "row",
     }
     assert l4["labels"]["workload"] == "inference"
     assert b300["labels"]["aion-factory.io/gpu-power-cap-w"] == "1000"
@@ -160,7 +161,8 @@ def test_system_pool_is_a_fixed_cpu_pool_without_gpu_labels(run_program):
     system = recorder.named("c-system-pool").inputs
     assert (system["name"], system["nodeType"], system["size"], system["autoscaling"]) == ("system", "POP2-4C-16G", 2, False)
     assert system["labels"] == {"aion-factory.io/pool": "system", "aion-factory.io/cluster": "c", "aion-factory.io/hall": "h"} | {
-        "aion-factory.io/row": "r"
+        "aion-factory.io/row": "r",
+        "aion-factory.io/power-level": "row",
     }
     assert "taints" not in system
 

@@ -62,7 +62,7 @@ def test_a_misspelt_key_gets_the_closest_allowed_key_at_its_level(config):
     config["tennants"] = config.pop("tenants")
     assert problems(config) == [
         "aion:clusters[0].pools[0].max_sise: unknown key (did you mean 'max_size'?); allowed: name, node_type, size, by_phase, "
-        "from_phase, min_size, max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, multi_node_training, "
+        "from_phase, min_size, max_size, autoscaling, autohealing, taints, labels, gpu_power_cap_w, row, rack, multi_node_training, "
         "root_volume_type, root_volume_size_gb, sharing",
         "aion:tennants: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants, account, phases, current_phase",
     ]
@@ -425,3 +425,31 @@ def test_object_quota_bounds_are_named(config):
 def test_a_priority_class_listed_twice_is_refused(config):
     config["tenants"][0]["priority_classes"] = ["inference", "batch", "inference"]
     assert problems(config) == ["aion:tenants[0].priority_classes: name 'inference' is used 2 times; names must be unique"]
+
+
+def test_a_pools_rack_must_stand_in_its_row_and_rack_names_are_unique_in_a_row(config):
+    config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 50}, {"name": "k1", "it_power_kw": 50}]
+    config["clusters"][0]["pools"][0]["rack"] = "k9"
+    assert problems(config) == [
+        "aion:site.halls[0].rows[0].racks: name 'k1' is used 2 times; names must be unique",
+        "aion:clusters[0].pools[0].rack: 'k9' is not a rack of row 'r'; allowed: k1, k1",
+    ]
+
+
+def test_a_rack_needs_a_row(config):
+    config["clusters"][0].pop("row")
+    config["clusters"][0]["pools"][0]["rack"] = "k1"
+    assert problems(config) == [
+        "aion:clusters[0].pools[0].rack: 'k1' needs a row to stand in; allowed: a rack with the pool's or the cluster's row set"
+    ]
+
+
+def test_topology_aware_scheduling_refuses_autoscaling_pools(config):
+    """Kueue's TAS places work on nodes that exist: an autoscaling pool would never be asked to grow."""
+    config["clusters"][0]["kueue"] = {"topology_aware_scheduling": True}
+    assert spec_from_config(config).cluster("c").kueue.topology_aware_scheduling
+    config["clusters"][0]["pools"][0].update(autoscaling=True, max_size=6)
+    assert problems(config) == [
+        "aion:clusters[0].kueue.topology_aware_scheduling: Kueue's Topology Aware Scheduling admits work only onto nodes "
+        "that exist, so autoscaling pools h100 would never grow; allowed: true with GPU pools of fixed size, else false"
+    ]

@@ -35,6 +35,7 @@ def test_gpu_node_manifest():
         "aion-factory.io/gpu-flavor": "h100-sxm",
         "aion-factory.io/hall": "hall-a",
         "aion-factory.io/row": "row-1",
+        "aion-factory.io/power-level": "row",
         "aion-factory.io/gpu-power-cap-w": "600",
         "nvidia.com/gpu.present": "true",
         "kubernetes.io/hostname": "local-h100-0",

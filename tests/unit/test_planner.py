@@ -166,3 +166,47 @@ def test_split_fleet(nodes, limit, reserved, expected):
 def test_plan_is_deterministic():
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
     assert make_plan(spec) == make_plan(spec)
+
+
+def racked(config):
+    """Row r (500 kW) with two racks of 30 kW; the H100 pool (4 x 10.2 kW) in rack k1, the L4s in the row."""
+    config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 30}, {"name": "k2", "it_power_kw": 30}]
+    config["clusters"][0]["pools"][0]["rack"] = "k1"
+    config["tenants"][0]["power_kw"] = 20
+    return config
+
+
+def test_a_rack_is_a_level_of_its_own_under_its_row(config):
+    plan = make_plan(spec_from_config(racked(config)))
+    levels = {lv.path: lv for lv in plan.levels}
+    # k1: 4 x 10.2 = 40.8 kW rated in 30 kW: over; the row holds it, the L4s (2 x 0.9184) and 2 system nodes (2 x 0.0184).
+    assert (levels["s/h/r/k1"].kind, levels["s/h/r/k1"].rated_kw, levels["s/h/r/k2"].rated_kw) == ("rack", pytest.approx(40.8), 0)
+    assert levels["s/h/r"].rated_kw == pytest.approx(40.8 + 2 * 0.9184 + 2 * 0.0184)
+    [violation] = plan.violations
+    # 10.8 kW over: ceil(10.8 / 10.2) = 2 nodes; or 700 - 10,800 / 32 = 362.5 -> 362 W a GPU.
+    assert violation.path == "s/h/r/k1"
+    assert violation.message.startswith("rack s/h/r/k1 draws 40.8 kW rated, over its limit of 30.0 kW")
+    assert "shrink pool c/h100 by 2 nodes (to 2), or gpu_power_cap_w 362 on pool c/h100" in violation.message
+
+
+def test_a_racks_allotment_is_checked_against_its_budget(config):
+    config = racked(config)
+    config["site"]["halls"][0]["rows"][0]["racks"][0].update(oversubscription=1.5)  # 45 kW: the hardware fits
+    assert make_plan(spec_from_config(config)).fits
+    # 40.8 of the 42.6368 kW of GPU pools stand in k1: a tenant of 32 kW is allotted 30.62 kW there, over 30.
+    config["tenants"][0]["power_kw"] = 32
+    [violation] = make_plan(spec_from_config(config)).violations
+    assert violation.message.startswith("tenants are allotted 30.6 kW of rack s/h/r/k1, over its budget of 30.0 kW")
+
+
+def test_a_gpu_flavor_over_two_rows_gets_a_kueue_flavor_and_quota_per_row_within_the_rows_allotment(config):
+    """H100s in rows r (4 nodes) and r2 (2 nodes); the L4s only in r. A tenant of 30 kW over 63.0368 kW of GPU pools."""
+    config["site"]["halls"][0]["rows"].append({"name": "r2", "it_power_kw": 500})
+    config["clusters"][0]["pools"].append({"name": "h100-b", "node_type": "H100-SXM-8-80G", "size": 2, "row": "r2"})
+    config["tenants"][0]["power_kw"] = 30
+    plan = make_plan(spec_from_config(config))
+    assert {p.name: p.queue_flavor for p in plan.pools} == {"h100": "h100-sxm.h.r", "h100-b": "h100-sxm.h.r2", "l4": "l4", "system": None}
+    assert plan.cluster("c").gpus_by_flavor == {"h100-sxm.h.r": 32, "h100-sxm.h.r2": 16, "l4": 16}
+    # floor(30 x 32 / 63.0368) = 15, floor(30 x 16 / 63.0368) = 7, floor(30 x 16 / 63.0368) = 7. Row r2's
+    # quota draws 7 x 1.275 = 8.925 kW, within the tenant's 30 x 20.4 / 63.0368 = 9.709 kW there.
+    assert plan.tenant("t").quotas_by_cluster["c"] == {"h100-sxm.h.r": 15, "h100-sxm.h.r2": 7, "l4": 7}

@@ -69,7 +69,8 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     view, manifest = manifest_of(stack)
     built = tenant_admission.admission_policies(view)
     built += [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)] + tenancy.service_account_token_policy()
-    built += queues.priority_classes() + queues.workload_priority_classes() + queues.resource_flavors(view) + queues.cohorts(view)
+    built += queues.priority_classes() + queues.workload_priority_classes() + queues.topologies(view)
+    built += queues.resource_flavors(view) + queues.cohorts(view)
     built += [obj for pair in queues.queues_for(view) for obj in pair]
     built += [power_caps.system_namespace(), *power_caps.power_cap_daemonsets(view)]
     *labelled, storage = manifest.objects()

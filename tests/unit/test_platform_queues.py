@@ -5,7 +5,7 @@ from typing import Any
 from kube_validation import assert_valid, assert_valid_kueue
 
 from aion_factory import load_stack_file, make_plan, spec_from_config
-from aion_factory.labels import GPU_RESOURCE, flavor_selector
+from aion_factory.labels import CLUSTER, FLAVOR, GPU_RESOURCE, HALL, HOSTNAME, POWER_LEVEL, RACK, ROW
 from aion_factory.platform import queues
 from aion_factory.platform.quantities import binary_quantity, count_quantity
 from support import ROOT, view_of
@@ -21,16 +21,93 @@ def queue_of(tenant: str) -> dict[str, Any]:
 
 
 def gpu_quotas(cluster_queue: dict[str, Any]) -> dict[str, dict[str, str]]:
-    [group] = [g for g in cluster_queue["spec"]["resourceGroups"] if g["coveredResources"] == [GPU_RESOURCE]]
-    return {f["name"]: {k: v for k, v in f["resources"][0].items() if k != "name"} for f in group["flavors"]}
+    """The GPU resource of each flavor that gives GPUs, whichever resource group it is in."""
+    found = {}
+    for group in cluster_queue["spec"]["resourceGroups"]:
+        for flavor in group["flavors"]:
+            gpu = next((r for r in flavor["resources"] if r["name"] == GPU_RESOURCE), None)
+            if gpu is not None and flavor["name"] != queues.CPU_FLAVOR:
+                found[flavor["name"]] = {k: v for k, v in gpu.items() if k != "name"}
+    return found
+
+
+def with_tas(config: dict[str, Any]) -> dict[str, Any]:
+    config["clusters"][0]["kueue"] = {"topology_aware_scheduling": True}
+    return config
 
 
 def test_a_flavor_per_gpu_model_selects_its_pools_and_tolerates_their_taints():
     flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(VIEW)}
     assert set(flavors) == {queues.CPU_FLAVOR, "h100-sxm", "l40s"} == {queues.CPU_FLAVOR, *PLAN.cluster("local").gpus_by_flavor}
     for flavor in ("h100-sxm", "l40s"):
-        assert flavors[flavor] == {"nodeLabels": flavor_selector(flavor), "tolerations": [GPU_TOLERATION]}
+        assert flavors[flavor] == {"nodeLabels": {FLAVOR: flavor}, "tolerations": [GPU_TOLERATION]}
     assert flavors[queues.CPU_FLAVOR] == {}
+    assert queues.topologies(VIEW) == []  # TAS is off unless the cluster asks for it
+
+
+def test_with_tas_every_flavor_stands_in_a_topology_of_the_power_tree(config: dict[str, Any]):
+    """The minimal cluster stands in row r of hall h: its GPU nodes carry both."""
+    view = view_of(spec_from_config(with_tas(config)), "c")
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
+    for flavor in ("h100-sxm", "l4"):
+        assert flavors[flavor] == {"nodeLabels": {FLAVOR: flavor}, "tolerations": [GPU_TOLERATION], "topologyName": "power-tree"}
+    # A TAS flavor must select a label: every node of the cluster.
+    assert flavors[queues.CPU_FLAVOR] == {"nodeLabels": {CLUSTER: "c"}, "topologyName": "nodes"}
+    power_tree, nodes = queues.topologies(view)
+    assert (power_tree["kind"], power_tree["metadata"]["name"]) == ("Topology", "power-tree")
+    assert power_tree["spec"] == {"levels": [{"nodeLabel": HALL}, {"nodeLabel": ROW}, {"nodeLabel": HOSTNAME}]}
+    assert nodes["spec"] == {"levels": [{"nodeLabel": HALL}, {"nodeLabel": HOSTNAME}]}
+    for pool in view.gpu_pools:
+        assert (pool.labels[HALL], pool.labels[ROW]) == ("h", "r")
+    for obj in queues.topologies(view) + queues.resource_flavors(view):
+        assert_valid_kueue(obj)
+
+
+def rows_config(config: dict[str, Any]) -> dict[str, Any]:
+    """H100 SXM nodes (8 GPUs, 10.2 kW each) in two rows: 4 in row r, 2 in row r2; a tenant of 30.6 kW."""
+    config["site"]["halls"][0]["rows"].append({"name": "r2", "it_power_kw": 500})
+    config["clusters"][0]["pools"] = [
+        {"name": "h100", "node_type": "H100-SXM-8-80G", "size": 4},
+        {"name": "h100-b", "node_type": "H100-SXM-8-80G", "size": 2, "row": "r2"},
+    ]
+    config["tenants"][0]["power_kw"] = 30.6
+    return config
+
+
+def test_a_gpu_flavor_whose_pools_span_two_rows_is_a_flavor_per_row_with_the_rows_quotas(config: dict[str, Any]):
+    view = view_of(spec_from_config(with_tas(rows_config(config))), "c")
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
+    assert set(flavors) == {queues.CPU_FLAVOR, "h100-sxm.h.r", "h100-sxm.h.r2"}
+    assert flavors["h100-sxm.h.r"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "row", ROW: "r"}
+    assert flavors["h100-sxm.h.r2"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "row", ROW: "r2"}
+    # 30.6 kW over 61.2 kW of GPU pools: half of each row's GPUs, 16 of row r's 32 and 8 of row r2's 16,
+    # each within the tenant's kW in that row (20.4 and 10.2 kW).
+    [(cluster_queue, _)] = queues.queues_for(view)
+    assert {f: q["nominalQuota"] for f, q in gpu_quotas(cluster_queue).items()} == {"h100-sxm.h.r": "16", "h100-sxm.h.r2": "8"}
+
+
+def test_a_flavor_split_between_a_row_and_the_hall_selects_the_hall_nodes_by_the_level_they_draw_from(config: dict[str, Any]):
+    """Nodes that draw from the hall carry no row label: the flavor tells them apart by their power level."""
+    config = with_tas(rows_config(config))
+    config["clusters"][0].pop("row")
+    view = view_of(spec_from_config(config), "c")
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
+    assert flavors["h100-sxm.h"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "hall"}
+    assert flavors["h100-sxm.h.r2"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "row", ROW: "r2"}
+    # Not every GPU node stands in a row: TAS would leave out those without the label, so no row level.
+    assert queues.topologies(view)[0]["spec"]["levels"] == [{"nodeLabel": HALL}, {"nodeLabel": HOSTNAME}]
+
+
+def test_racks_are_a_level_of_the_topology_and_split_a_flavor_like_rows(config: dict[str, Any]):
+    config = with_tas(rows_config(config))
+    config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 50}, {"name": "k2", "it_power_kw": 50}]
+    config["clusters"][0]["pools"][1] = {"name": "h100-b", "node_type": "H100-SXM-8-80G", "size": 2, "rack": "k2"}
+    config["clusters"][0]["pools"][0]["rack"] = "k1"
+    view = view_of(spec_from_config(config), "c")
+    flavors = {f["metadata"]["name"]: f["spec"] for f in queues.resource_flavors(view)}
+    assert flavors["h100-sxm.h.r.k2"]["nodeLabels"] == {FLAVOR: "h100-sxm", POWER_LEVEL: "rack", ROW: "r", RACK: "k2"}
+    levels = queues.topologies(view)[0]["spec"]["levels"]
+    assert levels == [{"nodeLabel": HALL}, {"nodeLabel": ROW}, {"nodeLabel": RACK}, {"nodeLabel": HOSTNAME}]
 
 
 def test_flavor_tolerations_follow_each_pools_own_taints(config: dict[str, Any]):
@@ -61,6 +138,25 @@ def test_gpu_quotas_are_the_planners_figures_per_flavor():
     }
     for flavor, total in capacity.items():
         assert kyutai[flavor] + mistral[flavor] <= total
+
+
+def test_with_tas_one_resource_group_gives_cpu_and_memory_with_every_flavor_and_gpus_after_the_cpu_flavor(config: dict[str, Any]):
+    """Kueue takes a pod's resources from a single TAS flavor: cpu and memory come with the GPUs."""
+    spec = spec_from_config(with_tas(config))
+    [(cluster_queue, _)] = queues.queues_for(view_of(spec, "c"))
+    tenant = spec.tenants[0]
+    cpu_memory = [
+        {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
+        {"name": "memory", "nominalQuota": queues.binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
+    ]
+    [group] = cluster_queue["spec"]["resourceGroups"]
+    assert group["coveredResources"] == ["cpu", "memory", GPU_RESOURCE]
+    assert [f["name"] for f in group["flavors"]] == [queues.CPU_FLAVOR, "h100-sxm", "l4"]
+    no_gpus = {"name": GPU_RESOURCE, "nominalQuota": "0", "borrowingLimit": "0"}
+    assert group["flavors"][0]["resources"] == [*cpu_memory, no_gpus]
+    for flavor in group["flavors"][1:]:
+        assert flavor["resources"][:2] == cpu_memory
+    assert_valid_kueue(cluster_queue)
 
 
 def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing():
@@ -104,7 +200,7 @@ def test_priority_classes_and_workload_priority_classes_share_names_and_values()
 
 
 def test_every_kueue_object_matches_kueues_v1beta2_crds():
-    objects = queues.resource_flavors(VIEW) + queues.cohorts(VIEW) + queues.workload_priority_classes()
+    objects = queues.topologies(VIEW) + queues.resource_flavors(VIEW) + queues.cohorts(VIEW) + queues.workload_priority_classes()
     objects += [o for pair in queues.queues_for(VIEW) for o in pair]
     for obj in objects:
         assert obj["apiVersion"] == "kueue.x-k8s.io/v1beta2"

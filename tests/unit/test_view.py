@@ -3,7 +3,7 @@
 from typing import Any
 
 from aion_factory import load_stack_file, make_plan, spec_from_config
-from aion_factory.labels import CLUSTER, GPU_PRESENT, GPU_TAINT, HALL, POOL, ROW
+from aion_factory.labels import CLUSTER, GPU_PRESENT, GPU_TAINT, HALL, POOL, POWER_LEVEL, RACK, ROW
 from aion_factory.local.simulated import node_groups
 from aion_factory.spec import Taint
 from support import ROOT, view_of
@@ -65,9 +65,21 @@ def test_labels_of_every_pool_say_where_it_stands(config: dict[str, Any]):
     h100 = view.gpu_pools[0]
     assert h100.labels["team"] == "ml" and h100.labels[POOL] == "h100"  # ours win
     assert (h100.labels["aion-factory.io/gpu-flavor"], h100.labels["aion-factory.io/gpu-model"]) == ("h100-sxm", "H100-SXM")
-    assert dict(view.system_pool.labels) == {POOL: "system", CLUSTER: "c", HALL: "h", ROW: "r"}
+    assert dict(view.system_pool.labels) == {POOL: "system", CLUSTER: "c", HALL: "h", ROW: "r", POWER_LEVEL: "row"}
     config["clusters"][0].pop("row")
     assert ROW not in view_of(spec_from_config(config), "c").system_pool.labels
+    assert view_of(spec_from_config(config), "c").system_pool.labels[POWER_LEVEL] == "hall"
+
+
+def test_a_pool_in_a_rack_says_its_row_and_rack(config: dict[str, Any]):
+    config["site"]["halls"][0]["rows"][0]["racks"] = [{"name": "k1", "it_power_kw": 100}]
+    config["clusters"][0]["pools"][0]["rack"] = "k1"
+    view = view_of(spec_from_config(config), "c")
+    h100, l4 = view.gpu_pools
+    assert (h100.labels[ROW], h100.labels[RACK], h100.labels[POWER_LEVEL]) == ("r", "k1", "rack")
+    assert RACK not in l4.labels and l4.labels[POWER_LEVEL] == "row"
+    # Each GPU flavor's pools draw from one level (the rack, the row): their Kueue flavors keep their names.
+    assert (h100.flavor, l4.flavor) == ("h100-sxm", "l4")
 
 
 def test_simulated_nodes_carry_the_views_labels_the_same_as_any_target():
