@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pulumi
 
 from .catalog import load_catalog
@@ -71,17 +72,13 @@ def _stack_dir() -> Path:
 
 def _ancestor_folders(depth: int = 4) -> list[Path]:
     """The working folders of this process's parent, grandparent...: the language host, then the
-    CLI. Linux's /proc only; elsewhere none (the runner's AION_STACK_DIR covers `aion fleet`)."""
-    folders, pid = [], os.getppid()
-    for _ in range(depth):
+    CLI (psutil: on any system that lets a process read its parents' working folders)."""
+    folders = []
+    for parent in psutil.Process().parents()[:depth]:
         try:
-            folders.append(Path(os.readlink(f"/proc/{pid}/cwd")))
-            # /proc/PID/stat: "pid (comm) state ppid ...", comm may hold spaces: split after its ')'.
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-        if pid <= 1:
-            break
+            folders.append(Path(parent.cwd()))
+        except psutil.Error:  # gone, or not ours to read: the others may still say it
+            continue
     return folders
 
 

@@ -28,11 +28,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import environment, labels
 from ..fleet.pulumi_runs import Stack, forget_run, start_pulumi, stop_session
 from ..fleet.recovery import RecoveryError, StackBusy, exported, recover
+from ..fleet.stacks import project_stack_dir
 from ..platform.tenancy import TENANT_LABEL
 from . import show
 
@@ -73,8 +72,7 @@ def _pass_on(process: subprocess.Popen[Any], number: int) -> None:
 
 
 def stack_file(stack: Stack) -> Path:
-    settings = yaml.safe_load((stack.project_dir / "Pulumi.yaml").read_text()) or {}
-    return stack.project_dir / str(settings.get("stackConfigDir", ".")) / f"Pulumi.{stack.name}.yaml"
+    return project_stack_dir(stack.project_dir) / f"Pulumi.{stack.name}.yaml"
 
 
 def up(stack: Stack, extra: Sequence[str]) -> int:

@@ -45,9 +45,9 @@ class Stack:
 
     @property
     def project(self) -> str:
-        import yaml
+        from .stacks import project_settings
 
-        return str(yaml.safe_load((self.project_dir / "Pulumi.yaml").read_text())["name"])
+        return str(project_settings(self.project_dir)["name"])
 
     @property
     def backend_url(self) -> str:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,11 +20,16 @@ STACK_GLOB = "Pulumi.*.yaml"
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
 
+def project_settings(project: Path) -> dict[str, Any]:
+    """The project's Pulumi.yaml, through the one bounded reader (an empty or odd one reads as {})."""
+    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
+    return settings if isinstance(settings, dict) else {}
+
+
 def project_stack_dir(project: Path) -> Path:
     """Where a Pulumi project keeps its stack files: Pulumi.yaml's `stackConfigDir`, relative to the
     project's folder (never to its `main:`), else the project's folder itself."""
-    settings = read_yaml(project / "Pulumi.yaml", "Pulumi project file")
-    return project / str(settings.get("stackConfigDir", ".") if isinstance(settings, dict) else ".")
+    return project / str(project_settings(project).get("stackConfigDir", "."))
 
 
 def stack_dir_of(project: str, stack: str, folders: Iterable[Path]) -> Path | None:
@@ -34,11 +40,11 @@ def stack_dir_of(project: str, stack: str, folders: Iterable[Path]) -> Path | No
         if found is None:
             continue
         try:
-            settings = read_yaml(found / "Pulumi.yaml", "Pulumi project file")
+            settings = project_settings(found)
             stacks = project_stack_dir(found)
         except ConfigError:
             continue
-        if isinstance(settings, dict) and settings.get("name") == project and (stacks / f"Pulumi.{stack}.yaml").is_file():
+        if settings.get("name") == project and (stacks / f"Pulumi.{stack}.yaml").is_file():
             return stacks
     return None
 
