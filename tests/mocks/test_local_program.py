@@ -53,7 +53,8 @@ def test_a_misspelt_config_key_stops_the_program_before_any_resource(run_program
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     recorder, errors = run_and_catch(run_program)
     assert recorder.resources == []
-    assert "aion:tenant: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants, account, phases, current_phase" in str(errors[0])
+    allowed = "allowed: site, clusters, tenants, account, phases, current_phase"
+    assert f"aion:tenant: unknown key (did you mean 'tenants'?); {allowed}" in str(errors[0])
 
 
 def phased_stack(monkeypatch: pytest.MonkeyPatch, phases: list[dict[str, str]], **changes: object) -> None:
