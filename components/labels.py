@@ -114,8 +114,6 @@ MANAGED_BY = "pulumi"  # the tool that applies the objects: a stack owns them
 POD_SECURITY = "pod-security.kubernetes.io"
 POD_SECURITY_MODES = ("enforce", "audit", "warn")
 
-# A label value: at most 63 characters, alphanumerics at both ends, `-`, `_` and `.` between (or empty).
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _KUBERNETES_MINOR = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?$")
 
 
