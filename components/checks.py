@@ -11,7 +11,19 @@ from .catalog import Catalog
 from .errors import Problem, shown
 from .keys import NAMESPACE, key_path
 from .phases import phase_problems
-from .spec import REASON_CHARS, Account, AccountFigures, Cluster, FactorySpec, GpuPool, Hall, Tenant
+from .spec import (
+    KUEUE_NAMESPACE,
+    REASON_CHARS,
+    SYSTEM_NAMESPACE,
+    SYSTEM_POOL,
+    Account,
+    AccountFigures,
+    Cluster,
+    FactorySpec,
+    GpuPool,
+    Hall,
+    Tenant,
+)
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 # A tenant's name is its namespace, and the stack applies it: over an existing namespace of the same
@@ -22,8 +34,8 @@ MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
 RESERVED_PREFIXES = {"kube-": "Kubernetes' own (kube-system, kube-public, kube-node-lease), and the prefix is Kubernetes' by convention"}
 RESERVED_NAMESPACES = {
     "default": "Kubernetes' default namespace",
-    "aion-system": "the platform's GPU power-cap DaemonSets (privileged)",
-    "kueue-system": "Kueue's manager and webhooks, which the platform installs",
+    SYSTEM_NAMESPACE: "the platform's GPU power-cap DaemonSets (privileged)",
+    KUEUE_NAMESPACE: "Kueue's manager and webhooks, which the platform installs",
     "gpu-operator": "NVIDIA's GPU operator (driver, device plugin, DCGM exporter), which the GPU pools rely on",
     "nvidia-gpu-operator": "NVIDIA's GPU operator, where OpenShift and its certified chart install it",
     "cert-manager": "cert-manager, which issues webhook certificates (Kueue's chart can use it)",
@@ -261,7 +273,7 @@ def _check_pool(
 ) -> Iterator[Problem]:
     """`rows`: those of the cluster's hall; None when the hall itself is unknown (already refused).
     `racks`: the racks of each of those rows."""
-    if pool.name == "system":
+    if pool.name == SYSTEM_POOL:
         yield Problem(key_path([*at, "name"]), "'system' is the CPU system pool's name; allowed: any other DNS label")
     node_type = catalog.gpu_node_types.get(pool.node_type)
     if node_type is None:

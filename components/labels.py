@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .spec import Cluster, GpuPool, Taint
+from .spec import SYSTEM_POOL, Cluster, GpuPool, Taint
 
 PREFIX = "aion-factory.io"
 POOL = f"{PREFIX}/pool"
@@ -33,7 +33,6 @@ DEVICE_PLUGIN_CONFIG = "nvidia.com/device-plugin.config"
 # Set by the NVIDIA GPU operator once drivers are up (DOMAIN.md); simulated nodes carry it too.
 GPU_PRESENT = "nvidia.com/gpu.present"
 GPU_RESOURCE = "nvidia.com/gpu"
-SYSTEM_POOL = "system"
 # A GPU pool's taint unless the spec says otherwise: only pods that tolerate it (that ask for GPUs) land there.
 GPU_TAINT = Taint(key=GPU_RESOURCE, value="present", effect="NoSchedule")
 

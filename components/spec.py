@@ -88,6 +88,11 @@ Ratio = Annotated[float, Interval(ge=0.0, le=1.0), NotABool]
 Target = Literal["scaleway", "local"]
 # The PriorityClasses the platform creates (platform/queues.WORKLOAD_CLASSES), highest first.
 PriorityClassName = Literal["inference", "training", "batch"]
+# Names the platform takes for itself, so a spec may not: the CPU system pool of every cluster, the
+# namespace of the platform's own workloads (the power-cap DaemonSets) and Kueue's.
+SYSTEM_POOL = "system"
+SYSTEM_NAMESPACE = "aion-system"
+KUEUE_NAMESPACE = "kueue-system"
 # Pod Security Admission's levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 

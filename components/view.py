@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import labels
 from .errors import AionError
 from .planner import FlavorQuota, Plan, PoolPlan
-from .spec import Cluster, FactorySpec, GpuPool, ObjectQuotas, Taint, Tenant
+from .spec import SYSTEM_POOL, Cluster, FactorySpec, GpuPool, ObjectQuotas, Taint, Tenant
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
     planned = {p.name: p for p in plan.pools_of(name)}
     gpu_pools = tuple(_gpu_pool(cluster, pool, planned[pool.name]) for pool in cluster.pools)
     cluster_plan = plan.cluster(name)
-    system_pool = _system_pool(cluster, planned[labels.SYSTEM_POOL])
+    system_pool = _system_pool(cluster, planned[SYSTEM_POOL])
     return ClusterView(
         site=spec.site.name,
         name=name,
@@ -192,7 +192,7 @@ def _gpu_pool(cluster: Cluster, pool: GpuPool, planned: PoolPlan) -> PoolView:
 def _system_pool(cluster: Cluster, planned: PoolPlan) -> PoolView:
     size = cluster.system_pool.size
     return PoolView(
-        name=labels.SYSTEM_POOL,
+        name=SYSTEM_POOL,
         node_type=planned.node_type,
         gpu_model=None,
         flavor=None,

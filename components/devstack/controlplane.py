@@ -32,6 +32,7 @@ from typing import Any
 import psutil
 
 from ..errors import AionError, ConfigError
+from ..local.simulated import FAKE_NODE_ANNOTATION
 from ..processes import Started, signal_process
 from ..spec import Kueue
 from . import kueue
@@ -43,7 +44,6 @@ log = logging.getLogger(__name__)
 # Start order; stop goes the other way.
 PROGRAMS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue")
 PORTS = ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kueue-webhook", "kueue-health")
-FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 SERVICE_RANGE = "10.0.0.0/24"
 # KWOK's own stages (fast node start, heartbeat with a lease, pods Running), as its
 # release ships them: the bootstrap points AION_KWOK_STAGES at them in kwok's module.

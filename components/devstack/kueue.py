@@ -18,13 +18,13 @@ from typing import Any
 import yaml
 
 from ..platform import kueue_config
-from ..spec import Kueue
+from ..spec import KUEUE_NAMESPACE, Kueue
 from .certs import Pki, write_private
 
 KUEUE_DIR_ENV = "AION_KUEUE_DIR"  # the sigs.k8s.io/kueue module folder (the bootstrap sets it)
 CRDS = "config/components/crd/bases"
 WEBHOOKS = "config/components/webhook/manifests.yaml"
-NAMESPACE = kueue_config.KUEUE_NAMESPACE
+NAMESPACE = KUEUE_NAMESPACE
 # The webhooks registered: Kueue's kinds, and the workloads of the kinds this control plane has
 # (the manager sets up the spec's other integrations once their CRDs exist, as on a real cluster).
 _KUEUE_KINDS = "kueue.x-k8s.io"

@@ -6,7 +6,7 @@ import math
 
 from ..catalog import Catalog
 from ..errors import Problem
-from ..spec import Cluster, GpuPool, Site, Tenant
+from ..spec import SYSTEM_POOL, Cluster, GpuPool, Site, Tenant
 from .model import LevelPlan, PoolPlan
 
 
@@ -49,7 +49,7 @@ def system_pool_plan(site: Site, cluster: Cluster, catalog: Catalog) -> PoolPlan
     node = catalog.cpu_node_types[system.node_type]
     return PoolPlan(
         cluster=cluster.name,
-        name="system",
+        name=SYSTEM_POOL,
         node_type=system.node_type,
         gpu_model=None,
         flavor=None,

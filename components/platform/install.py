@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 import yaml
 
-from ..spec import Kueue
+from ..spec import KUEUE_NAMESPACE, Kueue
 from .images import KUEUE_CHART, KUEUE_MANAGER, KUEUE_VERSION
-from .kueue_config import KUEUE_NAMESPACE, configuration
+from .kueue_config import configuration
 
 # The listeners of the chart's own default configuration (charts/kueue/values.yaml): its
 # Deployment, Services and probes expect these ports.

@@ -10,13 +10,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..spec import Kueue
+from ..spec import KUEUE_NAMESPACE, SYSTEM_NAMESPACE, Kueue
 from .tenancy import TENANT_LABEL
 
-KUEUE_NAMESPACE = "kueue-system"
 API_VERSION = "config.kueue.x-k8s.io/v1beta2"
 # Never managed, even if one carried the tenant label: the cluster's own add-ons, Kueue's and ours.
-UNMANAGED_NAMESPACES = ("kube-system", KUEUE_NAMESPACE, "aion-system")
+UNMANAGED_NAMESPACES = ("kube-system", KUEUE_NAMESPACE, SYSTEM_NAMESPACE)
 # The namespaces Kueue manages, and the ones the tenant admission policy fences: the toolkit's
 # tenant namespaces, by the label only the platform sets (a tenant may not edit its namespace).
 # Any other namespace (an add-on's: the GPU operator, cert-manager, monitoring) is left alone: with

@@ -6,12 +6,12 @@ from typing import Any
 
 from ..labels import APP_NAME, APP_PART_OF, GPU_RESOURCE, PART_OF, POOL, pod_security_levels, pool_selector
 from ..rendering import render_manifests
+from ..spec import SYSTEM_NAMESPACE
 from ..view import ClusterView
 from .images import POWER_CAP
 from .queues import toleration
 
 # Privileged pods (nvidia-smi -pl needs root on the driver) live apart from tenants.
-SYSTEM_NAMESPACE = "aion-system"
 # Kapsule installs the GPU operator, and so reads its device plugin config, in kube-system (Scaleway docs).
 GPU_OPERATOR_NAMESPACE = "kube-system"
 TIME_SLICING_CONFIG = "aion-time-slicing"

@@ -10,7 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .install import KUEUE_NAMESPACE, KueueInstall
+from ..spec import KUEUE_NAMESPACE
+from .install import KueueInstall
 
 Object = dict[str, Any]
 # Drift repair: at the next up, what the stack declares wins over an edit by hand. Server-side apply

@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..labels import GPU_RESOURCE
-from ..spec import Taint
+from ..spec import KUEUE_NAMESPACE, Taint
 from ..view import ClusterView
-from .kueue_config import KUEUE_NAMESPACE, tenant_namespaces
+from .kueue_config import tenant_namespaces
 from .queues import LOCAL_QUEUE
 
 API = "admissionregistration.k8s.io/v1"

@@ -152,8 +152,7 @@ def test_tenant_names_that_are_system_or_add_on_namespaces_are_refused(config, n
 
 def test_the_namespaces_the_platform_creates_are_reserved():
     from aion_factory.checks import reserved_namespace
-    from aion_factory.platform.kueue_config import KUEUE_NAMESPACE
-    from aion_factory.platform.power_caps import SYSTEM_NAMESPACE
+    from aion_factory.spec import KUEUE_NAMESPACE, SYSTEM_NAMESPACE
 
     assert reserved_namespace(KUEUE_NAMESPACE) and reserved_namespace(SYSTEM_NAMESPACE)
     assert reserved_namespace("kubeflow-tenant") is None  # the prefix is `kube-`, not `kube`
