@@ -15,10 +15,12 @@ from typing import Any
 
 from ..catalog import load_catalog
 from ..checks import network_policy_warnings
+from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
 from ..plan_document import plan_document
+from ..power_event import derates_beside, events_path
 from ..planner import make_plan
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
@@ -32,7 +34,7 @@ from .project import looks_like_stack_name, named_stack
 
 @dataclass(frozen=True)
 class PlannedSite:
-    label: str  # where it came from, for headings
+    label: str  # where it came from, for headings: the site document, or an inline site's stack file
     spec: FactorySpec
     stacks: dict[str, str] | None  # cluster -> stack name; None where stack files are not known
 
@@ -66,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
             report_folders(Path(args.report), len(sites))
         if args.diff and args.format != "text":
             raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
-        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
+        events = {site.label: derates_beside(Path(site.label), site.spec) for site in sites}
+        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
         diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
         return bad_input(error, args.format, str(path) if path.is_file() else None)
@@ -84,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         if table:  # the table lists the violations itself: they are not printed twice
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
+            derates = format_derates(plan, events[site.label][0], str(events_path(Path(site.label))))
+            if derates:
+                print(derates, end="")
         if args.report:
             try:
                 folder = Path(args.report) / plan.site.name if len(plans) > 1 else Path(args.report)

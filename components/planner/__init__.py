@@ -13,14 +13,20 @@ from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .capacity import choose_control_plane, split_fleet
 from .model import (
+    CapStep,
     ClusterPlan,
+    DeratePlan,
     FlavorQuota,
     H100Equivalents,
     HeadroomBuys,
+    LevelDerate,
+    LevelDeratePlan,
     LevelPlan,
     Plan,
     PoolPlan,
+    QuotaStep,
     SitePlan,
+    StopStep,
     TenantPlan,
 )
 from .power import (
@@ -34,17 +40,24 @@ from .power import (
     site_it_budget_kw,
     system_pool_plan,
 )
+from .derate import apply_derates
 from .quotas import tenant_quotas
 
 __all__ = [
+    "CapStep",
     "ClusterPlan",
+    "DeratePlan",
     "FlavorQuota",
     "H100Equivalents",
     "HeadroomBuys",
+    "LevelDerate",
+    "LevelDeratePlan",
     "LevelPlan",
     "Plan",
     "PoolPlan",
+    "QuotaStep",
     "SitePlan",
+    "StopStep",
     "TenantPlan",
     "make_plan",
     "node_power_w",
@@ -53,7 +66,8 @@ __all__ = [
 ]
 
 
-def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
+def make_plan(spec: FactorySpec, catalog: Catalog | None = None, derates: tuple[LevelDerate, ...] = ()) -> Plan:
+    """The site's plan; with `derates` (the power events in force), what the toolkit does about them too."""
     catalog = catalog or load_catalog()
     site = spec.site
     gpu_pools = [gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools]
@@ -87,9 +101,10 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
-    return Plan(
+    plan = Plan(
         site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
     )
+    return apply_derates(spec, plan, derates, catalog)
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:
