@@ -71,6 +71,7 @@ class TenantView:
     pods_quota: int
     gpu_quotas: tuple[FlavorQuota, ...]  # one per flavor of the cluster, by name
     priority_classes: tuple[str, ...]  # the PriorityClasses its pods may use; no other
+    stopped: bool = False  # a power event drains its ClusterQueue here (planner/derate.py)
 
     @property
     def gpu_ceiling(self) -> int:
@@ -158,7 +159,7 @@ def _gpu_pool(cluster: Cluster, pool: GpuPool, planned: PoolPlan) -> PoolView:
         vcpus=planned.vcpus,
         ram_gib=planned.ram_gib,
         node_power_w=planned.node_power_w,
-        gpu_power_cap_w=pool.gpu_power_cap_w,
+        gpu_power_cap_w=planned.gpu_power_cap_w,  # the spec's, or a power event's
         labels=labels.gpu_pool_labels(cluster, pool, planned.gpu_model, planned.flavor),
         taints=labels.gpu_pool_taints(pool),
         time_slicing_replicas=pool.sharing.time_slicing_replicas,
@@ -211,4 +212,5 @@ def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:
         pods_quota=tenant.pods_quota,
         gpu_quotas=plan.tenant(tenant.name).flavor_quotas(cluster),
         priority_classes=tenant.priority_classes,
+        stopped=plan.derate is not None and (tenant.name, cluster) in plan.derate.stopped,
     )

@@ -56,6 +56,11 @@ def cohorts(view: ClusterView) -> list[dict[str, Any]]:
     return [_kueue("Cohort", view.site_cohort, {}), _kueue("Cohort", view.hall_cohort, {"parentName": view.site_cohort})]
 
 
+# Kueue v0.17 evicts nothing when a nominal quota is lowered (kubernetes-sigs/kueue#5176): a queue a
+# power event stops is held and drained, its admitted workloads evicted to wait; None again readmits them.
+STOP_POLICY = "HoldAndDrain"
+
+
 def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
     cpu_memory = {
         "coveredResources": ["cpu", "memory"],
@@ -73,17 +78,16 @@ def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
     groups = [cpu_memory]
     if tenant.gpu_quotas:
         groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(q) for q in tenant.gpu_quotas]})
-    return _kueue(
-        "ClusterQueue",
-        tenant.name,
-        {
-            "cohortName": view.hall_cohort,
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
-            # A tenant gets its allotment back from borrowers when it needs it.
-            "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
-            "resourceGroups": groups,
-        },
-    )
+    spec: dict[str, Any] = {
+        "cohortName": view.hall_cohort,
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
+        # A tenant gets its allotment back from borrowers when it needs it.
+        "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+        "resourceGroups": groups,
+    }
+    if tenant.stopped:
+        spec["stopPolicy"] = STOP_POLICY
+    return _kueue("ClusterQueue", tenant.name, spec)
 
 
 def local_queue(tenant: TenantView) -> dict[str, Any]:
