@@ -23,6 +23,7 @@ from .factory import FactoryCluster, deployable_clusters
 from .keys import NAMESPACE
 from .plan_document import plan_document
 from .planner import Plan, make_plan
+from .power_event import derates_beside
 from .site import SPEC_KEYS, SiteStack, stack_from_config
 from .target import LocalSettings
 
@@ -70,7 +71,9 @@ def _aion_keys() -> set[str]:
 def run() -> None:
     try:
         stack = stack_from_pulumi_config()
-        plan = make_plan(stack.spec)
+        # The power events in force beside the site (or an inline site's stack file): once one ends, the next up restores the plan.
+        _, derates = derates_beside(stack.site_file or _stack_dir() / f"Pulumi.{pulumi.get_stack()}.yaml", stack.spec)
+        plan = make_plan(stack.spec, derates=derates)
         deployments = deployable_clusters(stack.spec, plan, stack.clusters, LocalSettings(kubeconfig_path=stack.kubeconfig))
     except ConfigError as error:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
