@@ -145,8 +145,12 @@ def derates_beside(source: Path, spec: FactorySpec, now: datetime | None = None)
 
 def with_derate(events: PowerEvents, derate: Derate, now: datetime) -> PowerEvents:
     """`events` with `derate` in place of the level's own, ended ones dropped."""
-    kept = [d for d in events.derates if d.level != derate.level and (d.until is None or d.until > now)]
-    return PowerEvents(derates=(*kept, derate))
+    return PowerEvents(derates=(*without_derate(events, derate.level, now).derates, derate))
+
+
+def without_derate(events: PowerEvents, level: str, now: datetime) -> PowerEvents:
+    """`events` without the level's derate (ended now), ended ones dropped."""
+    return PowerEvents(derates=tuple(d for d in events.derates if d.level != level and (d.until is None or d.until > now)))
 
 
 def write_events(path: Path, events: PowerEvents) -> None:

@@ -16,7 +16,7 @@ from ..derate_report import format_derates
 from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
 from ..planner import make_plan
-from ..power_event import Derate, check_events, derates_beside, events_path, in_force, level_budgets, site_source, with_derate, write_events
+from ..power_event import Derate, check_events, derates_beside, events_path, in_force, level_budgets, site_source, with_derate, without_derate, write_events
 from ..site import load_site
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
@@ -46,7 +46,9 @@ def add_parser(commands: Any) -> None:
     )
     derate.add_argument("site_file", help="the site document, or a stack file (its site's document, or its own inline site)")
     derate.add_argument("level", help="a level of the power tree: site/hall/row, or hall/row without the site's name")
-    derate.add_argument("--to", required=True, metavar="KW", help="the level's budget meanwhile: kW, or a share of its budget (80%%)")
+    budget = derate.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--to", metavar="KW", help="the level's budget meanwhile: kW, or a share of its budget (80%%)")
+    budget.add_argument("--end", action="store_true", help="end the level's derate now: the next deploy restores the plan")
     derate.add_argument("--until", metavar="TIME", help="when it ends, ISO 8601 with a time zone (2026-12-07T18:00:00Z); default: until removed")
     derate.add_argument("--from", dest="start", metavar="TIME", help="when it starts (default: now)")
     derate.set_defaults(run=run_derate)
@@ -73,11 +75,14 @@ def run_derate(args: argparse.Namespace) -> int:
         source, spec = site_source(Path(args.site_file))
         budgets = level_budgets(spec)
         level = args.level if args.level in budgets else f"{spec.site.name}/{args.level}"
-        kw = _kw(args.to, budgets.get(level))
-        values = {"level": level, "it_power_kw": kw, "from": args.start or now.isoformat(), "until": args.until}
-        derate = _validated(Derate, {k: v for k, v in values.items() if v is not None})
         events, _ = derates_beside(source, spec, now)
-        events = with_derate(events, derate, now)
+        if args.end:
+            if level not in {d.level for d in events.derates}:
+                raise ConfigError([Problem("LEVEL", f"{shown(level)} has no derate to end; derated: {', '.join(d.level for d in events.derates) or 'none'}")])
+            events = without_derate(events, level, now)
+        else:
+            values = {"level": level, "it_power_kw": _kw(args.to, budgets.get(level)), "from": args.start or now.isoformat(), "until": args.until}
+            events = with_derate(events, _validated(Derate, {k: v for k, v in values.items() if v is not None}), now)
         path = events_path(source)
         problems = check_events(events, spec)
         if problems:
