@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from _common import OUT, Stats, print_machine, use_toolchain, write_result
-from admission import GPUS_PER_JOB, admission_values, apply_platform, control_plane, submit, wait_admitted, wait_queues_active, workload_states
+from admission import (
+    GPUS_PER_JOB,
+    admission_values,
+    apply_platform,
+    control_plane,
+    submit,
+    wait_admitted,
+    wait_queues_active,
+    workload_states,
+)
 from engine import kubectl_binary
 from scale import WORKERS, create_nodes, wait_ready
 

@@ -128,7 +128,9 @@ def format_queue_power(
         )
     stopped = sorted({r.tenant for r in rows if r.stopped})
     if stopped:
-        lines.append(f"stopped by the power event (ClusterQueue held and drained, its work waits until the event ends): {', '.join(stopped)}")
+        lines.append(
+            f"stopped by the power event (ClusterQueue held and drained, its work waits until the event ends): {', '.join(stopped)}"
+        )
     lines.append(f"{'tenant':<24} {'flavor':<14} {'admitted GPUs':>13} {'of quota':>9} {'kW drawn':>9} {'of kW':>8} {'waiting':>8}")
     for r in rows:
         gpus, kw = f"{r.admitted_gpus:>13} {r.quota_gpus:>9}", f"{r.admitted_kw:>9,.1f} {r.quota_kw:>8,.1f}"

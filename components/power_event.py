@@ -93,7 +93,9 @@ def check_events(events: PowerEvents, spec: FactorySpec) -> list[Problem]:
     for index, derate in enumerate(events.derates):
         at = f"derates[{index}]"
         if derate.level not in budgets:
-            problems.append(Problem(f"{at}.level", f"{shown(derate.level)} is not a level of site {spec.site.name}; allowed: {_levels(budgets)}"))
+            problems.append(
+                Problem(f"{at}.level", f"{shown(derate.level)} is not a level of site {spec.site.name}; allowed: {_levels(budgets)}")
+            )
         elif derate.it_power_kw > budgets[derate.level] + 1e-9:
             problems.append(
                 Problem(
@@ -107,7 +109,9 @@ def check_events(events: PowerEvents, spec: FactorySpec) -> list[Problem]:
         seen.add(derate.level)
         if derate.until is not None and not derate.start < derate.until <= derate.start + timedelta(days=MAX_DAYS):
             problems.append(
-                Problem(f"{at}.until", f"{derate.until.isoformat()} is not after `from` ({derate.start.isoformat()}) by at most {MAX_DAYS} days")
+                Problem(
+                    f"{at}.until", f"{derate.until.isoformat()} is not after `from` ({derate.start.isoformat()}) by at most {MAX_DAYS} days"
+                )
             )
     return problems
 
@@ -154,9 +158,7 @@ def without_derate(events: PowerEvents, level: str, now: datetime) -> PowerEvent
 
 
 def write_events(path: Path, events: PowerEvents) -> None:
-    derates = [
-        {k: v for k, v in d.model_dump(mode="json", by_alias=True).items() if v is not None} for d in events.derates
-    ]
+    derates = [{k: v for k, v in d.model_dump(mode="json", by_alias=True).items() if v is not None} for d in events.derates]
     header = "# Power events of the site beside this file (written by `aion site derate`); `aion plan` says what they do.\n"
     path.write_text(header + yaml.safe_dump({"derates": derates}, sort_keys=False))
 

@@ -20,8 +20,8 @@ from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
 from ..plan_document import plan_document
-from ..power_event import derates_beside, events_path
 from ..planner import make_plan
+from ..power_event import derates_beside, events_path
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec

@@ -16,7 +16,18 @@ from ..derate_report import format_derates
 from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
 from ..planner import make_plan
-from ..power_event import Derate, check_events, derates_beside, events_path, in_force, level_budgets, site_source, with_derate, without_derate, write_events
+from ..power_event import (
+    Derate,
+    check_events,
+    derates_beside,
+    events_path,
+    in_force,
+    level_budgets,
+    site_source,
+    with_derate,
+    without_derate,
+    write_events,
+)
 from ..site import load_site
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
@@ -49,7 +60,9 @@ def add_parser(commands: Any) -> None:
     budget = derate.add_mutually_exclusive_group(required=True)
     budget.add_argument("--to", metavar="KW", help="the level's budget meanwhile: kW, or a share of its budget (80%%)")
     budget.add_argument("--end", action="store_true", help="end the level's derate now: the next deploy restores the plan")
-    derate.add_argument("--until", metavar="TIME", help="when it ends, ISO 8601 with a time zone (2026-12-07T18:00:00Z); default: until removed")
+    derate.add_argument(
+        "--until", metavar="TIME", help="when it ends, ISO 8601 with a time zone (2026-12-07T18:00:00Z); default: until removed"
+    )
     derate.add_argument("--from", dest="start", metavar="TIME", help="when it starts (default: now)")
     derate.set_defaults(run=run_derate)
 
@@ -78,10 +91,21 @@ def run_derate(args: argparse.Namespace) -> int:
         events, _ = derates_beside(source, spec, now)
         if args.end:
             if level not in {d.level for d in events.derates}:
-                raise ConfigError([Problem("LEVEL", f"{shown(level)} has no derate to end; derated: {', '.join(d.level for d in events.derates) or 'none'}")])
+                raise ConfigError(
+                    [
+                        Problem(
+                            "LEVEL", f"{shown(level)} has no derate to end; derated: {', '.join(d.level for d in events.derates) or 'none'}"
+                        )
+                    ]
+                )
             events = without_derate(events, level, now)
         else:
-            values = {"level": level, "it_power_kw": _kw(args.to, budgets.get(level)), "from": args.start or now.isoformat(), "until": args.until}
+            values = {
+                "level": level,
+                "it_power_kw": _kw(args.to, budgets.get(level)),
+                "from": args.start or now.isoformat(),
+                "until": args.until,
+            }
             events = with_derate(events, _validated(Derate, {k: v for k, v in values.items() if v is not None}), now)
         path = events_path(source)
         problems = check_events(events, spec)
@@ -109,7 +133,9 @@ def _kw(text: str, budget_kw: float | None) -> float:
             return budget_kw * float(text[:-1]) / 100
         return float(text)
     except ValueError:
-        raise ConfigError([Problem("--to", f"{shown(text)} is not a power; allowed: kW (34782.4) or a share of the level's budget (80%)")]) from None
+        raise ConfigError(
+            [Problem("--to", f"{shown(text)} is not a power; allowed: kW (34782.4) or a share of the level's budget (80%)")]
+        ) from None
 
 
 def _validated(model: Any, values: dict[str, Any]) -> Any:
@@ -119,7 +145,10 @@ def _validated(model: Any, values: dict[str, Any]) -> Any:
         return model.model_validate(values)
     except ValidationError as error:
         raise ConfigError(
-            [Problem(_flag(".".join(str(p) for p in e["loc"])), f"{shown(e.get('input'))} is not allowed: {e['msg']}") for e in error.errors()]
+            [
+                Problem(_flag(".".join(str(p) for p in e["loc"])), f"{shown(e.get('input'))} is not allowed: {e['msg']}")
+                for e in error.errors()
+            ]
         ) from None
 
 

@@ -12,6 +12,7 @@ from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .capacity import choose_control_plane, split_fleet
+from .derate import apply_derates
 from .model import (
     CapStep,
     ClusterPlan,
@@ -40,7 +41,6 @@ from .power import (
     site_it_budget_kw,
     system_pool_plan,
 )
-from .derate import apply_derates
 from .quotas import tenant_quotas
 
 __all__ = [
@@ -101,10 +101,10 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None, derates: tuple[
         h100_equivalents=equivalence.of_gpus(catalog, gpus_by_model),
         headroom_buys=equivalence.headroom_buys(catalog, placeable_headroom_kw(levels), SystemPool().size),
     )
-    plan = Plan(
+    planned = Plan(
         site_plan, tuple(levels), tuple(clusters), tuple(gpu_pools + system_pools), tuple(tenants), tuple(violations), tuple(warnings)
     )
-    return apply_derates(spec, plan, derates, catalog)
+    return apply_derates(spec, planned, derates, catalog)
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:

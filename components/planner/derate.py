@@ -37,8 +37,8 @@ from typing import get_args
 from ..catalog import Catalog
 from ..errors import Problem
 from ..spec import FactorySpec, PriorityClassName, Tenant
-from .power import roll_up
 from .model import CapStep, DeratePlan, LevelDerate, LevelDeratePlan, LevelPlan, Plan, PoolPlan, QuotaStep, StopStep, TenantPlan
+from .power import roll_up
 
 _EPSILON = 1e-9
 # Highest first, as the spec lists them: inference > training > batch.
@@ -162,7 +162,9 @@ class _State:
     def cap(self, path: str, budget_kw: float) -> tuple[CapStep, ...]:
         steps = []
         excess = self.drawable_kw(path) - budget_kw
-        pools = sorted(self.gpu_pools(path), key=lambda p: (rank(self.pool_priority(p)), -self.load_gpus(p) * self.kw_per_gpu(p), p.cluster, p.name))
+        pools = sorted(
+            self.gpu_pools(path), key=lambda p: (rank(self.pool_priority(p)), -self.load_gpus(p) * self.kw_per_gpu(p), p.cluster, p.name)
+        )
         for pool in pools:
             load = self.load_gpus(pool)
             if excess <= _EPSILON:
@@ -176,7 +178,9 @@ class _State:
             # The highest whole-watt cap that sheds the excess, never below what the driver takes.
             cap_w = max(math.ceil(model.min_power_limit_w), math.floor(current - excess * 1000 / load))
             shed = load * (current - cap_w) / 1000
-            self.pools[pool.cluster, pool.name] = replace(pool, gpu_power_cap_w=cap_w, node_power_w=pool.node_power_w - pool.gpus_per_node * (current - cap_w))
+            self.pools[pool.cluster, pool.name] = replace(
+                pool, gpu_power_cap_w=cap_w, node_power_w=pool.node_power_w - pool.gpus_per_node * (current - cap_w)
+            )
             steps.append(CapStep(pool.cluster, pool.name, pool.gpu_model, self.pool_priority(pool), current, cap_w, shed))
             excess -= shed
         return tuple(steps)
@@ -214,7 +218,11 @@ class _State:
             if total <= budget_kw + _EPSILON:
                 break
             kw = running.get((tenant, cluster), 0.0)
-            gpus = sum(gpus for flavor, gpus in old[tenant][cluster].items() if any(p.flavor == flavor and p.cluster == cluster for p in self.gpu_pools(path)))
+            gpus = sum(
+                gpus
+                for flavor, gpus in old[tenant][cluster].items()
+                if any(p.flavor == flavor and p.cluster == cluster for p in self.gpu_pools(path))
+            )
             steps.append(StopStep(tenant, cluster, self.priority[tenant], gpus, kw))
             self.stopped.add((tenant, cluster))
             self.quotas[tenant][cluster] = {flavor: 0 for flavor in self.quotas[tenant][cluster]}

@@ -20,7 +20,8 @@ from aion_factory.view import cluster_view
 ROW = "dr/hall-a/row-1"
 SYSTEM_KW = 0.0184  # one POP2-4C-16G per cluster
 ONE_CLUSTER: dict[str, Any] = {
-    "site": {"name": "dr", "facility_power_mw": 0.2, "pue": 1.25, "halls": [{"name": "hall-a", "it_power_kw": 100, "rows": [{"name": "row-1", "it_power_kw": 60}]}]},
+    "site": {"name": "dr", "facility_power_mw": 0.2, "pue": 1.25,
+             "halls": [{"name": "hall-a", "it_power_kw": 100, "rows": [{"name": "row-1", "it_power_kw": 60}]}]},
     "clusters": [
         {"name": "c", "target": "local", "hall": "hall-a", "row": "row-1", "system_pool": {"size": 1},
          "pools": [{"name": "h100", "node_type": "H100-SXM-8-80G", "size": 4}]},
@@ -38,7 +39,8 @@ def two_clusters() -> dict[str, Any]:
     values = copy.deepcopy(ONE_CLUSTER)
     pool = {"name": "h100", "node_type": "H100-SXM-8-80G", "size": 2}
     values["clusters"] = [
-        {"name": name, "target": "local", "hall": "hall-a", "row": "row-1", "system_pool": {"size": 1}, "pools": [pool]} for name in ("c1", "c2")
+        {"name": name, "target": "local", "hall": "hall-a", "row": "row-1", "system_pool": {"size": 1}, "pools": [pool]}
+        for name in ("c1", "c2")
     ]
     values["tenants"][0]["clusters"], values["tenants"][1]["clusters"] = ["c1"], ["c2"]
     return values

@@ -79,7 +79,11 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     daemonsets = [obj for obj in manifest.power_caps if obj["kind"] == "DaemonSet"]
     assert len(daemonsets) == len(view.gpu_pools)  # every GPU pool: capped, or held at its default limit
     for daemonset, pool in zip(daemonsets, view.gpu_pools, strict=True):
-        selector = {"app.kubernetes.io/name": "gpu-power-cap", "app.kubernetes.io/part-of": "aion-factory", "aion-factory.io/pool": pool.name}
+        selector = {
+            "app.kubernetes.io/name": "gpu-power-cap",
+            "app.kubernetes.io/part-of": "aion-factory",
+            "aion-factory.io/pool": pool.name,
+        }
         assert daemonset["spec"]["selector"]["matchLabels"] == daemonset["spec"]["template"]["metadata"]["labels"] == selector
 
 

@@ -29,7 +29,9 @@ def by_pool(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 def test_every_gpu_pool_has_its_cap_in_a_config_map_the_planners_or_the_gpus_default():
     objects = power_caps.power_cap_objects(VIEW)
     [h100] = [p for p in PLAN.pools_of("local") if p.gpu_power_cap_w is not None]
-    assert power_caps.power_cap_configs(VIEW) == {"h100": str(h100.gpu_power_cap_w), "l40s": "default"} == {"h100": "600", "l40s": "default"}
+    assert (
+        power_caps.power_cap_configs(VIEW) == {"h100": str(h100.gpu_power_cap_w), "l40s": "default"} == {"h100": "600", "l40s": "default"}
+    )
     daemonsets, configs = by_pool(objects, "DaemonSet"), by_pool(objects, "ConfigMap")
     assert set(daemonsets) == set(configs) == {"h100", "l40s"}
     daemonset = daemonsets["h100"]
@@ -114,7 +116,9 @@ Attached GPUs                             : 2
     return header + gpu.replace("{bus}", "18") + "\n" + gpu.replace("{bus}", "2A") + "\n"
 
 
-def fake_tools(tmp_path: Path, limit_w: str, sleeps_before_stop: int, cap: str = "600", refuse: bool = False, on_sleep: str = "") -> dict[str, str]:
+def fake_tools(
+    tmp_path: Path, limit_w: str, sleeps_before_stop: int, cap: str = "600", refuse: bool = False, on_sleep: str = ""
+) -> dict[str, str]:
     """A driver root with a fake nvidia-smi (its limit in a file, -q -d POWER as a driver prints it), a chroot
     that does not chroot, the cap file the ConfigMap mounts, and a sleep that resets the limit once (a driver
     reload), runs `on_sleep` on the second round, and stops the loop after a few rounds."""
@@ -179,7 +183,11 @@ def test_default_sets_the_gpus_own_default_limit_back(tmp_path: Path):
 
 def test_a_cap_outside_the_nodes_own_range_is_refused_at_run_time(tmp_path: Path):
     # 150 W is under the H100's 200 W minimum that the driver reports: the catalog is not the only check.
-    for cap, why in (("150", "outside this node's range of 200 to 700 W"), ("800", "outside this node's range of 200 to 700 W"), ("6OO", "not a whole number")):
+    for cap, why in (
+        ("150", "outside this node's range of 200 to 700 W"),
+        ("800", "outside this node's range of 200 to 700 W"),
+        ("6OO", "not a whole number"),
+    ):
         folder = tmp_path / cap
         folder.mkdir()
         result = run_script(fake_tools(folder, limit_w="700", sleeps_before_stop=3, cap=cap))

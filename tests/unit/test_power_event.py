@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from test_derate import ONE_CLUSTER
 
 from aion_factory import ConfigError, spec_from_config
 from aion_factory.planner import LevelDerate
 from aion_factory.power_event import events_path, in_force, load_events
-from test_derate import ONE_CLUSTER
 
 SPEC = spec_from_config(ONE_CLUSTER)
 ROW = "dr/hall-a/row-1"
@@ -49,14 +49,34 @@ def test_a_derate_is_in_force_from_its_start_until_its_end(tmp_path: Path):
 @pytest.mark.parametrize(
     ("derate", "path", "says"),
     [
-        ({"level": "dr/hall-b", "it_power_kw": 30, "from": "2026-12-07T10:00:00Z"}, "derates[0].level", "is not a level of site dr; allowed: dr, dr/hall-a, dr/hall-a/row-1"),
-        ({"level": ROW, "it_power_kw": 61, "from": "2026-12-07T10:00:00Z"}, "derates[0].it_power_kw", "over the level's budget of 60.0 kW; allowed: 0 to 60.0"),
+        (
+            {"level": "dr/hall-b", "it_power_kw": 30, "from": "2026-12-07T10:00:00Z"},
+            "derates[0].level",
+            "is not a level of site dr; allowed: dr, dr/hall-a, dr/hall-a/row-1",
+        ),
+        (
+            {"level": ROW, "it_power_kw": 61, "from": "2026-12-07T10:00:00Z"},
+            "derates[0].it_power_kw",
+            "over the level's budget of 60.0 kW; allowed: 0 to 60.0",
+        ),
         ({"level": ROW, "it_power_kw": -1, "from": "2026-12-07T10:00:00Z"}, "derates[0].it_power_kw", "-1 is not allowed"),
         ({"level": ROW, "it_power_kw": True, "from": "2026-12-07T10:00:00Z"}, "derates[0].it_power_kw", "a boolean is not a number"),
         ({"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00"}, "derates[0].from", "timezone"),
-        ({"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "until": "2026-12-07T09:00:00Z"}, "derates[0].until", "is not after `from`"),
-        ({"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "until": "2028-12-07T09:00:00Z"}, "derates[0].until", "by at most 366 days"),
-        ({"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "budget": 3}, "derates[0].budget", "unknown key; allowed: level, it_power_kw, from, until, reason"),
+        (
+            {"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "until": "2026-12-07T09:00:00Z"},
+            "derates[0].until",
+            "is not after `from`",
+        ),
+        (
+            {"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "until": "2028-12-07T09:00:00Z"},
+            "derates[0].until",
+            "by at most 366 days",
+        ),
+        (
+            {"level": ROW, "it_power_kw": 30, "from": "2026-12-07T10:00:00Z", "budget": 3},
+            "derates[0].budget",
+            "unknown key; allowed: level, it_power_kw, from, until, reason",
+        ),
         ({"level": ROW, "from": "2026-12-07T10:00:00Z"}, "derates[0].it_power_kw", "required key is missing"),
     ],
 )
@@ -100,7 +120,11 @@ def test_aion_site_derate_writes_the_event_and_prints_the_steps_in_kw(aion, tmp_
     assert "its work may draw 40.8 kW (0.0 kW of it CPU system pools, which nothing sheds): 25.8 kW over" in lines[2]
     assert lines[3].strip() == "1. cap pool c/h100 (H100-SXM, serves inference): 700 W -> 200 W per GPU, -16.0 kW"
     assert lines[4].strip() == "2. lower the quota of crunch (batch) on c, h100-sxm: 16 -> 3 GPUs, -10.1 kW"
-    assert lines[5].strip().startswith("3. stop crunch (batch) on c: its ClusterQueue held and drained, its admitted work there (at most 16 GPUs)")
+    assert (
+        lines[5]
+        .strip()
+        .startswith("3. stop crunch (batch) on c: its ClusterQueue held and drained, its admitted work there (at most 16 GPUs)")
+    )
     assert lines[5].endswith("-12.4 kW")
 
     # `aion plan` of the site prints the same steps under its table.
