@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ def add_parser(commands: Any) -> None:
     plan.add_argument(
         "--diff", metavar="BASE_REF", help="print what the change does against PATH at git revision BASE_REF: nodes, kW per level, quotas"
     )
+    plan.add_argument("--at", metavar="TIME", help="plan with the power events in force at TIME (ISO 8601 with a time zone; default: now)")
     plan.set_defaults(run=run)
 
 
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             report_folders(Path(args.report), len(sites))
         if args.diff and args.format != "text":
             raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
-        events = {site.label: derates_beside(Path(site.label), site.spec) for site in sites}
+        at = _instant(args.at) if args.at else None
+        events = {site.label: derates_beside(Path(site.label), site.spec, at) for site in sites}
         plans = [(site, with_config_refusals(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
         diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
@@ -103,6 +106,16 @@ def run(args: argparse.Namespace) -> int:
         if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ConfigError([Problem("--at", f"{shown(text)} is not a time; allowed: ISO 8601 with a time zone (2026-12-07T18:00:00Z)")])
+    return instant
 
 
 def report_folders(folder: Path, sites: int) -> None:
