@@ -150,3 +150,16 @@ def test_aion_site_derate_refuses_bad_arguments_naming_the_flag(aion, tmp_path: 
     assert result.returncode == 2
     assert f"{flag}: " in result.stderr and says in result.stderr, result.stderr
     assert not (tmp_path / "power-events.site.yaml").exists()
+
+
+def test_ending_a_derate_removes_it_and_aion_plan_at_a_time_plans_a_scheduled_one(aion, tmp_path: Path):
+    site = write_site(tmp_path)
+    assert aion("site", "derate", str(site), "dr/hall-a/row-1", "--end").returncode == 2  # nothing to end
+    started = aion("site", "derate", str(site), "hall-a/row-1", "--to", "30", "--from", "2099-01-01T00:00:00Z")
+    assert started.returncode == 0 and "not in force now" in started.stdout
+    assert "cap pool" not in aion("plan", str(site)).stdout
+    scheduled = aion("plan", str(site), "--at", "2099-01-01T01:00:00Z")
+    assert "1. cap pool c/h100 (H100-SXM, serves inference): 700 W -> 361 W per GPU, -10.8 kW" in scheduled.stdout
+    assert aion("plan", str(site), "--at", "tomorrow").returncode == 2
+    ended = aion("site", "derate", str(site), "hall-a/row-1", "--end")
+    assert ended.returncode == 0 and yaml.safe_load((tmp_path / "power-events.site.yaml").read_text()) == {"derates": []}
