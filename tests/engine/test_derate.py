@@ -26,7 +26,7 @@ from kubernetes import client
 from test_kueue_admission import KUEUE, Tenant, job
 
 from aion_factory import make_plan, spec_from_config
-from engine_support import PulumiProject, wait_for
+from engine_support import PulumiProject, deployed, wait_for
 
 ROW = {"name": "row-1", "it_power_kw": 26.0, "oversubscription": 1.2}
 VALUES: dict[str, Any] = {
@@ -48,10 +48,7 @@ BOUND_S = 180  # from the end of `pulumi up` to the admitted work within the new
 
 @pytest.fixture(scope="module")
 def project(new_project: Any) -> Iterator[PulumiProject]:
-    project: PulumiProject = new_project("derate", VALUES)
-    project.pulumi("up", "--yes", "--skip-preview")
-    yield project
-    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed(new_project, "derate", VALUES)
 
 
 def cluster_queue(api_client: Any, name: str) -> dict[str, Any]:
