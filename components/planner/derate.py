@@ -21,6 +21,10 @@ still over its derated budget:
    priority first, until what may still run fits. A drained queue's quota on the cluster is
    set to 0, so no other queue of its cohort borrows the power it gave up.
 
+A tenant's GPU ceiling (quota plus what it may borrow: its namespace's ResourceQuota) does not
+move: what its quota loses, it may borrow, and borrowing only ever takes other queues' idle
+quota, which the derated budget already holds.
+
 A tenant's priority is the highest PriorityClass it may use (`Tenant.priority_classes`): the
 most important work it can run, which is what a derate must spare longest.
 
@@ -234,13 +238,16 @@ class _State:
         return [(t, c) for t, per in quotas.items() for c in per if c in clusters]
 
     def tenant_plan(self, tenant: TenantPlan) -> TenantPlan:
-        """Its lowered quotas; what it may borrow and lend never more than before, lending never past its quota,
-        and a drained queue neither borrows nor lends."""
+        """Its lowered quotas, and the same GPU ceiling (what it may borrow grows by what its quota lost): the
+        namespace's ResourceQuota is a fence that does not move, so work readmitted when the event ends is never
+        refused by a quota that has not caught up yet. Borrowing draws only other queues' idle nominal quota, which
+        the level's budget already holds. It lends no more than its quota."""
         quotas = self.quotas[tenant.name]
         if quotas == tenant.quotas_by_cluster:
             return tenant
         borrowing = {
-            c: {f: 0 if (tenant.name, c) in self.stopped else n for f, n in per.items()} for c, per in tenant.borrowing_by_cluster.items()
+            c: {f: n + tenant.quotas_by_cluster[c][f] - quotas[c][f] for f, n in per.items()}
+            for c, per in tenant.borrowing_by_cluster.items()
         }
         lending = (
             None

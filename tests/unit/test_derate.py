@@ -105,7 +105,10 @@ def test_where_caps_are_not_enough_the_lowest_priority_quota_is_lowered_and_its_
     assert level.met and plan.fits
     assert plan.tenant("serve").quotas_by_cluster == {"c": {"h100-sxm": 16}}  # inference untouched
     assert plan.tenant("crunch").quotas_by_cluster == {"c": {"h100-sxm": 0}}
-    assert plan.tenant("crunch").borrowing_by_cluster == {"c": {"h100-sxm": 0}}  # it borrows no one's power back
+    # Its GPU ceiling (the namespace's ResourceQuota) stays 16 + 16: what the quota lost it may borrow, but only
+    # from other queues' idle quota, which the 15 kW holds; drained, it admits nothing anyway.
+    assert plan.tenant("crunch").borrowing_by_cluster == {"c": {"h100-sxm": 32}}
+    assert plan.tenant("crunch").gpu_ceiling("c") == make_plan(spec).tenant("crunch").gpu_ceiling("c") == 32
 
     # What a deploy makes of it: crunch's ClusterQueue holds and drains, serve's is as it was, the pool's cap is 200 W.
     view = cluster_view(spec, plan, "c")
