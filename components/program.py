@@ -18,6 +18,7 @@ import yaml
 
 from .catalog import load_catalog
 from .checks import network_policy_warnings
+from .derate_report import level_steps
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
 from .keys import NAMESPACE
@@ -79,6 +80,8 @@ def run() -> None:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
         raise pulumi.RunError(str(error)) from None
+    for level in plan.derate.levels if plan.derate else ():  # what the deploy does about a power event, in kW
+        pulumi.log.warn(f"power event: {level.kind} {level.level} derated to {level.derated_kw:,.1f} kW: " + "; ".join(level_steps(level)))
     for warning in network_policy_warnings(stack.spec, load_catalog()):
         if warning.path.startswith(tuple(f"aion:clusters[{d.view.index}]." for d in deployments)):
             pulumi.log.warn(str(warning))
