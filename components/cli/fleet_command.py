@@ -19,6 +19,7 @@ from ..fleet.revision import file_at
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
+from ..power_event import derates_beside, events_path
 from ..site import load_site
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
@@ -117,15 +118,30 @@ def _changed(args: argparse.Namespace) -> int:
         fleet = _fleet(args)[0] if args.as_matrix else None
         after = fleet.spec if fleet else load_site(args.site_file)
         before = _site_at(args.base, Path(args.site_file)) if args.base else None
+        # A power event is a change too: the clusters whose caps, quotas or queues it moves deploy again.
+        _, after_derates = derates_beside(Path(args.site_file), after)
+        before_derates = _derates_at(args.base, Path(args.site_file), before) if args.base and before else ()
     except ConfigError as error:
         return bad_input(error)
     kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed
-    clusters = [c for c in changed_clusters(before, after) if c in kept]
+    clusters = [c for c in changed_clusters(before, after, before_derates, after_derates) if c in kept]
     if fleet is None:
         print("\n".join(clusters))
     else:
         print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))
     return EXIT_FITS
+
+
+def _derates_at(revision: str, site_file: Path, spec: Any) -> Any:
+    """The power events in force now as the document beside the site was at a git revision."""
+    events_file = events_path(site_file)
+    shown_file = file_at(site_file.parent, revision, f"./{events_file.name}", "--base")
+    if shown_file is None:
+        return ()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / site_file.name
+        (Path(folder) / events_file.name).write_bytes(shown_file)
+        return derates_beside(path, spec)[1]
 
 
 def _site_at(revision: str, site_file: Path) -> Any:

@@ -163,3 +163,28 @@ def test_ending_a_derate_removes_it_and_aion_plan_at_a_time_plans_a_scheduled_on
     assert aion("plan", str(site), "--at", "tomorrow").returncode == 2
     ended = aion("site", "derate", str(site), "hall-a/row-1", "--end")
     assert ended.returncode == 0 and yaml.safe_load((tmp_path / "power-events.site.yaml").read_text()) == {"derates": []}
+
+
+def test_a_derate_committed_beside_the_site_changes_the_clusters_it_caps(aion, tmp_path: Path):
+    # The 200 MW example in git; hall-4 at 80 percent caps four of its seven clusters (README), and
+    # ending it changes them back: `aion fleet changed` sends exactly those to CI's matrix.
+    import shutil
+    import subprocess
+
+    from support import ROOT
+
+    project = tmp_path / "site"
+    shutil.copytree(ROOT / "examples/aion-200mw", project)
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "site"], cwd=project, check=True)
+    site = str(project / "site.yaml")
+    assert aion("site", "derate", site, "hall-4", "--to", "80%").returncode == 0
+    changed = aion("fleet", "changed", site, "--project", str(project), "--base", "HEAD")
+    assert changed.returncode == 0 and changed.stdout.split() == ["h4-c01", "h4-c02", "h4-c03", "h4-c04"]
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "derate"], cwd=project, check=True)
+    assert aion("site", "derate", site, "hall-4", "--end").returncode == 0
+    ended = aion("fleet", "changed", site, "--project", str(project), "--base", "HEAD")
+    assert ended.stdout.split() == ["h4-c01", "h4-c02", "h4-c03", "h4-c04"]
