@@ -17,6 +17,7 @@ from typing import Any
 from .labels import GPU_RESOURCE
 from .planner import LevelDeratePlan
 from .view import ClusterView
+from .wording import count
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class QueuePower:
     flavor: str
     quota_gpus: int  # the tenant's nominal quota: the GPUs its kW buy here
     admitted_gpus: int  # what Kueue has admitted, borrowed GPUs included
-    kw_per_gpu: float  # the flavor's node power (after caps) per GPU
+    kw_per_gpu: float  # the flavor's rated kW per GPU, as the planner counted its quotas
     waiting: int  # workloads of the tenant Kueue has not admitted
     stopped: bool = False  # a power event holds and drains its ClusterQueue
 
@@ -60,18 +61,14 @@ class FlavorPower:
             return "quota: the tenant's own and borrowable GPUs are in use (others' idle power is not lendable to it)"
         return (
             f"power: {self.admitted_gpus * self.kw_per_gpu:,.1f} kW admitted, all the tenants' allotments give {self.flavor} here "
-            f"({self.powered_gpus} GPUs x {self.kw_per_gpu:.3f} kW); {self.unpowered_gpus} GPUs installed beyond the power stay idle"
+            f"({self.powered_gpus} GPUs x {self.kw_per_gpu:.3f} kW); "
+            f"{count(self.unpowered_gpus, 'GPU')} installed beyond the power stay idle"
         )
 
 
 def flavor_kw_per_gpu(view: ClusterView) -> dict[str, float]:
-    """kW per GPU of each flavor: its pools' node power (after caps) per GPU, the highest where pools differ."""
-    per_gpu: dict[str, float] = {}
-    for pool in view.gpu_pools:
-        if pool.flavor is not None and pool.gpus_per_node:
-            kw = pool.node_power_w / pool.gpus_per_node / 1000
-            per_gpu[pool.flavor] = max(per_gpu.get(pool.flavor, 0.0), kw)
-    return per_gpu
+    """kW per GPU of each flavor, the figure the quotas were made with (`FlavorView.kw_per_gpu`)."""
+    return {flavor.name: flavor.kw_per_gpu for flavor in view.flavors}
 
 
 def queue_power(view: ClusterView, cluster_queues: Iterable[Mapping[str, Any]]) -> tuple[list[QueuePower], list[FlavorPower]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, TypeAdapter
 
 from .errors import Level
 from .planner import Plan, TenantPlan
@@ -18,6 +18,7 @@ from .planner import Plan, TenantPlan
 Kw = Annotated[float, AfterValidator(lambda value: round(value, 3))]
 Equivalents = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 Watts = Annotated[float, AfterValidator(lambda value: round(value, 1))]
+Percent = Annotated[float, AfterValidator(lambda value: round(value, 2))]
 
 
 class _Document(BaseModel):
@@ -64,7 +65,11 @@ class LevelDocument(_Document):
     kind: str
     budget_kw: Kw
     oversubscription: float
+    limit_kw: Kw
+    """budget_kw x oversubscription: what rated power may reach."""
     rated_kw: Kw
+    percent_of_budget: Percent
+    """rated_kw as a share of budget_kw (not of limit_kw), as the table and the report show it."""
 
 
 class ClusterDocument(_Document):
@@ -145,6 +150,24 @@ class PlanDocument(_Document):
     """Cluster -> the stack that deploys it, where the stack files are known."""
 
 
+class SitesDocument(_Document):
+    """What `aion plan --json` prints for a folder whose stacks deploy several sites: one plan each."""
+
+    fits: bool
+    """Every site fits."""
+    sites: list[PlanDocument]
+
+
+class ProblemsDocument(_Document):
+    """What `aion ... --json` prints for bad input (exit 2): every problem, nothing planned."""
+
+    problems: list[ProblemDocument]
+
+
+# Every document `aion plan --json` prints is one of these: docs/plan.schema.json accepts exactly them.
+PlanOutput = PlanDocument | SitesDocument | ProblemsDocument
+
+
 def plan_document(plan: Plan, stacks: dict[str, str] | None = None) -> PlanDocument:
     return PlanDocument(
         fits=plan.fits,
@@ -174,5 +197,10 @@ def _tenant(tenant: TenantPlan) -> TenantDocument:
     )
 
 
+def sites_document(documents: list[PlanDocument]) -> SitesDocument:
+    return SitesDocument(fits=all(document.fits for document in documents), sites=documents)
+
+
 def plan_schema() -> dict[str, Any]:
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **PlanDocument.model_json_schema()}
+    schema = TypeAdapter(PlanOutput).json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "aion plan --json", **schema}

@@ -9,11 +9,12 @@ from markupsafe import Markup
 
 from .catalog import load_catalog
 from .errors import format_problems
-from .planner import HeadroomBuys, LevelPlan, Plan, placeable_headroom_kw
+from .planner import HeadroomBuys, Plan, placeable_headroom_kw
 from .planner.equivalence import headroom_buys
 from .rendering import render
-from .report_chart import kw, power_chart, text_bars
+from .report_chart import kw, percent_text, power_chart, text_bars
 from .spec import SystemPool
+from .wording import count
 
 
 def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
@@ -23,12 +24,11 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         f"site {site.name}: facility {site.facility_budget_kw:,.0f} kW at PUE {site.pue:g} = IT budget {site.it_budget_kw:,.1f} kW",
         f"rated IT {site.rated_it_kw:,.1f} kW (facility {site.rated_facility_kw:,.1f} kW), headroom {site.headroom_kw:,.1f} kW",
         "",
-        f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'use':>7}",
+        f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'% budget':>9}",
     ]
     for lv in plan.levels:
-        use = f"{100 * lv.rated_kw / lv.limit_kw:.1f}%" if lv.limit_kw else "-"
         flag = "" if lv.fits else "  OVER"
-        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {use:>7}{flag}")
+        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {percent_text(lv):>9}{flag}")
     stack_header = "  stack" if stacks is not None else ""
     lines += ["", f"{'cluster':<24} {'control plane':<22} {'nodes':>11} {'GPUs':>7} {'rated kW':>12}{stack_header}"]
     for c in plan.clusters:
@@ -46,7 +46,7 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         f"GPUs: {', '.join(f'{m} {n}' for m, n in site.gpus_by_model.items()) or 'none'}",
         f"H100-equivalents: {eq.fp8:,.1f} at FP8, {eq.bf16:,.1f} at BF16 (dense)",
         f"headroom buys: {buys.nodes:,} x {buys.node_type} = {buys.gpus:,} GPUs = {buys.h100_equivalents_fp8:,.0f} H100-eq FP8 "
-        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {buys.clusters_needed} clusters{_by_hall(buys.clusters_by_hall)}",
+        f"({buys.h100_equivalents_bf16:,.0f} BF16), in {count(buys.clusters_needed, 'cluster')}{_by_hall(buys.clusters_by_hall)}",
     ]
     if line := basis_line(plan):
         lines.append(f"  {line}")
@@ -78,7 +78,7 @@ def basis_line(plan: Plan) -> str | None:
     return (
         f"counted at its wall maximum ({wall_w / 1000:,.1f} kW, not the {counted_w / 1000:,.1f} kW {basis}): "
         f"{at_wall.nodes:,} nodes = {at_wall.gpus:,} GPUs = {at_wall.h100_equivalents_fp8:,.0f} H100-eq FP8, "
-        f"in {at_wall.clusters_needed} clusters"
+        f"in {count(at_wall.clusters_needed, 'cluster')}"
     )
 
 
@@ -91,7 +91,7 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     chart = power_chart(plan)
-    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_of_budget}
+    figures = {"plan": plan, "chart": chart, "basis_line": basis_line(plan), "kw": kw, "percent": percent_text, "count": count}
     svg_text = render("power.svg.j2", c=chart)
     written = {
         "report.md": render("report.md.j2", bars=text_bars(plan), **figures),
@@ -101,10 +101,6 @@ def write_report(plan: Plan, directory: str | Path) -> list[Path]:
     for name, text in written.items():
         (out / name).write_text(text)
     return [out / name for name in REPORT_FILES]
-
-
-def percent_of_budget(level: LevelPlan) -> str:
-    return f"{100 * level.rated_kw / level.budget_kw:.1f}%" if level.budget_kw else "-"
 
 
 def _by_hall(clusters_by_hall: dict[str, int]) -> str:

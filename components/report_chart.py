@@ -117,11 +117,11 @@ def level_label(level: LevelPlan) -> str:
 def level_figures(level: LevelPlan) -> str:
     limit = f", limit {kw(level.limit_kw)}" if level.oversubscription != 1 else ""
     over = f" · OVER by {kw(level.rated_kw - level.limit_kw)} kW" if not level.fits else ""
-    return f"{_percent(level)} · {kw(level.rated_kw)} / {kw(level.budget_kw)} kW{limit}{over}"
+    return f"{percent_text(level)} · {kw(level.rated_kw)} / {kw(level.budget_kw)} kW{limit}{over}"
 
 
-def _percent(level: LevelPlan) -> str:
-    return f"{100 * level.rated_kw / level.budget_kw:.1f}%" if level.budget_kw else "-"
+def percent_text(level: LevelPlan) -> str:
+    return f"{level.percent_of_budget:.1f}%"
 
 
 def top_percent(levels: tuple[LevelPlan, ...]) -> int:
@@ -188,7 +188,7 @@ def _level_bar(plan: Plan, level: LevelPlan, y: float, bar_x: float, scale: floa
         budget_kw=level.budget_kw,
         limit_kw=level.limit_kw,
         rated_kw=level.rated_kw,
-        percent=100 * level.rated_kw / level.budget_kw if level.budget_kw else 0.0,
+        percent=level.percent_of_budget,
         limit_x=None if limit_x is None else round(limit_x, 1),
         over_x=round(bar_x + level.limit_kw * per_kw, 1) if over else None,
         over_width=round((level.rated_kw - level.limit_kw) * per_kw, 1) if over else 0.0,

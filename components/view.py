@@ -51,11 +51,19 @@ class PoolView:
 
 @dataclass(frozen=True)
 class FlavorView:
-    """A GPU flavor of the cluster: its GPUs at rated size, and the taints of the pools that have it."""
+    """A GPU flavor of the cluster: its GPUs at rated size, their pools' rated kW, and the taints of the pools that have it."""
 
     name: str
     gpus: int
     taints: tuple[Taint, ...]
+    rated_kw: float
+
+    @property
+    def kw_per_gpu(self) -> float:
+        """What one GPU of the flavor is counted at: its pools' rated kW (whole nodes, after caps) over
+        their GPUs. The planner's quotas give a tenant GPUs in proportion to the rated kW of its clusters'
+        GPU pools, so at this figure a tenant's quotas add up to its allotted kW (planner/quotas.py)."""
+        return self.rated_kw / self.gpus if self.gpus else 0.0
 
 
 @dataclass(frozen=True)
@@ -193,12 +201,14 @@ def _system_pool(cluster: Cluster, planned: PoolPlan) -> PoolView:
 
 def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
     gpus: dict[str, int] = {}
+    rated_kw: dict[str, float] = {}
     taints: dict[str, dict[tuple[str, str, str], Taint]] = {}
     for pool in gpu_pools:
         assert pool.flavor is not None
         gpus[pool.flavor] = gpus.get(pool.flavor, 0) + pool.rated_nodes * pool.gpus_per_node
+        rated_kw[pool.flavor] = rated_kw.get(pool.flavor, 0.0) + pool.rated_kw
         taints.setdefault(pool.flavor, {}).update({(t.key, t.value, t.effect): t for t in pool.taints})
-    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items()))) for name in sorted(gpus))
+    return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), rated_kw[name]) for name in sorted(gpus))
 
 
 def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:

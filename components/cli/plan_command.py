@@ -20,7 +20,7 @@ from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
-from ..plan_document import plan_document
+from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
 from ..power_event import derates_beside, events_path
 from ..report import REPORT_FILES, format_table, write_report
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return bad_input(error, args.format, str(path) if path.is_file() else None)
     if args.format == "json":
-        documents = [json.loads(plan_document(plan, site.stacks).model_dump_json()) for site, plan in plans]
-        print_json(documents[0] if len(documents) == 1 else documents)
+        documents = [plan_document(plan, site.stacks) for site, plan in plans]
+        print_json(json.loads((documents[0] if len(documents) == 1 else sites_document(documents)).model_dump_json()))
     for index, (site, plan) in enumerate(plans):
         warnings = [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]
         if args.format == "github":

@@ -29,6 +29,7 @@ from ..power_event import (
     write_events,
 )
 from ..site import load_site
+from ..wording import count
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
 # Cluster names are PREFIX-c01 ...: DNS labels of at most 40 characters (spec.Name), and -c9999 leaves 34 for the prefix.
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
     except ConfigError as error:
         return bad_input(error)
-    print(f"# {nodes} x {args.node_type} in hall {args.hall}: {len(entries)} clusters; add them under `clusters:`", file=sys.stderr)
+    where = f"{nodes} x {args.node_type} in hall {args.hall}"
+    print(f"# {where}: {count(len(entries), 'cluster')}; add them under `clusters:`", file=sys.stderr)
     print(yaml.safe_dump(entries, sort_keys=False), end="")
     return EXIT_FITS
 

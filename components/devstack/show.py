@@ -98,18 +98,9 @@ def plan_differences(api_client: Any, planned: list[Object]) -> list[Difference]
             found.append(Difference(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"], "missing"))
             continue
         want, have = _at(obj, fields), _at(live.to_dict(), fields)
-        if obj["kind"] == "ResourceQuota":
-            want, have = _quantities(want), _quantities(have)
         if _normal(want) != _normal(have):
             found.append(Difference(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"], _difference(want, have)))
     return found
-
-
-def _quantities(hard: dict[str, Any] | None) -> dict[str, Any]:
-    """`2048Gi` and `2Ti` are one quantity: the API server may write either."""
-    from kubernetes.utils import parse_quantity
-
-    return {key: parse_quantity(value) for key, value in (hard or {}).items()}  # type: ignore[no-untyped-call]
 
 
 def _at(obj: Any, fields: tuple[str, ...]) -> Any:

@@ -48,6 +48,12 @@ class LevelPlan:
     def fits(self) -> bool:
         return self.rated_kw <= self.limit_kw + 1e-9
 
+    @property
+    def percent_of_budget(self) -> float:
+        """Rated power as a share of the budget (not of the oversubscribed limit): the one
+        percentage the table, the chart and `--json` show; above 100 on an oversubscribed level."""
+        return 100 * self.rated_kw / self.budget_kw
+
 
 @dataclass(frozen=True)
 class ClusterPlan:

@@ -14,6 +14,7 @@ from ..labels import GPU_RESOURCE, flavor_selector
 from ..planner import FlavorQuota
 from ..spec import Taint
 from ..view import ClusterView, TenantView
+from .quantities import binary_quantity
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 # cpu and memory have their own flavor on any node: Kueue refuses a workload that
@@ -133,15 +134,6 @@ def local_queue_names(view: ClusterView) -> dict[str, str]:
     """Each tenant namespace's LocalQueue, read from the objects the platform creates: where a
     job names its queue (`kueue.x-k8s.io/queue-name`), or lands without one."""
     return {local["metadata"]["namespace"]: local["metadata"]["name"] for _, local in queues_for(view)}
-
-
-def binary_quantity(gib: int) -> str:
-    """`gib` GiB in Kubernetes' canonical form (2048Gi is 2Ti): Kueue's webhook rewrites any other,
-    and a stack would then see a change on every preview."""
-    for suffix, size in (("Pi", 1024**2), ("Ti", 1024)):
-        if gib % size == 0:
-            return f"{gib // size}{suffix}"
-    return f"{gib}Gi"
 
 
 def toleration(taint: Taint) -> dict[str, str]:

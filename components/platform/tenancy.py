@@ -9,6 +9,7 @@ from typing import Any
 
 from ..labels import GPU_RESOURCE, PREFIX, pod_security_levels
 from ..view import TenantView
+from .quantities import binary_quantity
 
 TENANT_LABEL = f"{PREFIX}/tenant"
 ROLE = "tenant-edit"
@@ -124,7 +125,7 @@ def resource_quota(tenant: TenantView) -> dict[str, Any]:
     hard = {
         f"requests.{GPU_RESOURCE}": str(tenant.gpu_ceiling),
         "requests.cpu": str(tenant.cpu_quota),
-        "requests.memory": f"{tenant.memory_quota_gib}Gi",
+        "requests.memory": binary_quantity(tenant.memory_quota_gib),
         "pods": str(tenant.pods_quota),
     }
     return {**_object("v1", "ResourceQuota", QUOTA, tenant.namespace), "spec": {"hard": hard}}

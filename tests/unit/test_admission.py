@@ -8,6 +8,7 @@ import yaml
 
 from aion_factory import spec_from_config
 from aion_factory.admission import format_queue_power, queue_power
+from aion_factory.planner import make_plan
 from support import view_of
 
 # The engine test's oversubscribed row (tests/engine/test_power_admission.py): 24 H100s under a
@@ -37,6 +38,32 @@ def test_admitted_gpus_are_counted_in_kw_of_the_flavors_node_power():
     assert row.kw_per_gpu == pytest.approx(10.2 / 8)  # H100-SXM-8-80G at its maximum, per GPU
     assert row.admitted_kw == pytest.approx(25.5) and row.admitted_kw <= 26
     assert (flavor.installed_gpus, flavor.powered_gpus, flavor.unpowered_gpus) == (24, 20, 4)
+
+
+def test_a_flavor_of_pools_with_different_caps_is_counted_at_the_figure_its_quotas_were_made_with():
+    # Two H100 pools, one capped at 500 W: 8 GPUs x 200 W below the 700 W maximum, so 10.2 - 1.6 = 8.6 kW
+    # a node. The quota of a tenant allotted all the power is every GPU (32), and at the flavor's
+    # figure, (2 x 10.2 + 2 x 8.6) kW / 32 GPUs = 1.175 kW, they draw exactly its 37.6 kW: not 32 x
+    # 1.275 kW = 40.8 kW, as counting every GPU at the uncapped pool's figure did.
+    site = {
+        "name": "pw",
+        "facility_power_mw": 0.1,
+        "pue": 1.25,
+        "halls": [{"name": "hall-a", "it_power_kw": 60, "rows": [{"name": "row-1", "it_power_kw": 45}]}],
+    }
+    values = {
+        "site": site,
+        "clusters": [{**VALUES["clusters"][0], "pools": [
+            {"name": "full", "node_type": "H100-SXM-8-80G", "size": 2},
+            {"name": "capped", "node_type": "H100-SXM-8-80G", "size": 2, "gpu_power_cap_w": 500},
+        ]}],
+        "tenants": [{"name": "pw-train", "power_kw": 37.6, "clusters": ["pw"]}],
+    }  # fmt: skip
+    spec = spec_from_config(values)
+    assert make_plan(spec).fits
+    [row], _ = queue_power(view_of(spec, "pw"), [cluster_queue("pw-train", 32, 0)])
+    assert row.quota_gpus == 32 and row.kw_per_gpu == pytest.approx(37.6 / 32)
+    assert row.admitted_kw == pytest.approx(37.6) and row.quota_kw == pytest.approx(37.6)
 
 
 def test_work_waiting_while_all_the_power_is_admitted_is_said_to_wait_for_power():

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 from aion_factory import load_stack_file
@@ -45,7 +46,11 @@ def test_json_output_has_the_documented_keys(aion):
         "headroom_buys",
     } <= set(plan["site"])
     assert plan["site"]["gpus_by_model"] == {"B300-SXM": 384, "H100-SXM": 704}
-    assert plan["levels"][1] == {"path": "dc5/hall-1", "kind": "hall", "budget_kw": 4000.0, "oversubscription": 1.1, "rated_kw": 1555.31}
+    # 1,555.31 kW of a 4,000 kW budget is 38.88%, whatever the x1.1 oversubscription lets it reach (4,400 kW).
+    assert plan["levels"][1] == {
+        "path": "dc5/hall-1", "kind": "hall", "budget_kw": 4000.0, "oversubscription": 1.1, "limit_kw": 4400.0,
+        "rated_kw": 1555.31, "percent_of_budget": 38.88,
+    }  # fmt: skip
     assert plan["clusters"][0] | {"gpus_by_flavor": None} == {
         "name": "train-1", "target": "scaleway", "control_plane": "kapsule", "node_limit": 150, "max_nodes": 139,
         "gpus": 1088, "gpus_by_flavor": None, "rated_kw": 1555.31,
@@ -144,18 +149,35 @@ def test_a_report_folder_that_cannot_be_written_is_bad_input_before_anything_is_
     assert taken.read_text() == "mine"
 
 
-def test_tenants_whose_quotas_are_cut_to_fit_their_cluster_are_warned_by_key(aion):
-    # dc5: kyutai 1,100 kW and hf-research 600 kW on a cluster whose GPU pools rate 1,555.2 kW.
-    result = aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
+def test_tenants_whose_quotas_are_cut_to_fit_their_cluster_are_warned_by_key(aion, tmp_path):
+    # dc5 with kyutai at 1,100 kW and hf-research at 600 kW, on a cluster whose GPU pools rate 1,555.2 kW.
+    stack = tmp_path / "Pulumi.dc5-train-1.yaml"
+    text = (ROOT / "stacks/Pulumi.dc5-train-1.yaml").read_text()
+    text = text.replace("kyutai\n      power_kw: 1000", "kyutai\n      power_kw: 1100")
+    stack.write_text(text.replace(" power_kw: 550", " power_kw: 600"))
+    result = aion("plan", str(stack))
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: aion:tenants")]
     assert [w.split(": ")[1] for w in warnings] == ["aion:tenants[0].power_kw", "aion:tenants[1].power_kw"]
     assert "1,100.0 kW buy more GPUs than its clusters' tenants can share (b300 in train-1: 419 asked for, 384 there; " in warnings[0]
-    document = json.loads(aion("plan", str(ROOT / "stacks/Pulumi.dc5-train-1.yaml"), "--json").stdout)
+    document = json.loads(aion("plan", str(stack), "--json").stdout)
     assert [(w["path"], w["level"]) for w in document["warnings"]] == [
         ("aion:tenants[0].power_kw", "warning"),
         ("aion:tenants[1].power_kw", "warning"),
     ]
+
+
+SHIPPED = sorted(
+    [*ROOT.glob("stacks/Pulumi.*.yaml"), *ROOT.glob("examples/*.yaml"), *ROOT.glob("examples/*/site.yaml")],
+    key=lambda path: str(path),
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_shipped_stack_and_site_plans_clean_without_a_warning(aion, path):
+    # Examples are the first thing a user runs: they fit, and print nothing on stderr.
+    result = aion("plan", str(path))
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_a_tenant_within_its_clusters_gpus_is_not_warned(aion, tmp_path):

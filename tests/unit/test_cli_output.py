@@ -4,6 +4,7 @@ names through Pulumi.yaml's stackConfigDir, `schema`, `completion`, `local`, and
 import json
 import subprocess
 
+import jsonschema
 import pytest
 import yaml
 
@@ -32,6 +33,40 @@ def misspelt(folder) -> str:
 
 
 # --- --format json: a document on stdout, whatever happens ---------------------------------
+
+
+def two_sites(folder) -> str:
+    """A folder of two stacks, each with a site of its own (the second over its row's budget)."""
+    other = json.loads(json.dumps(MINIMAL))
+    other["site"]["name"] = "s2"
+    stack_file(folder, MINIMAL, "one")
+    over_budget(folder)
+    stack_file(folder, other, "two")
+    return str(folder)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["one site", "a violated site", "a folder of several sites", "bad input", "a refused command line", "a site document"],
+)
+def test_every_json_shape_aion_plan_prints_is_valid_against_the_published_schema(aion, tmp_path, case):
+    args = {
+        "one site": lambda: [stack_file(tmp_path, MINIMAL)],
+        "a violated site": lambda: [over_budget(tmp_path)],
+        "a folder of several sites": lambda: [two_sites(tmp_path)],
+        "bad input": lambda: [misspelt(tmp_path)],
+        "a refused command line": lambda: ["--format", "json"],  # no PATH: the usage error is a document too
+        "a site document": lambda: [str(ROOT / "examples/aion-200mw/site.yaml")],
+    }[case]()
+    result = aion("plan", *args, "--json")
+    document = json.loads(result.stdout)
+    published = json.loads((ROOT / "docs/plan.schema.json").read_text())
+    jsonschema.Draft202012Validator(published).validate(document)  # raises naming the first thing refused
+    assert isinstance(document, dict)  # never a bare array: one document per run
+    if case == "a folder of several sites":
+        # Each inline stack is a site of its own; the over-budget one makes the whole run not fit.
+        assert [(site["site"]["name"], site["fits"]) for site in document["sites"]] == [("s", True), ("s", False), ("s2", True)]
+        assert document["fits"] is False and result.returncode == 1
 
 
 def test_bad_input_in_json_is_a_document_of_every_problem_with_its_key_path_and_level(aion, tmp_path):

@@ -37,7 +37,7 @@ def edit(stack: Path, old: str, new: str) -> None:
 def test_a_bigger_pool_and_a_smaller_allotment_show_their_nodes_kw_and_quotas(aion, repo, tmp_path):
     stack = repo / "stacks/Pulumi.dc5-train-1.yaml"
     edit(stack, "size: 48", "size: 56")  # the b300 pool of row-b: 8 nodes of 13.7 kW (its GPU power cap) more
-    edit(stack, "power_kw: 600", "power_kw: 500")  # hf-research
+    edit(stack, "power_kw: 550", "power_kw: 450")  # hf-research
     result = aion("plan", str(stack), "--diff", "HEAD", "--report", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

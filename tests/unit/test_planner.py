@@ -33,8 +33,19 @@ def test_dc5_example_matches_hand_computation():
     assert plan.fits
 
 
-def test_dc5_tenant_quotas_scale_down_to_capacity():
+def test_dc5_tenant_quotas_are_their_kw_in_gpus_when_the_cluster_holds_them():
     plan = make_plan(load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml"))
+    # GPU pools rate 1,555.2 kW: kyutai 1,000 kW -> floor(1000 x 704 / 1555.2) = 452 H100, floor(1000 x 384 / 1555.2) = 246 B300;
+    # hf-research 550 kW -> 248 H100, 135 B300. 700 <= 704 and 381 <= 384: nothing is scaled, nothing warned.
+    assert plan.tenant("kyutai").quotas == {"b300": 246, "h100-sxm": 452}
+    assert plan.tenant("hf-research").quotas == {"b300": 135, "h100-sxm": 248}
+    assert not plan.warnings
+
+
+def test_dc5_tenant_quotas_scale_down_to_capacity():
+    config = load_stack_file(ROOT / "stacks/Pulumi.dc5-train-1.yaml").model_dump(mode="json", exclude_defaults=True)
+    config["tenants"][0]["power_kw"], config["tenants"][1]["power_kw"] = 1100, 600
+    plan = make_plan(spec_from_config(config))
     # GPU pools rate 1,555.2 kW. kyutai 1,100 kW -> floor(1100 x 704 / 1555.2) = 497 H100, floor(1100 x 384 / 1555.2) = 271 B300;
     # hf-research 600 kW -> 271 H100, 148 B300: 768 > 704 and 419 > 384, so both scale by capacity / demand (rounded down).
     kyutai, hf = {"b300": 271 * 384 // 419, "h100-sxm": 497 * 704 // 768}, {"b300": 148 * 384 // 419, "h100-sxm": 271 * 704 // 768}

@@ -39,7 +39,7 @@ def test_platform_manifests(stack: str):
     cluster, storage = STACKS[stack]
     view = view_of(load_stack_file(ROOT / f"stacks/Pulumi.{stack}.yaml"), cluster)
     text = dump(platform_manifest(view, storage).objects())
-    assert_golden(f"platform-{stack}.yaml", text)
+    assert_golden({f"platform-{stack}.yaml": text})
     # Built-in kinds first: the Kueue ones skip the rest when Kueue's CRDs are not on this machine.
     for obj in sorted(yaml.safe_load_all(text), key=lambda o: o["apiVersion"].startswith("kueue.")):
         assert_valid(obj)
@@ -50,7 +50,7 @@ def test_time_slicing_config(config: dict[str, Any]):
     config["clusters"][0]["pools"][1]["sharing"] = {"time_slicing_replicas": 8}
     config_map = power_caps.time_slicing_config(view_of(spec_from_config(config), "c"))
     assert config_map is not None
-    assert_golden("gpu-time-slicing.yaml", dump([config_map]))
+    assert_golden({"gpu-time-slicing.yaml": dump([config_map])})
     assert_valid(config_map)
     for key, value in config_map["data"].items():
         assert yaml.safe_load(value)["sharing"]["timeSlicing"]["resources"][0]["replicas"] in (2, 8), key

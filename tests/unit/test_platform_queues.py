@@ -7,6 +7,7 @@ from kube_validation import assert_valid, assert_valid_kueue
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE, flavor_selector
 from aion_factory.platform import queues
+from aion_factory.platform.quantities import binary_quantity
 from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
@@ -70,7 +71,7 @@ def test_cpu_and_memory_are_covered_at_the_namespace_quota_without_borrowing():
             "name": queues.CPU_FLAVOR,
             "resources": [
                 {"name": "cpu", "nominalQuota": str(tenant.cpu_quota), "borrowingLimit": "0"},
-                {"name": "memory", "nominalQuota": queues.binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
+                {"name": "memory", "nominalQuota": binary_quantity(tenant.memory_quota_gib), "borrowingLimit": "0"},
             ],
         }
     ]
@@ -114,4 +115,4 @@ def test_every_kueue_object_matches_kueues_v1beta2_crds():
 
 def test_memory_is_written_in_kubernetes_canonical_form():
     """Kueue's webhook rewrites a quantity to its canonical form: anything else is a change on every preview."""
-    assert [queues.binary_quantity(gib) for gib in (2048, 1024, 1536, 3, 1024 * 1024)] == ["2Ti", "1Ti", "1536Gi", "3Gi", "1Pi"]
+    assert [binary_quantity(gib) for gib in (2048, 1024, 1536, 3, 1024 * 1024)] == ["2Ti", "1Ti", "1536Gi", "3Gi", "1Pi"]

@@ -7,7 +7,7 @@ from kube_validation import assert_valid_builtin
 
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE
-from aion_factory.platform import tenancy
+from aion_factory.platform import queues, tenancy
 from support import ROOT, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
@@ -54,11 +54,19 @@ def test_the_gpu_quota_is_the_tenants_ceiling_quota_plus_borrowing():
         assert hard == {
             f"requests.{GPU_RESOURCE}": str(ceiling),
             "requests.cpu": str(tenant.cpu_quota),
-            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "requests.memory": "2Ti",  # the default 2,048 GiB, in the form the API server stores
             "pods": str(tenant.pods_quota),
         }
         # Never more than the cluster has.
         assert tenant_view(tenant.name).gpu_ceiling == ceiling <= PLAN.cluster("local").gpus
+
+
+def test_the_memory_quota_is_one_quantity_in_the_resource_quota_and_the_cluster_queue():
+    queues_by_tenant = {cq["metadata"]["name"]: cq for cq, _ in queues.queues_for(VIEW)}
+    for tenant in SPEC.tenants:
+        hard = objects_of(tenant.name)[("ResourceQuota", "tenant-quota")]["spec"]["hard"]
+        cpu_memory = queues_by_tenant[tenant.name]["spec"]["resourceGroups"][0]["flavors"][0]["resources"]
+        assert hard["requests.memory"] == next(r["nominalQuota"] for r in cpu_memory if r["name"] == "memory") == "2Ti"
 
 
 def test_namespace_enforces_the_tenants_pod_security_level(config: dict[str, Any]):

@@ -11,9 +11,11 @@ import pytest
 
 from aion_factory import load_stack_file, make_plan
 from aion_factory.fleet.stacks import fleet_of
+from aion_factory.plan_document import plan_document
 from aion_factory.rendering import render
-from aion_factory.report import write_report
+from aion_factory.report import format_table, write_report
 from aion_factory.report_chart import CHAR_PX, SMALL_CHAR_PX, power_chart, text_bars
+from aion_factory.wording import count
 from support import ROOT
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -27,6 +29,16 @@ def dc5():
 @pytest.fixture(scope="module")
 def aion_200mw():
     return make_plan(fleet_of(ROOT / "examples/aion-200mw/site.yaml", ROOT / "examples/aion-200mw/stacks").spec)
+
+
+def test_the_table_the_chart_and_the_json_give_one_percentage_per_level(dc5):
+    # hall-1 is oversubscribed (x1.1): 1,555.3 kW of its 4,000 kW budget is 38.9%; the table once
+    # printed 35.3%, a share of its 4,400 kW limit, beside the chart's 38.9%.
+    table_rows = {line.split()[0]: line.split()[4] for line in format_table(dc5).splitlines() if line.startswith("dc5")}
+    chart_rows = {bar.path: bar.figures.split(" ")[0] for bar in power_chart(dc5).levels}
+    json_rows = {lv.path: f"{lv.percent_of_budget:.1f}%" for lv in plan_document(dc5).levels}
+    assert table_rows == chart_rows == json_rows
+    assert table_rows["dc5/hall-1"] == "38.9%"
 
 
 def test_each_level_is_a_share_of_its_own_budget_with_the_limit_beside_it(dc5):
@@ -102,7 +114,7 @@ def test_the_svg_and_html_templates_escape_what_they_print(dc5):
     # The templates' names end in .j2: autoescape for ["svg"] never matched them.
     chart = replace(power_chart(dc5), buys_title="a<b&c")
     assert "a&lt;b&amp;c" in render("power.svg.j2", c=chart)
-    page = render("report.html.j2", plan=dc5, chart=chart, svg="<svg/>", basis_line="x<y", kw=str, percent=str)
+    page = render("report.html.j2", plan=dc5, chart=chart, svg="<svg/>", basis_line="x<y", kw=str, percent=str, count=count)
     assert "x&lt;y" in page and "&lt;svg/&gt;" in page  # only a Markup SVG goes in as is
 
 
