@@ -77,9 +77,11 @@ def apply_derates(spec: FactorySpec, plan: Plan, derates: tuple[LevelDerate, ...
         steps.append(level_plan)
         problems += problem
     pools = tuple(state.pools[p.cluster, p.name] for p in plan.pools)
+    levels_after = roll_up(spec.site, list(pools))  # caps lower the rated power too
     return replace(
         plan,
-        levels=tuple(roll_up(spec.site, list(pools))),  # caps lower the rated power too
+        site=replace(plan.site, rated_it_kw=levels_after[0].rated_kw),
+        levels=tuple(levels_after),
         pools=pools,
         tenants=tuple(state.tenant_plan(t) for t in plan.tenants),
         violations=(*plan.violations, *problems),

@@ -72,6 +72,9 @@ def test_a_derate_caps_alone_meet_is_met_by_caps_and_nothing_stops():
     assert level.met and plan.fits
     [pool] = [p for p in plan.pools if p.name == "h100"]
     assert pool.gpu_power_cap_w == 361 and pool.node_power_w == pytest.approx(10_200 - 8 * 339)
+    # The capped hardware is rated lower too: 4 nodes x 7,488 W + 18.4 W, in the row, the hall and the site.
+    rated = {lv.path: lv.rated_kw for lv in plan.levels}
+    assert rated[ROW] == rated["dr/hall-a"] == rated["dr"] == plan.site.rated_it_kw == pytest.approx(29.9704)
 
 
 def test_caps_go_to_the_pools_of_the_lowest_priority_first():
