@@ -15,7 +15,7 @@ still over its derated budget:
    priority keep the same share of their quotas (rounded down). From the deploy on, Kueue
    admits no more than the lowered quotas.
 3. Stops. Kueue v0.17 keeps a workload admitted when its ClusterQueue's quota is lowered
-   (kubernetes-sigs/kueue#5176), so until that work ends the level could draw what the old
+   (kubernetes-sigs/kueue#5176 asks for it), so until that work ends the level could draw what the old
    quotas allowed. The ClusterQueues whose quota step 2 lowered are held and drained (Kueue's
    `stopPolicy: HoldAndDrain`: every workload they admitted is evicted and waits), lowest
    priority first, until what may still run fits. A drained queue's quota on the cluster is

@@ -57,7 +57,7 @@ def cohorts(view: ClusterView) -> list[dict[str, Any]]:
     return [_kueue("Cohort", view.site_cohort, {}), _kueue("Cohort", view.hall_cohort, {"parentName": view.site_cohort})]
 
 
-# Kueue v0.17 evicts nothing when a nominal quota is lowered (kubernetes-sigs/kueue#5176): a queue a
+# Kueue v0.17 evicts nothing when a nominal quota is lowered (kubernetes-sigs/kueue#5176 asks for it): a queue a
 # power event stops is held and drained, its admitted workloads evicted to wait; None again readmits them.
 STOP_POLICY = "HoldAndDrain"
 
