@@ -11,6 +11,9 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_properties import CATALOG, admissible_kw, configs
 
 from aion_factory import make_plan, spec_from_config
 from aion_factory.planner import LevelDerate
@@ -162,3 +165,34 @@ def test_derates_are_applied_deepest_first():
     assert [lv.level for lv in plan.derate.levels] == [ROW, "dr/hall-a"]
     assert [c.to_w for c in plan.derate.levels[0].caps] == [361]
     assert plan.derate.levels[1].caps == () and plan.derate.levels[1].drawable_kw == pytest.approx(29.9704)
+
+
+@settings(max_examples=150, deadline=None)
+@given(configs(), st.floats(0, 1), st.sampled_from(["site", "hall"]))
+def test_any_derate_is_met_or_refused_naming_its_level(config: dict[str, Any], share: float, kind: str):
+    """Whatever the site and the derate: what Kueue may admit afterwards (counted as the plan's properties
+    count it, not as the derate does), what may still run, caps within each GPU's range, quotas never
+    raised, every GPU ceiling kept; or, below the system pools, a violation naming the level."""
+    spec = spec_from_config(config, CATALOG)
+    base = make_plan(spec, CATALOG)
+    level = next(lv for lv in base.levels if lv.kind == kind)
+    budget_kw = level.budget_kw * share
+    plan = make_plan(spec, CATALOG, derates=(LevelDerate(level.path, budget_kw),))
+    system_kw = sum(p.rated_kw for p in plan.pools if p.flavor is None)  # every cluster sits in hall h
+    [derate] = plan.derate.levels
+    if system_kw > budget_kw + 1e-9:
+        assert [v.path for v in plan.violations if v.path == level.path] and not derate.met
+        return
+    assert derate.met
+    assert admissible_kw(plan, level.path) + system_kw <= budget_kw + 1e-6
+    assert derate.running_after_kw <= budget_kw + 1e-6
+    before = {(p.cluster, p.name): p for p in base.pools}
+    for pool in plan.pools:
+        if pool.gpu_power_cap_w is not None and pool.gpu_model is not None:
+            model = CATALOG.gpu_models[pool.gpu_model]
+            assert model.min_power_limit_w <= pool.gpu_power_cap_w <= (before[pool.cluster, pool.name].gpu_power_cap_w or model.max_power_w)
+    for tenant in plan.tenants:
+        planned = base.tenant(tenant.name)
+        for cluster, per_flavor in tenant.quotas_by_cluster.items():
+            assert all(0 <= n <= planned.quotas_by_cluster[cluster][f] for f, n in per_flavor.items())
+            assert tenant.gpu_ceiling(cluster) == planned.gpu_ceiling(cluster)
