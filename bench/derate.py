@@ -7,8 +7,9 @@ two serve inference, one trains, one runs batch. Each submits 50 Jobs of one who
 200 Jobs, all admitted (the hall's budget, full). Then the hall is derated to half: the platform's
 objects as the plan makes them with the derate in force (caps' ConfigMaps, lowered quotas, the
 drained ClusterQueue) are applied the same way, and the clock runs from the start of that apply
-until the admitted Jobs' kW (admitted GPUs x the capped kW per GPU of the plan) is within the
-derated budget, and until the evicted workloads' pods are gone.
+until the admitted Jobs' kW (the GPUs Kueue's ClusterQueues count, evicted work whose pods are
+not gone yet included, x the capped kW per GPU of the plan) is within the derated budget, and
+until the evicted workloads' pods are gone.
 
     .venv/bin/python bench/derate.py [--runs 3] [--nodes 200] [--share 0.5]
 """
@@ -27,6 +28,7 @@ from typing import Any
 from _common import OUT, Stats, print_machine, use_toolchain, write_result
 from admission import (
     GPUS_PER_JOB,
+    KUEUE,
     admission_values,
     apply_platform,
     control_plane,
@@ -60,6 +62,18 @@ def platform(values: dict[str, Any], derates: tuple[Any, ...]) -> tuple[Any, lis
     objects = platform_manifest(cluster_view(spec, plan, "local"), StorageClassChoice.local()).objects()
     objects.sort(key=lambda o: o["kind"] != "Namespace")
     return plan, objects
+
+
+def reserved_gpus(custom: Any) -> int:
+    """The GPUs Kueue counts against every ClusterQueue: admitted work, and evicted work whose pods are not gone yet."""
+    queues = custom.list_cluster_custom_object(*KUEUE, "clusterqueues")["items"]
+    return sum(
+        int(r.get("total", 0))
+        for q in queues
+        for f in (q.get("status") or {}).get("flavorsReservation") or []
+        for r in f["resources"]
+        if r["name"] == "nvidia.com/gpu"
+    )
 
 
 def pods_of_evicted_gone(core: Any, expected: int, start: float, deadline: float) -> float:
@@ -111,9 +125,10 @@ def one_run(nodes: int, share: float, work: Path) -> dict[str, Any]:
         apply_platform(kubectl, plane.kubeconfig, derated_objects, work)
         applied_s = time.monotonic() - start
         while time.monotonic() < deadline:
-            _, now_admitted, _ = workload_states(custom)
-            admitted_kw = now_admitted * GPUS_PER_JOB * kw_per_gpu + steps.fixed_kw
+            reserved = reserved_gpus(custom)
+            admitted_kw = reserved * kw_per_gpu + steps.fixed_kw
             if admitted_kw <= derate.budget_kw:
+                _, now_admitted, _ = workload_states(custom)
                 within_s = time.monotonic() - start
                 break
             time.sleep(0.2)

@@ -61,6 +61,14 @@ def gpu_nominal(queue: dict[str, Any]) -> int:
     return int(group["flavors"][0]["resources"][0]["nominalQuota"])
 
 
+def reserved_gpus(api_client: Any, name: str) -> int:
+    """The GPUs Kueue counts against a ClusterQueue: admitted work, and evicted work whose pods are not gone yet."""
+    status = cluster_queue(api_client, name).get("status") or {}
+    return sum(
+        int(r.get("total", 0)) for f in status.get("flavorsReservation") or [] for r in f["resources"] if r["name"] == "nvidia.com/gpu"
+    )
+
+
 def cap_config(api_client: Any) -> str:
     config_map = client.CoreV1Api(api_client).read_namespaced_config_map("gpu-power-cap-h100", "aion-system")
     return str(config_map.data["cap_w"])
@@ -90,10 +98,11 @@ def test_a_row_derated_to_half_stops_the_lower_priority_and_restoring_it_readmit
     assert "3. stop dr-batch (batch) on dr" in derate.stdout
     project.pulumi("up", "--yes", "--skip-preview")
 
-    # Within the bound: the lower priority's work evicted and waiting, the higher's still admitted, within 13 kW.
-    wait_for(lambda: not batch.admitted(), timeout_s=BOUND_S, what="dr-batch's work evicted")
-    assert len(serve.admitted()) == GPUS_EACH
-    admitted_kw = (len(serve.admitted()) + len(batch.admitted())) * CAPPED_KW_PER_GPU
+    # Within the bound: the lower priority's work evicted and waiting (Kueue counts an evicted workload's
+    # GPUs until its pods are gone), the higher's still admitted, within 13 kW.
+    wait_for(lambda: not batch.admitted() and reserved_gpus(api_client, "dr-batch") == 0, timeout_s=BOUND_S, what="dr-batch's work evicted")
+    assert len(serve.admitted()) == reserved_gpus(api_client, "dr-serve") == GPUS_EACH
+    admitted_kw = (reserved_gpus(api_client, "dr-serve") + reserved_gpus(api_client, "dr-batch")) * CAPPED_KW_PER_GPU
     assert admitted_kw == pytest.approx(7.75) and admitted_kw <= DERATED_KW
     assert len(batch.pending()) == GPUS_EACH  # waiting, not gone
     # What the API server holds is the plan's: the cap in the DaemonSet's config, without a new pod template.
