@@ -113,9 +113,9 @@ def _field_at(loc: tuple[Any, ...]) -> FieldInfo | None:
     return field
 
 
-def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+def _fields_at(loc: tuple[Any, ...], root: type[BaseModel] = FactorySpec) -> list[str]:
     """The keys the model at a location accepts, for 'unknown key' messages."""
-    model: Any = FactorySpec
+    model: Any = root
     for part in loc:
         if isinstance(part, int):
             continue
@@ -136,3 +136,6 @@ def _model_in(annotation: Any) -> Any:
             if found is not None:
                 return found
     return None
+
+
+fields_at = _fields_at  # for other documents' messages (a programme's): `fields_at(loc, ProgrammeSpec)`

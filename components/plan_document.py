@@ -68,8 +68,9 @@ class LevelDocument(_Document):
     limit_kw: Kw
     """budget_kw x oversubscription: what rated power may reach."""
     rated_kw: Kw
-    percent_of_budget: Percent
-    """rated_kw as a share of budget_kw (not of limit_kw), as the table and the report show it."""
+    percent_of_budget: Percent | None
+    """rated_kw as a share of budget_kw (not of limit_kw), as the table and the report show it; None
+    where the budget is 0 kW (a level not yet powered in a phase)."""
 
 
 class ClusterDocument(_Document):

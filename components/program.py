@@ -9,6 +9,7 @@ build on the toolkit import `aion_factory.factory`, not this.
 
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from .keys import NAMESPACE
 from .plan_document import plan_document
 from .planner import Plan, make_plan
 from .power_event import derates_beside
+from .programme_plan import deployed_phase
 from .site import SPEC_KEYS, SiteStack, stack_from_config
+from .spec import FactorySpec
 from .target import LocalSettings
 
 # The site's plan, as the policy pack reads it: every stack of a site exports the same.
@@ -72,22 +75,37 @@ def _aion_keys() -> set[str]:
 def run() -> None:
     try:
         stack = stack_from_pulumi_config()
+        # Every phase is checked; the current one is deployed: no hardware before its power.
+        current = deployed_phase(stack.spec, datetime.date.today())
+        if current is None:
+            pulumi.log.warn(f"no phase of site {stack.spec.site.name} has come yet (the first: {_first(stack.spec)}): nothing is deployed")
+            return
+        plan, spec = current.plan, current.view.spec
         # The power events in force beside the site (or an inline site's stack file): once one ends, the next up restores the plan.
         _, derates = derates_beside(stack.site_file or _stack_dir() / f"Pulumi.{pulumi.get_stack()}.yaml", stack.spec)
-        plan = make_plan(stack.spec, derates=derates)
-        deployments = deployable_clusters(stack.spec, plan, stack.clusters, LocalSettings(kubeconfig_path=stack.kubeconfig))
+        if derates:
+            plan = make_plan(spec, derates=derates)
+        present = {c.name for c in spec.clusters}
+        for name in (c for c in stack.clusters if c not in present):
+            pulumi.log.warn(f"cluster {name} does not exist in {current.view.label}: nothing of it is deployed")
+        deployed = [c for c in stack.clusters if c in present]
+        deployments = deployable_clusters(spec, plan, deployed, LocalSettings(kubeconfig_path=stack.kubeconfig))
     except ConfigError as error:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
         raise pulumi.RunError(str(error)) from None
     for level in plan.derate.levels if plan.derate else ():  # what the deploy does about a power event, in kW
         pulumi.log.warn(f"power event: {level.kind} {level.level} derated to {level.derated_kw:,.1f} kW: " + "; ".join(level_steps(level)))
-    for warning in network_policy_warnings(stack.spec, load_catalog()):
+    for warning in network_policy_warnings(spec, load_catalog()):
         if warning.path.startswith(tuple(f"aion:clusters[{d.view.index}]." for d in deployments)):
             pulumi.log.warn(str(warning))
     clusters = {deployment.view.name: FactoryCluster(deployment.view.name, deployment) for deployment in deployments}
     export_outputs(clusters, plan)
     pulumi.export(SITE_OUTPUT, stack.spec.model_dump(mode="json"))
+
+
+def _first(spec: FactorySpec) -> str:
+    return f"{spec.phases[0].name} on {spec.phases[0].date}" if spec.phases else "-"
 
 
 def export_outputs(clusters: dict[str, FactoryCluster], plan: Plan) -> None:

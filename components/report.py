@@ -24,11 +24,8 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
         f"site {site.name}: facility {site.facility_budget_kw:,.0f} kW at PUE {site.pue:g} = IT budget {site.it_budget_kw:,.1f} kW",
         f"rated IT {site.rated_it_kw:,.1f} kW (facility {site.rated_facility_kw:,.1f} kW), headroom {site.headroom_kw:,.1f} kW",
         "",
-        f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'% budget':>9}",
+        *format_levels(plan),
     ]
-    for lv in plan.levels:
-        flag = "" if lv.fits else "  OVER"
-        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {percent_text(lv):>9}{flag}")
     stack_header = "  stack" if stacks is not None else ""
     lines += ["", f"{'cluster':<24} {'control plane':<22} {'nodes':>11} {'GPUs':>7} {'rated kW':>12}{stack_header}"]
     for c in plan.clusters:
@@ -53,6 +50,15 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
     if plan.violations:
         lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
     return "\n".join(lines) + "\n"
+
+
+def format_levels(plan: Plan) -> list[str]:
+    """Budget and rated power of every level, a line each."""
+    lines = [f"{'level':<40} {'budget kW':>12} {'x over':>7} {'rated kW':>12} {'% budget':>9}"]
+    for lv in plan.levels:
+        flag = "" if lv.fits else "  OVER"
+        lines.append(f"{lv.path:<40} {lv.budget_kw:>12,.1f} {lv.oversubscription:>7g} {lv.rated_kw:>12,.1f} {percent_text(lv):>9}{flag}")
+    return lines
 
 
 def headroom_at_wall(plan: Plan) -> tuple[float, float, HeadroomBuys] | None:

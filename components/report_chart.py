@@ -121,7 +121,8 @@ def level_figures(level: LevelPlan) -> str:
 
 
 def percent_text(level: LevelPlan) -> str:
-    return f"{level.percent_of_budget:.1f}%"
+    percent = level.percent_of_budget
+    return "-" if percent is None else f"{percent:.1f}%"
 
 
 def top_percent(levels: tuple[LevelPlan, ...]) -> int:
@@ -188,7 +189,7 @@ def _level_bar(plan: Plan, level: LevelPlan, y: float, bar_x: float, scale: floa
         budget_kw=level.budget_kw,
         limit_kw=level.limit_kw,
         rated_kw=level.rated_kw,
-        percent=level.percent_of_budget,
+        percent=level.percent_of_budget or 0.0,
         limit_x=None if limit_x is None else round(limit_x, 1),
         over_x=round(bar_x + level.limit_kw * per_kw, 1) if over else None,
         over_width=round((level.rated_kw - level.limit_kw) * per_kw, 1) if over else 0.0,

@@ -4,7 +4,9 @@ of a stack's `aion:` config, all generated from the spec models.
 Regenerate with `python -m aion_factory.schema > stacks/aion.schema.json`,
 `python -m aion_factory.schema --site > stacks/aion-site.schema.json` and
 `python -m aion_factory.schema --markdown > docs/CONFIG.md`; the schema of
-`aion plan --json` with `python -m aion_factory.schema --plan > docs/plan.schema.json`.
+`aion plan --json` with `python -m aion_factory.schema --plan > docs/plan.schema.json`; a programme
+document's with `--programme > stacks/aion-programme.schema.json`, and its plan's with
+`--programme-plan > docs/programme-plan.schema.json`.
 A test fails when a committed copy is stale.
 
 Editors read the two file schemas through a first line such as
@@ -27,8 +29,10 @@ from pydantic_core import PydanticUndefined
 from .errors import SHOWN_CHARS
 from .keys import NAMESPACE
 from .plan_document import plan_schema
+from .programme import ProgrammeSpec
+from .programme_document import programme_plan_schema
 from .site import CLUSTER, KUBECONFIG, SITE_FILE, SPEC_KEYS
-from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, bounds_of
+from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, Tenant, bounds_of
 from .yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_SCALAR_CHARS, MAX_VALUES
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -134,6 +138,19 @@ def render_site_schema() -> str:
     return _json(site_schema())
 
 
+def programme_schema() -> dict[str, Any]:
+    """A programme document: its sites (files or inline site documents), accounts and tenants across sites."""
+    return {**ProgrammeSpec.model_json_schema(), "$schema": DRAFT, "title": "aion-factory programme document"}
+
+
+def render_programme_schema() -> str:
+    return _json(programme_schema())
+
+
+def render_programme_plan_schema() -> str:
+    return _json(programme_plan_schema())
+
+
 def render_plan_schema() -> str:
     return _json(plan_schema())
 
@@ -152,8 +169,22 @@ def render_reference() -> str:
         *RULES,
         "",
     ]
-    seen: set[type[BaseModel]] = set()
-    pending: list[tuple[str, type[BaseModel]]] = [(f"{NAMESPACE}:", FactorySpec)]
+    lines += _tables([(f"{NAMESPACE}:", FactorySpec)])
+    lines += [
+        "# Programme document",
+        "",
+        "Several sites planned together (`aion plan PROGRAMME`); each site is a site document, as above",
+        "(`aion:` keys without their namespace). Schema: `stacks/aion-programme.schema.json`.",
+        "",
+    ]
+    lines += _tables([("(programme)", ProgrammeSpec)], seen={Tenant})
+    return "\n".join(lines)
+
+
+def _tables(pending: list[tuple[str, type[BaseModel]]], seen: set[type[BaseModel]] | None = None) -> list[str]:
+    """A table per model, walked from `pending`'s, each model once (`seen`: told elsewhere)."""
+    lines: list[str] = []
+    seen = set(seen or ())
     while pending:
         path, model = pending.pop(0)
         if model in seen:
@@ -176,7 +207,7 @@ def render_reference() -> str:
                 suffix = "[]" if typing.get_origin(field.annotation) is tuple else ""
                 pending.append((f"{path}{separator}{name}{suffix}", nested))
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def _default(value: Any) -> str:
@@ -207,7 +238,7 @@ def _type_name(annotation: Any) -> str:
     if origin is tuple:
         return f"list of {_type_name(args[0])}"
     if origin is dict:
-        return "map of string to string"
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if origin is typing.Literal:
         return " or ".join(f"`{a}`" for a in args)
     names = {str: "string", int: "integer", float: "number", bool: "boolean"}
@@ -215,6 +246,12 @@ def _type_name(annotation: Any) -> str:
 
 
 if __name__ == "__main__":
-    renderers = {"--markdown": render_reference, "--plan": render_plan_schema, "--site": render_site_schema}
+    renderers = {
+        "--markdown": render_reference,
+        "--plan": render_plan_schema,
+        "--site": render_site_schema,
+        "--programme": render_programme_schema,
+        "--programme-plan": render_programme_plan_schema,
+    }
     chosen = [renderers[arg] for arg in sys.argv[1:] if arg in renderers]
     print((chosen[0] if chosen else render_schema)(), end="")

@@ -8,6 +8,7 @@ Each field's docstring is its entry in the generated config reference (docs/CONF
 
 from __future__ import annotations
 
+import datetime
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -54,8 +55,20 @@ Flag = Annotated[bool, Field(strict=True)]  # true or false: not 1, "yes" or "on
 
 # Names end up in Kubernetes and Scaleway resource names: DNS labels, kept short.
 Name = Annotated[str, Field(pattern=rf"^{DNS1123_LABEL}$", max_length=40)]
+# A phase: when power (and the hardware it feeds) arrives, `2027-06` or `2027-06-15` (YAML reads the
+# second as a date: taken as written).
+PHASE_DATE_HELP = "a date as YYYY-MM or YYYY-MM-DD"
+
+
+def _date_text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+PhaseDate = Annotated[str, BeforeValidator(_date_text), Field(pattern=r"^[0-9]{4}-[0-9]{2}(-[0-9]{2})?$", max_length=10)]
+MAX_PHASES = 64  # a phase a quarter for sixteen years
 # A catalog key (node type, zone, version, CNI, control plane): the checks name what is allowed.
 CatalogName = Annotated[str, Field(max_length=64)]
+FacilityMw = Annotated[float, Interval(gt=0, le=MAX_FACILITY_MW), NotABool]
 Oversubscription = Annotated[float, Interval(ge=1.0, le=3.0), NotABool]
 Ratio = Annotated[float, Interval(ge=0.0, le=1.0), NotABool]
 Target = Literal["scaleway", "local"]
@@ -73,7 +86,11 @@ class Row(_Spec):
     name: Name
     """Unique within its hall."""
     it_power_kw: Kw
-    """IT power budget of the row, kW."""
+    """IT power budget of the row, kW (from its first phase, when the site has phases)."""
+    by_phase: Annotated[dict[Name, Kw], Field(max_length=MAX_PHASES)] = {}
+    """Phase name -> the row's IT budget from that phase on, kW."""
+    from_phase: Name | None = None
+    """The phase from which the row is powered (default: the first phase)."""
     oversubscription: Oversubscription = 1.0
     """Rated power may reach budget x this (1.0 to 3.0)."""
 
@@ -84,7 +101,11 @@ class Hall(_Spec):
     name: Name
     """Unique within the site."""
     it_power_kw: Kw
-    """IT power budget of the hall, kW."""
+    """IT power budget of the hall, kW (from its first phase, when the site has phases)."""
+    by_phase: Annotated[dict[Name, Kw], Field(max_length=MAX_PHASES)] = {}
+    """Phase name -> the hall's IT budget from that phase on, kW."""
+    from_phase: Name | None = None
+    """The phase from which the hall is powered (default: the first phase)."""
     oversubscription: Oversubscription = 1.0
     """Rated power may reach budget x this (1.0 to 3.0)."""
     rows: tuple[Row, ...] = ()
@@ -96,8 +117,12 @@ class Site(_Spec):
 
     name: Name
     """The site's name (first part of every level path)."""
-    facility_power_mw: Annotated[float, Interval(gt=0, le=MAX_FACILITY_MW), NotABool]
-    """Facility power budget, MW; the IT budget is this / PUE."""
+    facility_power_mw: FacilityMw
+    """Facility power budget, MW; the IT budget is this / PUE (from the first phase, when the site has phases)."""
+    by_phase: Annotated[dict[Name, FacilityMw], Field(max_length=MAX_PHASES)] = {}
+    """Phase name -> the facility budget from that phase on, MW (a grid connection's tranches)."""
+    from_phase: Name | None = None
+    """The phase from which the site is powered (default: the first phase)."""
     pue: Annotated[float, Interval(ge=1.0, le=3.0), NotABool]
     """Power usage effectiveness: facility energy / IT energy."""
     oversubscription: Oversubscription = 1.0
@@ -134,7 +159,11 @@ class GpuPool(_Spec):
     node_type: CatalogName
     """A Scaleway GPU node type from the catalog, offered in the cluster's zone."""
     size: Nodes
-    """Nodes now."""
+    """Nodes now (from the pool's first phase, when the site has phases)."""
+    by_phase: Annotated[dict[Name, Nodes], Field(max_length=MAX_PHASES)] = {}
+    """Phase name -> the pool's size from that phase on (a delivery); an autoscaling pool's ceiling rises with it."""
+    from_phase: Name | None = None
+    """The phase from which the pool exists (default: the first phase)."""
     min_size: Nodes = 0
     """Autoscaling floor."""
     max_size: Nodes | None = None
@@ -287,6 +316,8 @@ class Cluster(_Spec):
     """Kueue: job integrations, fair sharing, the manager's resources."""
     image_registry: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9][-a-z0-9._]*)*$")
     """A private registry (host[:port][/path]) with the platform's images and Kueue's chart, mirrored path for path; unset: public ones."""
+    from_phase: Name | None = None
+    """The phase from which the cluster exists (its hall's power must be there) (default: the first phase)."""
 
 
 class Tenant(_Spec):
@@ -314,6 +345,24 @@ class Tenant(_Spec):
     """Memory the namespace may request, GiB."""
     pods_quota: Annotated[int, Interval(ge=1, le=MAX_PODS), NotABool] = 1000
     """Pods the namespace may hold."""
+    by_phase: Annotated[dict[Name, Kw], Field(max_length=MAX_PHASES)] = {}
+    """Phase name -> the tenant's allotment from that phase on, kW."""
+    from_phase: Name | None = None
+    """The phase from which the tenant runs (default: the first phase in which one of its clusters exists)."""
+
+
+class Phase(_Spec):
+    """A phase of the site: from its date, the power (and hardware) it brings is there."""
+
+    name: Name
+    """Unique; `from_phase` and `by_phase` keys name it."""
+    date: PhaseDate
+    """When it comes, YYYY-MM or YYYY-MM-DD; each phase after the one before."""
+
+    @property
+    def day(self) -> datetime.date:
+        """Its first day: YYYY-MM is the first of the month."""
+        return datetime.date.fromisoformat(self.date if len(self.date) == 10 else f"{self.date}-01")
 
 
 class FactorySpec(_Spec):
@@ -325,6 +374,10 @@ class FactorySpec(_Spec):
     """Every cluster of the site (a stack that names a site document deploys one of them)."""
     tenants: tuple[Tenant, ...] = ()
     """Tenants and their power allotments."""
+    phases: Annotated[tuple[Phase, ...], Field(max_length=MAX_PHASES)] = ()
+    """Phases, oldest first: power and hardware that arrive over time; every phase is planned. None: one moment."""
+    current_phase: Name | None = None
+    """The phase the stacks deploy; unset: the last phase whose date has come (none before the first)."""
 
     def cluster(self, name: str) -> Cluster:
         return next(c for c in self.clusters if c.name == name)
@@ -334,6 +387,15 @@ def bounds_of(field: FieldInfo) -> str:
     """What a field allows, in words ("0 to 5,000", "at most 40 characters"): for the config
     reference and for the messages that refuse a value, from the constraints themselves."""
     found: dict[str, Any] = {}
+    annotation = field.annotation
+    if _optional(annotation):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) in (tuple, dict):  # a list or map's own bound counts its entries; its items say theirs
+        entries = next((item.max_length for item in field.metadata if getattr(item, "max_length", None) is not None), None)
+        if get_origin(annotation) is tuple or get_args(annotation)[1:] == (str,):  # a map of numbers: its keys are names
+            _collect((), annotation, found)
+        items = f"each at most {found['max_length']:,} characters" if "max_length" in found else ""
+        return ", ".join(part for part in (f"at most {entries:,} entries" if entries is not None else "", items) if part)
     _collect(field.metadata, field.annotation, found)
     low = _figure(found["ge"]) if "ge" in found else f"more than {_figure(found['gt'])}" if "gt" in found else None
     high = _figure(found["le"]) if "le" in found else None
@@ -345,6 +407,10 @@ def bounds_of(field: FieldInfo) -> str:
     if "max_length" in found:
         parts.append(f"at most {found['max_length']:,} characters")
     return ", ".join(parts)
+
+
+def _optional(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation)
 
 
 def _figure(value: float) -> str:

@@ -22,6 +22,7 @@ exit codes, for every command:
 examples:
   aion plan local                      the stack `local` (stacks/Pulumi.local.yaml, through Pulumi.yaml's stackConfigDir)
   aion plan stacks --format github     every site the stack files deploy, problems as GitHub annotations
+  aion plan examples/aion-1gw/programme.yaml --phase p2   a programme of sites: every phase checked, p2 shown
   aion fleet preview examples/aion-200mw/site.yaml --project examples/aion-200mw
   aion local up                        a control plane on 127.0.0.1 and `pulumi up` of the local stack (make local)
 """

@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
-from ..fleet.revision import file_at
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
-from ..power_event import derates_beside, events_path
-from ..site import load_site
+from ..power_event import derates_beside
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 from .project import stack_dir
@@ -49,8 +46,10 @@ def add_parser(commands: Any) -> None:
     _with_site(operations.add_parser("stacks", help=HELP["stacks"])).set_defaults(run=_stacks)
     for name in ("changed", "matrix"):
         changed = _with_site(operations.add_parser(name, help=HELP[name]))
-        changed.add_argument("--base", help="the git revision to compare the site document with (default: every cluster)")
-        changed.set_defaults(run=_changed, as_matrix=name == "matrix")
+        changed.add_argument("--base", help="the git revision to compare with, rendered by its own code (default: every cluster)")
+        if name == "changed":
+            changed.add_argument("--diff", action="store_true", help="print what each changed cluster deploys, as a diff against the base")
+        changed.set_defaults(run=_changed, as_matrix=name == "matrix", diff=False)
 
 
 def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -114,42 +113,38 @@ def _stacks(args: argparse.Namespace) -> int:
 
 
 def _changed(args: argparse.Namespace) -> int:
+    # What a cluster deploys is rendered by the platform's builders: loaded only for this command.
+    from ..fleet.deployed import deployed_diff, deployed_documents, site_documents
+
+    site_file = Path(args.site_file)
     try:
         fleet = _fleet(args)[0] if args.as_matrix else None
-        after = fleet.spec if fleet else load_site(args.site_file)
-        before = _site_at(args.base, Path(args.site_file)) if args.base else None
-        # A power event is a change too: the clusters whose caps, quotas or queues it moves deploy again.
-        _, after_derates = derates_beside(Path(args.site_file), after)
-        before_derates = _derates_at(args.base, Path(args.site_file), before) if args.base and before else ()
+        # A power event beside the site is a change too: the clusters whose caps, quotas or queues it moves.
+        after = deployed_documents(fleet.spec, derates_beside(site_file, fleet.spec)[1]) if fleet else site_documents(site_file)
+        before, registration = _deployed_at(args.base, site_file) if args.base else (None, set())
     except ConfigError as error:
         return bad_input(error)
-    kept = {c.name for c in after.clusters}  # a dropped cluster's stack is destroyed by hand, not previewed
-    clusters = [c for c in changed_clusters(before, after, before_derates, after_derates) if c in kept]
-    if fleet is None:
+    kept = set(after)  # a dropped cluster's stack is destroyed by hand, not previewed
+    clusters = [c for c in changed_clusters(before, after, registration) if c in kept]
+    if args.diff:
+        print(deployed_diff(before or {}, after, clusters, args.base or "nothing"), end="")
+    elif fleet is None:
         print("\n".join(clusters))
     else:
         print(json.dumps({"include": [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]}))
     return EXIT_FITS
 
 
-def _derates_at(revision: str, site_file: Path, spec: Any) -> Any:
-    """The power events in force now as the document beside the site was at a git revision."""
-    events_file = events_path(site_file)
-    shown_file = file_at(site_file.parent, revision, f"./{events_file.name}", "--base")
-    if shown_file is None:
-        return ()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / site_file.name
-        (Path(folder) / events_file.name).write_bytes(shown_file)
-        return derates_beside(path, spec)[1]
+def _deployed_at(revision: str, site_file: Path) -> tuple[dict[str, Any] | None, set[str | None]]:
+    """What the site's clusters deploy at a git revision (its own code renders them), and the targets
+    whose registration code changed since; a revision that cannot say leaves every cluster changed."""
+    from ..fleet.baseline import documents_at, registration_changed, repository_top
 
-
-def _site_at(revision: str, site_file: Path) -> Any:
-    """The site document as it was at a git revision; a site that did not exist then has no clusters to compare."""
-    shown_file = file_at(site_file.parent, revision, f"./{site_file.name}", "--base")
-    if shown_file is None:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / site_file.name
-        path.write_bytes(shown_file)  # read as any site document is: bounded, UTF-8 checked
-        return load_site(path)
+    top = repository_top(site_file, "--base")
+    if not site_file.resolve().is_relative_to(top.resolve()):
+        raise ConfigError([Problem("--base", f"{shown(str(site_file), PATH_CHARS)} is outside the git checkout {top}")])
+    relative = PurePosixPath(site_file.resolve().relative_to(top.resolve()).as_posix())
+    documents, why = documents_at(top, revision, relative)
+    if documents is None:
+        print(f"every cluster counts as changed: {why}", file=sys.stderr)
+    return documents, registration_changed(top, revision, None)

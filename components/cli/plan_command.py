@@ -23,6 +23,7 @@ from ..plan_diff import format_diff
 from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
 from ..power_event import derates_beside, events_path
+from ..programme import is_programme, programme_from_document
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
@@ -30,6 +31,7 @@ from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import FORMATS, github_annotations, print_json
 from .plan_diff import diffs_against, write_diff
+from .plan_programme import programmes_of, run_programmes
 from .project import looks_like_stack_name, named_stack
 
 
@@ -42,7 +44,9 @@ class PlannedSite:
 
 def add_parser(commands: Any) -> None:
     plan = commands.add_parser("plan", help="check a site against its power budget, at every level")
-    plan.add_argument("path", help="a stack's name or file (Pulumi.<stack>.yaml), a site document, or a folder of stack files")
+    plan.add_argument(
+        "path", help="a stack's name or file (Pulumi.<stack>.yaml), a site document, a programme document, or a folder of stack files"
+    )
     plan.add_argument("--project", default=".", help="the Pulumi project whose stackConfigDir holds a named stack (default: here)")
     plan.add_argument(
         "--format",
@@ -53,6 +57,7 @@ def add_parser(commands: Any) -> None:
     )
     plan.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
     plan.add_argument("--report", metavar="DIR", help="also write report.md, power.svg and report.html into DIR (and diff.md with --diff)")
+    plan.add_argument("--phase", metavar="NAME", help="a programme or a site with phases: show that phase only (every phase is checked)")
     plan.add_argument(
         "--diff", metavar="BASE_REF", help="print what the change does against PATH at git revision BASE_REF: nodes, kW per level, quotas"
     )
@@ -65,11 +70,20 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not path.exists() and looks_like_stack_name(args.path):
             path = named_stack(args.path, Path(args.project))
-        sites = sites_of(path)
+        document = read_yaml(path, "stack file, site or programme document") if path.is_file() else None
+        programmes = [programme_from_document(document, path)] if is_programme(document) else None
+        sites = sites_of(path, document) if programmes is None else []
+        programmes = programmes or programmes_of(sites)
         if args.report:
-            report_folders(Path(args.report), len(sites))
+            report_folders(Path(args.report), len(sites) if programmes is None else len(programmes) + 1)
         if args.diff and args.format != "text":
             raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
+        if programmes is not None:
+            return run_programmes(args, path, programmes, sites_of)
+        if args.phase is not None:
+            raise ConfigError(
+                [Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")]
+            )
         at = _instant(args.at) if args.at else None
         events = {site.label: derates_beside(Path(site.label), site.spec, at) for site in sites}
         plans = [(site, with_config_refusals(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
@@ -141,11 +155,12 @@ def _report_problem(folder: Path, error: OSError) -> Problem:
     )
 
 
-def sites_of(path: Path) -> list[PlannedSite]:
-    """The site(s) `path` stands for: a folder's stack files grouped by the site they deploy."""
+def sites_of(path: Path, document: Any = None) -> list[PlannedSite]:
+    """The site(s) `path` stands for: a folder's stack files grouped by the site they deploy.
+    `document`: the file's, already read."""
     if path.is_dir():
         return _folder(path)
-    document = read_yaml(path, "stack file or site document")
+    document = document if document is not None else read_yaml(path, "stack file or site document")
     if isinstance(document, dict) and "config" in document:
         stack = load_stack(path)
         if stack.site_file is None:

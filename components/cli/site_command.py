@@ -15,6 +15,7 @@ import yaml
 from ..derate_report import format_derates
 from ..errors import ConfigError, Problem, format_problems, shown
 from ..fleet.demand import cluster_entries, fill_nodes
+from ..phases import view_at
 from ..planner import make_plan
 from ..power_event import (
     Derate,
@@ -29,6 +30,7 @@ from ..power_event import (
     write_events,
 )
 from ..site import load_site
+from ..spec import FactorySpec
 from ..wording import count
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 
@@ -51,6 +53,7 @@ def add_parser(commands: Any) -> None:
     demand.add_argument("--fill", action="store_true", help="as many as the hall's share of the site's headroom holds")
     add.add_argument("--prefix", help="cluster names: PREFIX-c01, PREFIX-c02 ... (default: the hall's name)")
     add.add_argument("--zone", default="fr-par-2", help="Scaleway zone of the clusters (default: fr-par-2)")
+    add.add_argument("--phase", help="a site with phases: the phase the clusters exist from, whose headroom --fill takes (default: last)")
     add.set_defaults(run=run)
     derate = site.add_parser(
         "derate",
@@ -74,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
             why = f"{shown(args.prefix)} would not make cluster names; allowed: {PREFIX_HELP}"
             raise ConfigError([Problem("--prefix", why)])
         spec = load_site(args.site_file)
-        nodes = fill_nodes(spec, args.hall, args.node_type) if args.fill else args.nodes
+        phase = _phase(spec, args.phase)
+        # --fill takes the headroom of the phase the clusters come in; names and subnets avoid every phase's.
+        planned = spec if phase is None else view_at(spec, phase).spec
+        nodes = fill_nodes(planned, args.hall, args.node_type) if args.fill else args.nodes
         entries = cluster_entries(spec, args.hall, args.node_type, max(nodes, 0), args.prefix, args.zone)
+        if phase is not None:
+            entries = [{**entry, "from_phase": spec.phases[phase].name} for entry in entries]
     except ConfigError as error:
         return bad_input(error)
     where = f"{nodes} x {args.node_type} in hall {args.hall}"
@@ -158,3 +166,13 @@ def _flag(path: str) -> str:
     """A derate's key as the command line spells it."""
     key = path.rsplit(".", 1)[-1]
     return {"level": "LEVEL", "it_power_kw": "--to", "from": "--from", "until": "--until"}.get(key, path)
+
+
+def _phase(spec: FactorySpec, name: str | None) -> int | None:
+    """The index of the phase the clusters come in: `name`, else the last; None for a site without phases."""
+    names = [p.name for p in spec.phases]
+    if name is None:
+        return len(names) - 1 if names else None
+    if name not in names:
+        raise ConfigError([Problem("--phase", f"{shown(name)} is not a phase of the site; allowed: {', '.join(names) or 'none'}")])
+    return names.index(name)

@@ -1,33 +1,27 @@
-"""Which clusters a change to a site touches: those whose cluster view differs.
+"""Which clusters a change touches: those whose deployed document differs, or whose target's
+registration code or provider pins changed.
 
-The view is everything a cluster's deployment is built from (its pools, its
-tenants' quotas, its control plane), so two equal views deploy the same objects.
-A tenant's new allotment changes the quotas of every cluster it runs on; a new
-row budget changes no cluster until a figure one of them deploys moves.
+A cluster's document (`fleet/deployed.py`) is what its stack deploys: the platform's rendered
+objects, Kueue's install and the view its infrastructure is built from. So a change to a builder,
+a template, the catalog, the toolkit's version (every object's labels carry it) or the site
+previews the clusters it alters and no other; a README edit previews none. Pure: documents in,
+names out.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ..planner import LevelDerate, make_plan
-from ..spec import FactorySpec
-from ..view import ClusterView, cluster_views
+from collections.abc import Collection, Mapping
+from typing import Any
 
 
 def changed_clusters(
-    before: FactorySpec | None,
-    after: FactorySpec,
-    before_derates: tuple[LevelDerate, ...] = (),
-    after_derates: tuple[LevelDerate, ...] = (),
+    before: Mapping[str, Any] | None, after: Mapping[str, Any], registration_changed: Collection[str | None] = ()
 ) -> list[str]:
-    """Clusters of `after` that are new or deploy differently, then the clusters `after` dropped; with the
-    power events in force on each side, a derate changes the clusters whose caps, quotas or queues it moves."""
-    old = _views(before, before_derates) if before is not None else {}
-    new = _views(after, after_derates)
-    return [name for name, view in new.items() if old.get(name) != view] + [name for name in old if name not in new]
-
-
-def _views(spec: FactorySpec, derates: tuple[LevelDerate, ...]) -> dict[str, ClusterView]:
-    # Its position in the site's list only words messages: a moved cluster deploys the same.
-    return {view.name: replace(view, index=0) for view in cluster_views(spec, make_plan(spec, derates=derates))}
+    """Clusters of `after` that are new or deploy differently, then the clusters `after` dropped.
+    `before` None: nothing to compare with, every cluster. `registration_changed`: the targets whose
+    registration code or pins changed (None among them: every target)."""
+    if before is None or None in registration_changed:
+        return list(after)
+    old = before
+    touched = [name for name, document in after.items() if old.get(name) != document or document.get("target") in registration_changed]
+    return touched + [name for name in old if name not in after]

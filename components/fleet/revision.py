@@ -93,13 +93,15 @@ def inputs_at(revision: str, path: Path, option: str = "--diff") -> Iterator[tup
 
 
 def _site_file_of(copy: Path, name: str) -> list[str]:
-    """The site document a stack file names, relative to the repository's top; none outside it."""
+    """The site document a stack file names (the site documents a programme names), relative to the
+    repository's top; none outside it."""
     try:
         document = read_yaml(copy, "stack file")
         site_file = stack_values(document, copy).get(SITE_FILE) if isinstance(document, dict) and "config" in document else None
     except ConfigError:  # planning it says what is wrong
         return []
-    if not isinstance(site_file, str):
-        return []
-    target = posixpath.normpath(posixpath.join(posixpath.dirname(name), site_file))
-    return [] if target.startswith("../") or posixpath.isabs(target) else [target]
+    named = [site_file] if isinstance(site_file, str) else []
+    if isinstance(document, dict) and isinstance(document.get("sites"), list):  # a programme: the sites it names
+        named += [entry["file"] for entry in document["sites"] if isinstance(entry, dict) and isinstance(entry.get("file"), str)]
+    targets = [posixpath.normpath(posixpath.join(posixpath.dirname(name), file)) for file in named]
+    return [target for target in targets if not (target.startswith("../") or posixpath.isabs(target))]

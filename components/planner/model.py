@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from ..errors import Problem
+from ..phases import PhaseView
+from ..spec import Phase
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,11 @@ class LevelPlan:
         return self.rated_kw <= self.limit_kw + 1e-9
 
     @property
-    def percent_of_budget(self) -> float:
+    def percent_of_budget(self) -> float | None:
         """Rated power as a share of the budget (not of the oversubscribed limit): the one
-        percentage the table, the chart and `--json` show; above 100 on an oversubscribed level."""
-        return 100 * self.rated_kw / self.budget_kw
+        percentage the table, the chart and `--json` show; above 100 on an oversubscribed level.
+        None where the budget is 0 kW: a level not yet powered in a phase."""
+        return 100 * self.rated_kw / self.budget_kw if self.budget_kw else None
 
 
 @dataclass(frozen=True)
@@ -271,3 +274,15 @@ class Plan:
     def _tenants_by_name(self) -> dict[str, TenantPlan]:
         # Built once: a scan per lookup, called once per tenant, is quadratic in tenants.
         return {t.name: t for t in self.tenants}
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    """The plan of a site in one phase (its view); a site without phases has one, of phase None."""
+
+    view: PhaseView
+    plan: Plan
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.view.phase

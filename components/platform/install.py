@@ -34,8 +34,11 @@ def helm_values(settings: Kueue, registry: str | None = None, version: str = KUE
     manager: dict[str, Any] = {
         "resources": {"requests": {"cpu": f"{settings.manager_cpu_millicores}m", "memory": memory}, "limits": {"memory": memory}}
     }
-    if registry is not None:
-        manager["image"] = {"repository": KUEUE_MANAGER.repository(registry), "tag": f"v{version}", "pullPolicy": "IfNotPresent"}
+    # The chart builds `repository:tag`; a pinned digest rides on the tag (`v0.17.0@sha256:...`).
+    digest = KUEUE_MANAGER.digest if version == KUEUE_VERSION else None
+    if registry is not None or digest is not None:
+        tag = f"v{version}@{digest}" if digest else f"v{version}"
+        manager["image"] = {"repository": KUEUE_MANAGER.repository(registry), "tag": tag, "pullPolicy": "IfNotPresent"}
     config = yaml.safe_dump(configuration(settings, CHART_LISTENERS), sort_keys=False)
     return {"managerConfig": {"controllerManagerConfigYaml": config}, "controllerManager": {"manager": manager}}
 

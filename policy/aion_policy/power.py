@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aion_factory import ConfigError, make_plan, spec_from_config
+from aion_factory import ConfigError, spec_from_config
+from aion_factory.programme import programme_of_site
+from aion_factory.programme_plan import plan_programme
 
 
 def power_findings(
@@ -40,15 +42,17 @@ def power_findings(
         spec = spec_from_config(values)
     except ConfigError as error:
         return [f"cannot plan the stack against the site's power tree from {source}: {problem}" for problem in error.problems]
-    plan = make_plan(spec)
-    levels = {level.path for level in plan.levels}
+    # Every phase of a site with phases, each violation naming its phase; one plan without.
+    plans = [p.plan for p in plan_programme(programme_of_site(spec, spec.site.name)).sites[0].plans]
+    levels = {level.path for plan in plans for level in plan.levels}
     # Control-plane node limits are the program's business; this policy is about watts.
-    return [f"{v.message} (site power tree from {source})" for v in plan.violations if v.path in levels]
+    return [f"{v.message} (site power tree from {source})" for plan in plans for v in plan.violations if v.path in levels]
 
 
 def among_the_site(values: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The site document, with the stack's own clusters and tenants in place of the site's of the same name."""
     merged: dict[str, Any] = {"site": document.get("site")}
+    merged |= {key: document[key] for key in ("phases", "current_phase") if key in document}  # the site's phases, not the stack's
     for key in ("clusters", "tenants"):
         own = {item.get("name"): item for item in values.get(key) or [] if isinstance(item, dict)}
         theirs = [item for item in document.get(key) or [] if isinstance(item, dict)]

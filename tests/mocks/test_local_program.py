@@ -53,4 +53,34 @@ def test_a_misspelt_config_key_stops_the_program_before_any_resource(run_program
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
     recorder, errors = run_and_catch(run_program)
     assert recorder.resources == []
-    assert "aion:tenant: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants" in str(errors[0])
+    assert "aion:tenant: unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants, phases, current_phase" in str(errors[0])
+
+
+def phased_stack(monkeypatch: pytest.MonkeyPatch, phases: list[dict[str, str]], **changes: object) -> None:
+    """The local stack with phases; `changes`: top-level `aion:` values replaced."""
+    values = {**{key: value for key, value in LOCAL.items() if key.startswith("aion:")}, "aion:phases": phases, **changes}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({key: json.dumps(value) for key, value in values.items()}))
+
+
+def test_a_stack_over_budget_in_its_first_phase_registers_nothing_though_its_last_phase_fits(run_program, local_stack, monkeypatch):
+    site = json.loads(json.dumps(LOCAL["aion:site"]))
+    # Row row-1: 20 kW in p1, 40 kW from p2; the cluster is rated 3 x 9.4 + 2 x 1.6432 + 0.0184 = 31.505 kW.
+    site["halls"][0]["rows"][0].update({"it_power_kw": 20, "by_phase": {"p2": 40}})
+    phased_stack(monkeypatch, [{"name": "p1", "date": "2020-01"}, {"name": "p2", "date": "2021-01"}], **{"aion:site": site})
+    recorder, [error] = run_and_catch(run_program)
+    assert "in phase p1 (2020-01): row lab/hall-a/row-1 draws 31.5 kW rated, over its limit of 20.0 kW" in str(error)
+    assert "in phase p2" not in str(error) and recorder.resources == []
+
+
+def test_a_stack_deploys_its_current_phase_only(run_program, local_stack, monkeypatch):
+    clusters = json.loads(json.dumps(LOCAL["aion:clusters"]))
+    clusters[0]["pools"][1]["from_phase"] = "p2"  # the L40S pool comes with p2, whose date has not come
+    phased_stack(monkeypatch, [{"name": "p1", "date": "2020-01"}, {"name": "p2", "date": "2999-01"}], **{"aion:clusters": clusters})
+    recorder = run_program(program.run)
+    nodes = {r.name for r in recorder.of_type("pulumi-python:dynamic:Resource")}
+    assert sorted(nodes) == ["local-h100-nodes", "local-system-nodes"]
+
+
+def test_a_stack_before_its_first_phase_deploys_nothing(run_program, local_stack, monkeypatch):
+    phased_stack(monkeypatch, [{"name": "p1", "date": "2999-01"}])
+    assert run_program(program.run).resources == []

@@ -119,6 +119,16 @@ def test_children_are_parented_and_use_the_given_provider(local: tuple[Any, dict
             assert r.provider is not None and r.provider.endswith("::k8s::k8s-id"), r.name
 
 
+# The local stack's quotas by hand, from the catalog (planner/quotas.py's rule): the h100 pool rates
+# 3 nodes x (10,200 W - 8 x (700 - 600) W) = 28.2 kW for 24 GPUs, the l40s pool 2 x 1,643.2 W = 3.2864 kW
+# for 8 GPUs: 31.4864 kW. kyutai's 16 kW -> floor(16 x 24 / 31.4864) = 12 H100s, floor(16 x 8 / 31.4864) = 4
+# L40S; mistral-lab's 8 kW -> 6 and 2. kyutai may borrow half its quota (6, 2); mistral-lab, with no
+# limit, whatever the cluster has beyond its own (18, 6), and lends half of its own (3, 1).
+NOMINAL = {"kyutai": {"h100-sxm": 12, "l40s": 4}, "mistral-lab": {"h100-sxm": 6, "l40s": 2}}
+BORROWING = {"kyutai": {"h100-sxm": 6, "l40s": 2}, "mistral-lab": {"h100-sxm": 18, "l40s": 6}}
+LENDING = {"kyutai": {}, "mistral-lab": {"h100-sxm": 3, "l40s": 1}}
+
+
 def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
     recorder, _ = local
     for tenant in SPEC.tenants:
@@ -126,9 +136,9 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
         labels = recommended_labels("local", "tenant", __version__)
         assert quota["metadata"] == {"name": "tenant-quota", "namespace": tenant.name, "labels": labels, "annotations": FORCE_APPLY}
         assert quota["spec"]["hard"] == {
-            f"requests.{GPU_RESOURCE}": str(PLAN.tenant(tenant.name).gpu_ceiling("local")),
+            f"requests.{GPU_RESOURCE}": str(sum(NOMINAL[tenant.name].values()) + sum(BORROWING[tenant.name].values())),
             "requests.cpu": str(tenant.cpu_quota),
-            "requests.memory": f"{tenant.memory_quota_gib}Gi",
+            "requests.memory": "2Ti",  # the default 2,048 GiB, as the API server stores it
             "pods": str(tenant.pods_quota),
         }
         namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]
@@ -148,14 +158,13 @@ def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[
         assert spec["cohortName"] == "lab-hall-a"
         assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": tenant}}
         [gpus] = [g for g in spec["resourceGroups"] if g["coveredResources"] == [GPU_RESOURCE]]
-        planned = PLAN.tenant(tenant)
-        lending = planned.lending_by_cluster["local"] if planned.lending_by_cluster else {}
+        lending = LENDING[tenant]
         assert {f["name"]: f["resources"] for f in gpus["flavors"]} == {
             flavor: [
-                {"name": GPU_RESOURCE, "nominalQuota": str(n), "borrowingLimit": str(planned.borrowing_by_cluster["local"][flavor])}
+                {"name": GPU_RESOURCE, "nominalQuota": str(n), "borrowingLimit": str(BORROWING[tenant][flavor])}
                 | ({"lendingLimit": str(lending[flavor])} if lending else {})
             ]
-            for flavor, n in planned.quotas_by_cluster["local"].items()
+            for flavor, n in NOMINAL[tenant].items()
         }
         local_queue = recorder.named(f"{NAME}-quotas-localqueue-{tenant}-default").inputs
         assert (local_queue["metadata"]["namespace"], local_queue["spec"]) == (tenant, {"clusterQueue": tenant})

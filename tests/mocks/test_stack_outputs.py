@@ -70,7 +70,8 @@ def test_a_scaleway_stack_exports_what_a_consumer_needs_of_each_cluster(run_prog
             "rated_kw": values["clusters"]["c"]["rated_kw"],
         }
     }
-    assert values["clusters"]["c"]["rated_kw"] == round(sum(p.rated_kw for p in make_plan(spec_from_config(config)).pools_of("c")), 3)
+    # 4 H100 nodes x 10.2 kW + 2 L4 nodes x 0.9184 kW + 2 system nodes x 0.0184 kW, from the catalog.
+    assert values["clusters"]["c"]["rated_kw"] == round(4 * 10.2 + 2 * 0.9184 + 2 * 0.0184, 3) == 42.674
     # The kubeconfig Kapsule returned, under the cluster's name, and only that output is secret.
     assert values["kubeconfigs"] == {"c": "apiVersion: v1\nkind: Config\n"}
     assert secret == {"clusters": False, "kubeconfigs": True, "plan": False, "aion-spec": False}

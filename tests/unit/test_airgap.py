@@ -11,6 +11,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import ssl
 import subprocess
 import tarfile
 import threading
@@ -69,9 +70,10 @@ def mirror(tmp_path: Path) -> dict[str, Path]:
     return {"folder": folder, "checksums": checksums, "stub": stub, "calls": calls, "home": tmp_path / "pulumi-home"}
 
 
-def install(mirror: dict[str, Path], source: str) -> subprocess.CompletedProcess[str]:
+def install(mirror: dict[str, Path], source: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **extra,
         "AION_PLUGIN_MIRROR": source,
         "AION_PLUGIN_CHECKSUMS": str(mirror["checksums"]),
         "AION_PULUMI": str(mirror["stub"]),
@@ -110,26 +112,60 @@ def test_the_committed_checksums_file_pins_only_well_formed_lines():
     for line in (ROOT / "scripts/plugin-checksums.sha256").read_text().splitlines():
         if line and not line.startswith("#"):
             digest, name = line.split("  ")
-            assert len(digest) == 64 and name.startswith("pulumi-resource-scaleway-v")
+            assert len(digest) == 64 and name.startswith(("pulumi-resource-scaleway-v", "pulumi-resource-kubernetes-v"))
 
 
 @pytest.fixture
-def http_mirror(mirror: dict[str, Path]) -> Iterator[str]:
+def https_mirror(mirror: dict[str, Path], tmp_path: Path) -> Iterator[str]:
+    """The mirror folder served over TLS on 127.0.0.1, with a certificate of a throwaway CA that curl trusts."""
+    from aion_factory.devstack.certs import ensure_pki
+
+    pki = ensure_pki(tmp_path / "pki")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror["folder"]))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki.serving_cert, pki.serving_key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    mirror["ca"] = pki.ca_cert
+    yield f"https://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     thread.join()
 
 
-def test_a_mirror_url_installs_and_sends_pulumis_own_downloads_there(mirror: dict[str, Path], http_mirror: str):
-    result = install(mirror, http_mirror)
+def test_a_mirror_url_installs_and_sends_pulumis_own_downloads_there(mirror: dict[str, Path], https_mirror: str):
+    result = install(mirror, https_mirror, CURL_CA_BUNDLE=str(mirror["ca"]))
     assert result.returncode == 0, result.stderr
     assert len(mirror["calls"].read_text().splitlines()) == 1
     # PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES: the SDK's GitHub source, redirected to the mirror.
-    assert result.stdout == f"^github://api\\.github\\.com/pulumiverse={http_mirror.rstrip('/')}\n"
+    assert result.stdout == f"^github://api\\.github\\.com/pulumiverse={https_mirror.rstrip('/')}\n"
+
+
+@pytest.mark.parametrize("source", ["http://127.0.0.1:9/", "ftp://mirror.example.eu/plugins", "file:///srv/plugins"])
+def test_a_mirror_url_that_is_not_https_is_refused_before_any_download(mirror: dict[str, Path], source: str):
+    result = install(mirror, source)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"install-plugins: mirror {source}: only https:// URLs (or a folder) are allowed"
+    assert not mirror["calls"].exists()
+
+
+def test_an_installed_copy_is_replaced_by_the_checked_archive_never_trusted(mirror: dict[str, Path]):
+    cached = mirror["home"] / "plugins" / f"resource-scaleway-v{VERSION}"
+    cached.mkdir(parents=True)
+    (cached / "pulumi-resource-scaleway").write_text("#!/bin/sh\necho swapped\n")  # restored from a poisoned cache
+    result = install(mirror, str(mirror["folder"]))
+    assert result.returncode == 0, result.stderr
+    assert not cached.exists()  # removed before `pulumi plugin install --file` puts the checked one there
+    assert "plugin install resource scaleway" in mirror["calls"].read_text()
+
+
+def test_with_every_plugin_asked_for_one_unpinned_archive_installs_none(mirror: dict[str, Path]):
+    # kubernetes has no pin in the mirror's checksums: the scaleway archive, pinned and present, is not installed either.
+    result = install(mirror, str(mirror["folder"]), AION_PLUGINS="all")
+    assert result.returncode == 1
+    assert f"no pinned sha256 for pulumi-resource-kubernetes-v{versions_env()['PULUMI_KUBERNETES_VERSION']}" in result.stderr
+    assert not mirror["calls"].exists()
 
 
 # --- The bill of materials ----------------------------------------------------------------

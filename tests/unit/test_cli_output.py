@@ -134,7 +134,8 @@ def test_github_format_annotates_bad_input_in_the_file_it_comes_from(aion, tmp_p
     site = tmp_path / "site.yaml"
     site.write_text(yaml.safe_dump({**MINIMAL, "tennants": []}))
     [line] = aion("plan", str(site), "--format", "github").stdout.splitlines()
-    assert line == f"::error file={site},title=tennants::unknown key (did you mean 'tenants'?); allowed: site, clusters, tenants"
+    allowed = "site, clusters, tenants, phases, current_phase"
+    assert line == f"::error file={site},title=tennants::unknown key (did you mean 'tenants'?); allowed: {allowed}"
 
 
 def test_github_annotations_escape_what_the_runner_would_read_as_a_command():

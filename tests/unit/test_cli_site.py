@@ -65,7 +65,7 @@ def test_add_clusters_prints_entries_that_plan_within_the_hall(aion, tmp_path: P
     result = aion("site", "add-clusters", str(path), "--hall", "hall-5", "--node-type", "H100-SXM-8-80G", "--fill")
     assert result.returncode == 0, result.stderr
     entries = yaml.safe_load(result.stdout)
-    assert result.stderr.startswith("# 490 x H100-SXM-8-80G in hall hall-5: 1 clusters")
+    assert result.stderr.startswith("# 490 x H100-SXM-8-80G in hall hall-5: 1 cluster;")
     site["clusters"] += entries
     path.write_text(yaml.safe_dump(site))
     assert aion("plan", str(path)).returncode == 0
@@ -173,3 +173,20 @@ def test_a_fleet_that_kapsule_would_refuse_runs_no_stack(aion, tmp_path: Path):
     assert result.returncode == 1 and "no stack of it deploys" in result.stderr
     assert "aion:clusters[1].subnet: 172.16.4.0/29 is a /29" in result.stderr
     assert not (tmp_path / ".state").exists()
+
+
+def test_add_clusters_to_a_phased_site_fills_the_phase_they_come_in(aion, tmp_path):
+    """Hall h: 100 kW in p1, 1,000 kW from p2. --fill --phase p2: floor((1,000 kW - 36.8 W) / 10.2 kW) = 98 nodes, from p2."""
+    site = {
+        "site": {"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 100, "by_phase": {"p2": 1000}}]},
+        "phases": [{"name": "p1", "date": "2027-06"}, {"name": "p2", "date": "2028-06"}],
+    }
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(site))
+    result = aion("site", "add-clusters", str(path), "--hall", "h", "--node-type", "H100-SXM-8-80G", "--fill", "--phase", "p2")
+    [entry] = yaml.safe_load(result.stdout)
+    assert result.returncode == 0 and entry["pools"][0]["size"] == 98 and entry["from_phase"] == "p2"
+    p1 = aion("site", "add-clusters", str(path), "--hall", "h", "--node-type", "H100-SXM-8-80G", "--fill", "--phase", "p1")
+    assert yaml.safe_load(p1.stdout)[0]["pools"][0]["size"] == 9  # floor((100 kW - 36.8 W) / 10.2 kW)
+    bad = aion("site", "add-clusters", str(path), "--hall", "h", "--node-type", "H100-SXM-8-80G", "--nodes", "3", "--phase", "p9")
+    assert bad.returncode == 2 and "--phase: 'p9' is not a phase of the site; allowed: p1, p2" in bad.stderr

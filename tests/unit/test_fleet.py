@@ -3,7 +3,10 @@ and the runner's bookkeeping (the real Automation API runs at rung 3)."""
 
 import copy
 import io
-from pathlib import Path
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -11,8 +14,10 @@ import yaml
 
 from aion_factory import ConfigError, load_catalog, load_site, make_plan, spec_from_config
 from aion_factory.fleet import runner
+from aion_factory.fleet.baseline import documents_at, registration_changed
 from aion_factory.fleet.changes import changed_clusters
 from aion_factory.fleet.demand import cluster_entries, fill_nodes
+from aion_factory.fleet.deployed import deployed_documents
 from aion_factory.fleet.stacks import fleet_of, write_missing_stacks
 from support import MINIMAL, ROOT, one_hall_two_stacks, stack
 
@@ -78,7 +83,7 @@ def changed(change: Any) -> list[str]:
     before = two_clusters()
     after = copy.deepcopy(before)
     change(after)
-    return changed_clusters(spec_from_config(before), spec_from_config(after))
+    return changed_clusters(deployed_documents(spec_from_config(before)), deployed_documents(spec_from_config(after)))
 
 
 def test_a_change_touches_the_clusters_whose_deployment_changes():
@@ -92,7 +97,106 @@ def test_a_change_touches_the_clusters_whose_deployment_changes():
 
 
 def test_everything_is_new_without_a_base():
-    assert changed_clusters(None, load_site(SITE_200MW))[:2] == ["h1-c01", "h1-c02"]
+    assert changed_clusters(None, deployed_documents(load_site(SITE_200MW)))[:2] == ["h1-c01", "h1-c02"]
+
+
+# What a stack deploys is rendered by the code of each revision: a temporary git repository holding
+# the toolkit and a two-cluster site, changed and committed, then compared commit against commit.
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    for folder in ("components", "templates", "policy"):
+        shutil.copytree(ROOT / folder, repo / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "constraints.txt", "README.md", "Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, repo / name)
+    one_hall_two_stacks(repo)  # sites/dc.yaml: clusters train-a and train-b
+    site = repo / "sites/dc.yaml"
+    document = yaml.safe_load(site.read_text())
+    document["tenants"] = [{"name": "research", "power_kw": 200, "clusters": ["train-a", "train-b"]}]
+    site.write_text(yaml.safe_dump(document))
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "base")
+    return repo
+
+
+def changed_by_commit(repo: Path, edit: Callable[[Path], None]) -> list[str]:
+    edit(repo)
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-am", "change")
+    site = PurePosixPath("sites/dc.yaml")
+    (before, why), (after, _) = documents_at(repo, "HEAD~1", site), documents_at(repo, "HEAD", site)
+    assert before is not None and after is not None, why
+    return changed_clusters(before, after, registration_changed(repo, "HEAD~1", "HEAD"))
+
+
+def append(path: str, text: str) -> Callable[[Path], None]:
+    return lambda repo: (repo / path).write_text((repo / path).read_text() + text)
+
+
+# A tenant's Role granted one more rule: the builder's code changed, the site document did not.
+WIDER_ROLE = """
+_role_rules_before = role_rules
+
+
+def role_rules() -> list[dict[str, Any]]:
+    return [*_role_rules_before(), {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get"]}]
+"""
+
+
+def test_a_builder_change_that_alters_a_role_touches_every_cluster(repository: Path):
+    assert changed_by_commit(repository, append("components/platform/tenancy.py", WIDER_ROLE)) == ["train-a", "train-b"]
+
+
+def test_a_readme_edit_or_a_comment_in_a_builder_touches_no_cluster(repository: Path):
+    assert changed_by_commit(repository, append("README.md", "\nA new paragraph.\n")) == []
+    assert changed_by_commit(repository, append("components/platform/tenancy.py", "\n# Only a comment.\n")) == []
+
+
+def test_a_change_to_the_registration_code_or_a_provider_pin_touches_the_clusters_it_serves(repository: Path):
+    assert changed_by_commit(repository, append("components/scaleway/pools.py", "\n# Kapsule pools.\n")) == ["train-a", "train-b"]
+    assert changed_by_commit(repository, append("components/local/cluster.py", "\n# local only\n")) == []  # both are Kapsule clusters
+    assert changed_by_commit(repository, append("constraints.txt", "pulumi==3.272.0\n")) == ["train-a", "train-b"]
+
+
+def test_a_site_change_touches_only_the_cluster_it_alters(repository: Path):
+    def pin_train_b(repo: Path) -> None:  # an input of its Kapsule cluster only, no object
+        site = repo / "sites/dc.yaml"
+        document = yaml.safe_load(site.read_text())
+        document["clusters"][1]["auto_upgrade"] = False
+        site.write_text(yaml.safe_dump(document))
+
+    assert changed_by_commit(repository, pin_train_b) == ["train-b"]
+
+
+def test_aion_fleet_changed_shows_what_a_touched_cluster_deploys_against_the_base(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from aion_factory import cli
+
+    site = repository / "sites/dc.yaml"
+    document = yaml.safe_load(site.read_text())
+    document["clusters"][1]["auto_upgrade"] = False
+    site.write_text(yaml.safe_dump(document))  # the working tree, against its last commit
+    monkeypatch.chdir(repository)
+    assert cli.main(["fleet", "changed", "sites/dc.yaml", "--base", "HEAD"]) == 0
+    assert capsys.readouterr().out == "train-b\n"
+    assert cli.main(["fleet", "changed", "sites/dc.yaml", "--base", "HEAD", "--diff"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[:2] == ["--- train-b at HEAD", "+++ train-b now"]
+    changed_lines = [line for line in shown if line[:1] in "+-" and not line.startswith(("---", "+++"))]
+    assert [(line[0], line[1:].strip()) for line in changed_lines] == [("-", '"auto_upgrade": true,'), ("+", '"auto_upgrade": false,')]
+
+
+def test_a_revision_whose_code_cannot_render_the_site_says_why(repository: Path):
+    (repository / "components/fleet/deployed.py").unlink()  # code from before the protocol
+    git(repository, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-am", "older")
+    documents, why = documents_at(repository, "HEAD", PurePosixPath("sites/dc.yaml"))
+    assert documents is None and "No module named aion_factory.fleet.deployed" in why
+    assert documents_at(repository, "HEAD", PurePosixPath("sites/none.yaml")) == (None, "sites/none.yaml did not exist at HEAD")
 
 
 def test_a_demand_becomes_clusters_under_the_control_plane_limit_with_system_nodes_counted():

@@ -46,7 +46,15 @@ MEMORY_PER_CASE = 1024**3  # address space the process may grow by while the cas
 LONGEST_LINE = 1_200  # a path, a value cut to 60 characters, and the longest list of what is allowed
 
 SCHEMA = json.loads((ROOT / "stacks/aion-site.schema.json").read_text())  # the spec: a site document, the aion: keys of a stack
-SEED_FILES = ["stacks/Pulumi.local.yaml", "stacks/Pulumi.dc5-train-1.yaml", "examples/aion-200mw.yaml", "examples/aion-200mw/site.yaml"]
+SEED_FILES = [
+    "stacks/Pulumi.local.yaml",
+    "stacks/Pulumi.dc5-train-1.yaml",
+    "examples/aion-200mw.yaml",
+    "examples/aion-200mw/site.yaml",
+    "examples/aion-1gw/sites/site-c.yaml",  # phases, and budgets and clusters from a phase on
+]
+PROGRAMME_SCHEMA = json.loads((ROOT / "stacks/aion-programme.schema.json").read_text())
+PROGRAMME_CASES = 300
 NAMESPACE = "aion:"
 
 
@@ -66,8 +74,12 @@ def resolve(node: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         nullable = len(branches) < len(node["anyOf"])
         node = {**branches[0], **{k: v for k, v in node.items() if k != "anyOf"}}
     if "$ref" in node:
-        node = {**SCHEMA["$defs"][node["$ref"].split("/")[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
+        node = {**DEFS[node["$ref"].split("/")[-1]], **{k: v for k, v in node.items() if k != "$ref"}}
     return node, nullable
+
+
+# The site document's definitions and the programme document's, by name (a programme's tenant is a site's, its clusters SITE/CLUSTER).
+DEFS = {**SCHEMA["$defs"], **PROGRAMME_SCHEMA["$defs"]}
 
 
 @dataclass(frozen=True)
@@ -311,3 +323,70 @@ def _at(values: Any, path: tuple[str | int, ...]) -> Any:
     for part in path:
         values = values[part]
     return values
+
+
+def programme_seed(folder: Path) -> dict[str, Any]:
+    """A programme of two phased sites, one inline and one a file, with accounts and a tenant across them."""
+    site_c = seed_values("examples/aion-1gw/sites/site-c.yaml")
+    small = {**site_c, "clusters": site_c["clusters"][:2], "tenants": site_c["tenants"][:3]}
+    (folder / "file-site.yaml").write_text(yaml.dump({**small, "site": {**small["site"], "name": "b"}}, Dumper=_DUMPER))
+    return {
+        "programme": "fuzz",
+        "accounts": [{"organization": "aion", "projects": ["one", "two"]}],
+        "sites": [
+            {"document": small, "organization": "aion", "project": "one"},
+            {"file": str(folder / "file-site.yaml"), "organization": "aion", "project": "two"},
+        ],
+        "tenants": [
+            {"name": "lab", "power_kw": 100, "by_phase": {"p3": 200}, "clusters": ["site-c/sc-h01-c01", "b/sc-h01-c02"]},
+        ],
+    }
+
+
+def programme_locations(values: dict[str, Any]) -> list[Location]:
+    """The programme's own keys; an inline site document is a site document, which the rung above breaks."""
+    return [loc for loc in locations(values, PROGRAMME_SCHEMA) if "document" not in loc.path[:-1] and loc.path[-1:] != ("document",)]
+
+
+def test_broken_programmes_are_each_refused_cleanly_naming_their_key(tmp_path):
+    """The same breakages on a programme document's own keys (sites, files, accounts, tenants across
+    sites): exit 2, the key named as the programme names it (`sites[1].file`)."""
+    from aion_factory.yaml_input import document_path
+
+    seed = programme_seed(tmp_path)
+    where = programme_locations(seed)
+    tally = Tally()
+    programme_file = tmp_path / "programme.yaml"
+
+    @settings(max_examples=PROGRAMME_CASES, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(st.data())
+    def one_case(data: st.DataObject) -> None:
+        location = random.Random(data.draw(st.integers(0, 2**64))).choice(where)
+        what, bad = data.draw(breakage(location.schema, _at(seed, location.path)))
+        broken = break_config(seed, location, what, bad)
+        programme_file.write_text(yaml.dump(broken.values, Dumper=_DUMPER))
+        label, key = f"{what} at {document_path(list(broken.key))}", f"{programme_file}: {document_path(list(broken.key))}"
+        tally.cases += 1
+        tally.distinct.add(label)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.main(["plan", str(programme_file)])
+        except BaseException as error:
+            tally.tracebacks.append(f"{label}: {type(error).__name__}: {str(error)[:200]}")
+            return
+        stderr = err.getvalue()
+        if code != 2:
+            tally.accepted.append(f"{label}: exit {code}")
+        elif not _names(stderr, key):
+            tally.without_key.append(f"{label}: {stderr[:300]}")
+        if any(len(line) > LONGEST_LINE for line in stderr.splitlines()):
+            tally.not_cut.append(f"{label}: a line of {max(len(line) for line in stderr.splitlines()):,} characters")
+
+    one_case()
+    print(f"\nfuzz rung, programmes: {tally.cases} broken programmes ({len(tally.distinct)} distinct breakages by key)")
+    assert tally.cases >= PROGRAMME_CASES
+    assert not (tally.tracebacks or tally.accepted or tally.without_key or tally.not_cut), "\n".join(
+        tally.tracebacks + tally.accepted + tally.without_key + tally.not_cut
+    )

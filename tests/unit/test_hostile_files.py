@@ -42,6 +42,13 @@ NAMED = {
     "site-file-directory.yaml": "cannot read the site document",
     "empty.yaml": "is not a site document",
     "not-a-mapping.yaml": "is not a site document",
+    "programme-self.yaml": "sites[0].file: 'programme-self.yaml' is this programme itself: a cycle",
+    "programme-cycle-a.yaml": "programme-cycle-b.yaml: sites[0].file: 'programme-cycle-a.yaml' is a programme that names this file",
+    "programme-cycle-b.yaml": "programme-cycle-a.yaml: sites[0].file: 'programme-cycle-b.yaml' is a programme that names this file",
+    "programme-missing-site.yaml": "sites[0].file: 'no-such-site.yaml'",
+    "programme-site-dev-zero.yaml": "sites[0].file: '/dev/zero'",
+    "programme-laughs.yaml": "expands to more than 1,000,000 values",
+    "programme-phases-backwards.yaml": "sites[0].document: phases[1].date",
 }
 
 

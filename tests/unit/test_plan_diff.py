@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from support import ROOT
 
@@ -105,3 +106,32 @@ def test_a_base_whose_stack_file_was_wrong_names_the_revision_and_the_file_as_in
 def test_diff_and_json_together_are_refused(aion, repo):
     result = aion("plan", str(repo / "stacks/Pulumi.dc5-train-1.yaml"), "--diff", "HEAD", "--json")
     assert result.returncode == 2 and result.stderr.startswith("error: --diff: prints text")
+
+
+def test_a_programme_diff_shows_what_a_change_does_in_each_phase(aion, tmp_path):
+    """A delivery in p2 (pool g of site a: 10 -> 15 nodes from p2) changes p2 only; site b is untouched."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    phases = [{"name": "p1", "date": "2027-06"}, {"name": "p2", "date": "2028-06"}]
+
+    def site(name: str, pool: dict) -> dict:
+        cluster = {"name": "c1", "target": "scaleway", "hall": "h", "pools": [pool]}
+        hall = {"name": "h", "it_power_kw": 500}
+        return {"site": {"name": name, "facility_power_mw": 1, "pue": 1.0, "halls": [hall]}, "phases": phases, "clusters": [cluster]}
+
+    pool = {"name": "g", "node_type": "H100-SXM-8-80G", "size": 10}
+    (repo / "a.yaml").write_text(yaml.safe_dump(site("a", pool)))
+    (repo / "b.yaml").write_text(yaml.safe_dump(site("b", pool)))
+    (repo / "programme.yaml").write_text(yaml.safe_dump({"programme": "p", "sites": [{"file": "a.yaml"}, {"file": "b.yaml"}]}))
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    (repo / "a.yaml").write_text(yaml.safe_dump(site("a", {**pool, "by_phase": {"p2": 15}})))
+
+    result = aion("plan", str(repo / "programme.yaml"), "--diff", "HEAD")
+    assert result.returncode == 0, result.stderr
+    p1, p2 = result.stdout.split("== phase p2 (2028-06)")
+    assert "site a against HEAD: no change" in p1 and "site b against HEAD: no change" in p1
+    # p2: 5 more nodes of 10.2 kW: 102.0368 -> 153.0368 kW, 80 -> 120 GPUs.
+    assert "site a against HEAD: rated IT 102.0 -> 153.0 (+51.0) kW, GPUs 80 -> 120 (+40)" in p2
+    assert "c1/g" in p2 and "10 -> 15 (+5)" in p2 and "site b against HEAD: no change" in p2

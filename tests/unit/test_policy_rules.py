@@ -51,6 +51,14 @@ def test_the_local_stack_fits_its_power_tree() -> None:
     assert power_findings(LOCAL) == []
 
 
+def test_a_site_over_budget_in_its_first_phase_is_refused_naming_the_phase_though_it_fits_in_the_last() -> None:
+    values = with_row_budget(LOCAL, 25)
+    values["site"]["halls"][0]["rows"][0]["by_phase"] = {"p2": 40}
+    values["phases"] = [{"name": "p1", "date": "2027-06"}, {"name": "p2", "date": "2028-06"}]
+    [message] = power_findings(values)
+    assert message.startswith("in phase p1 (2027-06): row lab/hall-a/row-1 draws 31.5 kW rated, over its limit of 25.0 kW")
+
+
 def test_a_row_over_budget_is_named_with_its_draw_and_limit() -> None:
     # The local stack rates 31.5 kW in row-1 (h100 at max_size 3, capped at 600 W per GPU; l40s; system).
     [message] = power_findings(with_row_budget(LOCAL, 25))

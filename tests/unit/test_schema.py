@@ -75,7 +75,12 @@ def test_the_repository_ships_stack_files_and_a_site_document():
     names = [str(p.relative_to(ROOT)) for p in stack_files()]
     assert {"stacks/Pulumi.local.yaml", "stacks/Pulumi.dc5-train-1.yaml", "examples/aion-200mw.yaml"} <= set(names)
     assert "examples/aion-200mw/stacks/Pulumi.h1-c01.yaml" in names and len(names) >= 31
-    assert [str(p.relative_to(ROOT)) for p in site_documents()] == ["examples/aion-200mw/site.yaml"]
+    assert [str(p.relative_to(ROOT)) for p in site_documents()] == [
+        "examples/aion-1gw/sites/montereau.yaml",
+        "examples/aion-1gw/sites/site-b.yaml",
+        "examples/aion-1gw/sites/site-c.yaml",
+        "examples/aion-200mw/site.yaml",
+    ]
 
 
 def schema_line_target(path: Path) -> Path:
@@ -198,3 +203,24 @@ def test_editors_are_told_why_a_key_is_refused():
     assert (
         schema["else"]["properties"]["aion:kubeconfig"]["errorMessage"] == "needs aion:site_file; an inline site deploys all its clusters"
     )
+
+
+def test_committed_programme_schemas_are_current():
+    from aion_factory.schema import render_programme_plan_schema, render_programme_schema
+
+    assert (ROOT / "stacks" / "aion-programme.schema.json").read_text() == render_programme_schema(), (
+        "stale: run `python -m aion_factory.schema --programme > stacks/aion-programme.schema.json`"
+    )
+    assert (ROOT / "docs" / "programme-plan.schema.json").read_text() == render_programme_plan_schema(), (
+        "stale: run `python -m aion_factory.schema --programme-plan > docs/programme-plan.schema.json`"
+    )
+
+
+def test_the_programme_schema_accepts_the_1gw_programme_and_its_sites():
+    import json
+
+    programme = json.loads((ROOT / "stacks" / "aion-programme.schema.json").read_text())
+    jsonschema.Draft7Validator(programme).validate(yaml.safe_load((ROOT / "examples/aion-1gw/programme.yaml").read_text()))
+    site = json.loads(SITE_SCHEMA.read_text())
+    for path in sorted((ROOT / "examples/aion-1gw/sites").glob("*.yaml")):
+        jsonschema.Draft7Validator(site).validate(yaml.safe_load(path.read_text()))

@@ -1,19 +1,29 @@
-"""The CI workflows do what issues 6 and 15 ask of them (actionlint checks their syntax: `make lint-workflows`)."""
+"""The CI workflows do what issues 6, 15 and 20 ask of them (actionlint checks their syntax: `make lint-workflows`).
+
+The security rules live in tests/workflow_rules.py: each is run on the real workflows (no finding)
+and on a mutated copy that has the shape it forbids (the finding it names), so none can pass
+whatever the files say.
+"""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import workflow_rules as rules
 import yaml
+from packaging.requirements import Requirement
 
 from support import ROOT
 
 WORKFLOWS = ROOT / ".github/workflows"
+ACTION = ROOT / ".github/actions/setup/action.yml"
 # What deploys: only `production-<stack>` environments hold these.
 DEPLOY_SECRETS = {
     "SCW_ACCESS_KEY",
@@ -23,24 +33,395 @@ DEPLOY_SECRETS = {
     "STATE_SECRET_KEY",
     "PULUMI_CONFIG_PASSPHRASE",
 }
+PRODUCTION_STACKS = sorted(
+    p.name[len("Pulumi.") : -len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if p.name != "Pulumi.local.yaml"
+)
 
 
 def load(name: str) -> dict[str, Any]:
-    document: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
-    # YAML 1.1 reads the key `on` as True.
-    document["on"] = document.pop(True, document.get("on"))
-    return document
+    return rules.parse((WORKFLOWS / name).read_text())
 
 
-def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(job.get("steps", []))
+def workflows() -> dict[str, dict[str, Any]]:
+    return rules.load_workflows(WORKFLOWS)
 
 
-def uses(job: dict[str, Any], action: str) -> list[dict[str, Any]]:
-    return [s for s in steps(job) if str(s.get("uses", "")).startswith(action)]
+def action() -> dict[str, Any]:
+    return yaml.safe_load(ACTION.read_text())
 
 
-def test_pull_requests_post_the_sites_plan_and_preview_the_stacks_the_change_touches() -> None:
+def texts() -> dict[str, str]:
+    found = {p.name: p.read_text() for p in sorted(WORKFLOWS.glob("*.yml"))}
+    return {**found, "action.yml": ACTION.read_text()}
+
+
+steps = rules.steps
+
+
+def uses(job: dict[str, Any], action_name: str) -> list[dict[str, Any]]:
+    return [s for s in steps(job) if str(s.get("uses", "")).startswith(action_name)]
+
+
+def mutated(change: Callable[[dict[str, dict[str, Any]]], Any]) -> dict[str, dict[str, Any]]:
+    copied = copy.deepcopy(workflows())
+    change(copied)
+    return copied
+
+
+# --- The expression evaluator the rules stand on -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("github.event_name == 'push' && github.ref == 'refs/heads/main'", True),
+        ("github.event_name == 'PUSH'", True),  # GitHub compares strings ignoring case
+        ("github.event.workflow_run.head_repository.full_name == github.repository", False),
+        ("github.event.missing.deeper == ''", True),  # null and '' both compare as 0
+        ("!github.event.missing", True),
+        ("(github.event_name == 'pull_request' || github.ref == 'refs/heads/main') && !cancelled()", True),
+        ("needs.a.outputs.stacks != '[]'", True),
+        ("format('{0}/{1}', 'org', 'stack') == 'org/stack'", True),
+        ("contains(fromJSON('[\"a\", \"b\"]'), 'b')", True),
+    ],
+)
+def test_the_evaluator_reads_githubs_expressions(expression: str, expected: bool) -> None:
+    context = {
+        "github": {
+            "event_name": "push",
+            "ref": "refs/heads/main",
+            "repository": "a/b",
+            "event": {"workflow_run": {"head_repository": {"full_name": "c/b"}}},
+        },
+        "needs": {"a": {"outputs": {"stacks": '["x"]'}}},
+    }
+    assert bool(rules.evaluate(expression, context, {"cancelled": lambda: False})) is expected
+
+
+def test_the_job_graph_skips_what_needs_a_skipped_job_unless_a_status_function_says_otherwise() -> None:
+    document = rules.parse(
+        """
+on: push
+jobs:
+  gate: {if: "github.ref == 'refs/heads/main'", runs-on: x, steps: [{run: "true"}]}
+  after: {needs: gate, runs-on: x, steps: [{run: "true"}]}
+  anyway: {needs: gate, if: "always()", runs-on: x, steps: [{run: "true"}]}
+"""
+    )
+    assert rules.jobs_that_run(document, "push", rules.github_context("push")) == {"gate", "after", "anyway"}
+    assert rules.jobs_that_run(document, "push", rules.github_context("push", ref="refs/heads/x")) == {"anyway"}
+    assert rules.jobs_that_run(document, "pull_request", rules.github_context("pull_request")) == set()
+
+
+# --- Issue 20: CI that a contributor cannot turn against production -------------------------
+
+
+def test_only_a_push_to_main_of_this_repository_reaches_pulumi_up() -> None:
+    assert rules.untrusted_runs_reach_a_deploy(workflows()) == []
+    reached = rules.deploys_reached(workflows(), rules.TRUSTED)
+    assert reached == {case: ["deploy.yml:deploy"] for case in rules.TRUSTED}
+
+
+def test_a_deploy_gated_by_the_branch_name_alone_lets_a_forks_main_through() -> None:
+    # What deploy.yml did before: CI succeeded on a branch named main (the trigger's filter), whatever its origin.
+    def by_name(found: dict[str, dict[str, Any]]) -> None:
+        found["deploy.yml"]["jobs"]["origin"]["if"] = "github.event.workflow_run.conclusion == 'success'"
+
+    findings = rules.untrusted_runs_reach_a_deploy(mutated(by_name))
+    assert "a fork's pull request from a branch named main runs deploy.yml:deploy" in findings
+    assert "a pull request of this repository from a branch named main runs deploy.yml:deploy" in findings
+
+
+@pytest.mark.parametrize(
+    ("dropped", "case"),
+    [
+        ("github.event.workflow_run.event == 'push'", "a pull request of this repository from a branch named main"),
+        ("github.event.workflow_run.head_repository.full_name == github.repository", "a fork's push to its own main"),
+        ("github.event.workflow_run.conclusion == 'success'", "a push to main whose CI failed"),
+        ("github.ref == 'refs/heads/main'", "a run by hand from another branch"),
+    ],
+)
+def test_each_condition_of_the_origin_is_needed(dropped: str, case: str) -> None:
+    def loosen(found: dict[str, dict[str, Any]]) -> None:
+        origin = found["deploy.yml"]["jobs"]["origin"]
+        assert dropped in origin["if"]
+        origin["if"] = origin["if"].replace(dropped, "true")
+
+    assert f"{case} runs deploy.yml:deploy" in rules.untrusted_runs_reach_a_deploy(mutated(loosen))
+
+
+def test_a_deploy_job_that_does_not_need_the_origin_is_reached() -> None:
+    def detach(found: dict[str, dict[str, Any]]) -> None:
+        found["deploy.yml"]["jobs"]["deploy"]["needs"] = ["protected"]
+        found["deploy.yml"]["jobs"]["protected"]["needs"] = ["stacks"]
+        found["deploy.yml"]["jobs"]["stacks"].pop("needs")
+
+    assert "a fork's pull request from a branch named main runs deploy.yml:deploy" in rules.untrusted_runs_reach_a_deploy(mutated(detach))
+
+
+def test_a_rule_that_reaches_no_deploy_at_all_says_it_proves_nothing() -> None:
+    def never(found: dict[str, dict[str, Any]]) -> None:
+        found["deploy.yml"]["jobs"]["origin"]["if"] = "false"
+
+    assert (
+        "a push to main of this repository that CI passed deploys nothing: the rule would prove nothing"
+        in rules.untrusted_runs_reach_a_deploy(mutated(never))
+    )
+
+
+def test_every_action_is_pinned_by_a_full_commit_sha_with_its_tag_in_a_comment() -> None:
+    assert rules.unpinned_actions(texts()) == []
+    assert [target for _, _, target, _ in rules.uses_lines(texts()) if not target.startswith("./")]  # there are some to check
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "finding"),
+    [
+        (
+            "actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0",
+            "actions/checkout@v4",
+            "actions/checkout@v4 is not pinned by a full commit SHA",
+        ),
+        (
+            "actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0",
+            "actions/checkout@11d5960",
+            "actions/checkout@11d5960 is not pinned by a full commit SHA",
+        ),
+        (
+            "actions/checkout@11d5960a326750d5838078e36cf38b85af677262 # v4.4.0",
+            "actions/checkout@11d5960a326750d5838078e36cf38b85af677262",
+            "does not name its tag in a comment",
+        ),
+    ],
+)
+def test_an_action_pinned_by_tag_or_short_sha_or_without_its_tag_is_found(before: str, after: str, finding: str) -> None:
+    found = texts()
+    assert before in found["ci.yml"]
+    found["ci.yml"] = found["ci.yml"].replace(before, after, 1)
+    [only] = rules.unpinned_actions(found)
+    assert only.startswith("ci.yml:") and only.endswith(finding)
+
+
+def test_an_unpinned_action_inside_the_composite_setup_is_found_too() -> None:
+    found = texts()
+    found["action.yml"] = re.sub(r"actions/setup-python@[0-9a-f]{40} # v5\.6\.0", "actions/setup-python@v5", found["action.yml"])
+    assert [f.split(": ", 1)[1] for f in rules.unpinned_actions(found)] == ["actions/setup-python@v5 is not pinned by a full commit SHA"]
+
+
+def test_the_pinned_shas_are_the_tags_they_name() -> None:
+    # Read from the action repositories' own tags (git rev-parse TAG^{commit}) when this file was written.
+    expected = {
+        "actions/checkout": ("11d5960a326750d5838078e36cf38b85af677262", "v4.4.0"),
+        "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+        "actions/cache": ("0057852bfaa89a56745cba8c7296529d2fc39830", "v4.3.0"),
+        "actions/setup-go": ("40f1582b2485089dde7abd97c1529aa768e1baff", "v5.6.0"),
+        "actions/github-script": ("f28e40c7f34bde8b3046d885e986cb6290c5673b", "v7.1.0"),
+        "pulumi/actions": ("8582a9e8cc630786854029b4e09281acd6794b58", "v6.6.1"),
+        "pulumi/auth-actions": ("1c89817aab0c66407723cdef72b05266e7376640", "v1.0.1"),
+    }
+    seen = {}
+    for _, _, target, comment in rules.uses_lines(texts()):
+        if not target.startswith("./"):
+            name, sha = target.split("@")
+            seen[name] = (sha, comment.lstrip("# ").strip())
+    assert seen == expected
+
+
+def test_no_job_a_pull_request_runs_holds_a_credential() -> None:
+    assert rules.pull_request_workflows(workflows()) == ["ci.yml", "preview.yml", "production-stacks.yml"]
+    assert rules.credentials_in_pull_request_jobs(workflows()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        (
+            lambda w: w["preview.yml"]["jobs"]["deployed"].setdefault("env", {}).update(K="${{ secrets.PREVIEW_SCW_SECRET_KEY }}"),
+            "preview.yml:deployed",
+        ),
+        (lambda w: w["preview.yml"]["jobs"]["plan"].update(environment="preview"), "preview.yml:plan"),
+        (lambda w: w["preview.yml"]["jobs"]["deployed"]["permissions"].update({"id-token": "write"}), "preview.yml:deployed"),
+        (
+            lambda w: w["production-stacks.yml"]["jobs"]["list"].update(env={"T": "${{ secrets.STATE_SECRET_KEY }}"}),
+            "production-stacks.yml:list",
+        ),
+        (lambda w: w["preview.yml"]["jobs"]["stacks"].update(secrets="inherit"), "preview.yml:stacks"),
+    ],
+)
+def test_a_secret_an_environment_or_an_oidc_token_in_a_pull_requests_job_is_found(change: Callable[[Any], Any], finding: str) -> None:
+    assert rules.credentials_in_pull_request_jobs(mutated(change)) == [f"{finding} holds a credential in a pull request's run"]
+
+
+def test_pull_request_target_is_found() -> None:
+    def target(found: dict[str, dict[str, Any]]) -> None:
+        found["preview.yml"]["on"] = {"pull_request_target": None}
+
+    assert "preview.yml: pull_request_target runs with the base's secrets" in rules.credentials_in_pull_request_jobs(mutated(target))
+
+
+def test_no_checkout_leaves_the_jobs_token_in_the_repository() -> None:
+    assert rules.persisted_checkout_credentials(workflows()) == []
+
+    def persist(found: dict[str, dict[str, Any]]) -> None:
+        uses(found["deploy.yml"]["jobs"]["deploy"], "actions/checkout@")[0]["with"].pop("persist-credentials")
+
+    assert rules.persisted_checkout_credentials(mutated(persist)) == ["deploy.yml:deploy checks out with its token persisted"]
+
+
+def test_every_run_step_fails_when_a_command_in_it_fails() -> None:
+    assert rules.failures_that_cannot_fail(workflows(), action()) == []
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        'echo "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES=$(scripts/install-plugins.sh)" >> "$GITHUB_ENV"',  # what setup did
+        "export OVERRIDES=$(scripts/install-plugins.sh)",  # export's own status hides it
+        "local overrides=$(scripts/install-plugins.sh)",
+        'test -n "$(scripts/install-plugins.sh)"',
+    ],
+)
+def test_a_substitution_whose_failure_passes_is_found(script: str) -> None:
+    found = action()
+    [install] = [s for s in found["runs"]["steps"] if str(s.get("run", "")).startswith("# An assignment alone")]
+    install["run"] = script
+    [finding] = rules.failures_that_cannot_fail(workflows(), found)
+    assert finding.startswith("action.yml: a failure inside") and finding.endswith("would pass")
+
+
+def test_a_run_step_outside_bash_is_found() -> None:
+    def default_shell(found: dict[str, dict[str, Any]]) -> None:
+        found["production-stacks.yml"].pop("defaults")  # ubuntu's default: bash -e, without pipefail
+
+    assert rules.failures_that_cannot_fail(mutated(default_shell), action()) == [
+        "production-stacks.yml:list: runs under the default shell, not bash -eo pipefail"
+    ]
+
+
+def test_oidc_subjects_name_exact_environments_and_the_main_ref() -> None:
+    doc = (ROOT / "docs/CI.md").read_text()
+    environments = rules.oidc_environments(workflows(), PRODUCTION_STACKS)
+    assert environments == {"drift", *(f"production-{s}" for s in PRODUCTION_STACKS)}
+    assert rules.loose_oidc_subjects(doc, environments) == []
+    assert len(rules.oidc_subjects(doc)) == len(environments)
+
+
+@pytest.mark.parametrize(
+    ("subject", "finding"),
+    [
+        ("repo:aion/aion-factory:environment:production-*:ref:refs/heads/main", "a wildcard"),
+        ("repo:aion/aion-factory:environment:production-dc5-train-1", "not repo:OWNER/REPO:environment:NAME:ref:refs/heads/main"),
+        ("repo:aion/aion-factory:ref:refs/heads/main", "not repo:OWNER/REPO:environment:NAME:ref:refs/heads/main"),
+        ("repo:aion/aion-factory:environment:preview:ref:refs/heads/main", "a subject for an environment no job logs in from"),
+    ],
+)
+def test_a_loose_oidc_subject_is_found(subject: str, finding: str) -> None:
+    doc = (ROOT / "docs/CI.md").read_text().replace("```oidc-subjects\n", f"```oidc-subjects\n{subject}\n", 1)
+    assert any(f.endswith(finding) for f in rules.loose_oidc_subjects(doc, rules.oidc_environments(workflows(), PRODUCTION_STACKS)))
+
+
+def test_a_production_environment_without_its_subject_is_found() -> None:
+    doc = (ROOT / "docs/CI.md").read_text()
+    [line] = [s for s in rules.oidc_subjects(doc) if ":environment:drift:" in s]
+    environments = rules.oidc_environments(workflows(), PRODUCTION_STACKS)
+    assert rules.loose_oidc_subjects(doc.replace(line + "\n", ""), environments) == [
+        "environment drift logs in with OIDC but no subject names it"
+    ]
+    # A new production stack without its line: its environment has no subject.
+    assert rules.loose_oidc_subjects(doc, rules.oidc_environments(workflows(), [*PRODUCTION_STACKS, "h1-c01"])) == [
+        "environment production-h1-c01 logs in with OIDC but no subject names it"
+    ]
+
+
+def test_drift_only_asks() -> None:
+    source = (ROOT / "components/fleet/drift.py").read_text()
+    assert rules.drift_that_writes(workflows(), source) == []
+    assert rules.drift_that_writes(workflows(), source.replace('"--preview-only", ', "")) == [
+        'fleet/drift.py: ("refresh", "--expect-no-changes", "--diff") refreshes for real'
+    ]
+
+    def update(found: dict[str, dict[str, Any]]) -> None:
+        found["drift.yml"]["jobs"]["drift"]["steps"].append({"uses": "pulumi/actions@x", "with": {"command": "up"}})
+
+    assert rules.drift_that_writes(mutated(update), source) == [
+        "drift.yml:drift runs an update",
+        "drift.yml:drift runs pulumi/actions (up)",
+    ]
+
+
+def test_jobs_with_credentials_take_hashed_requirements_and_pinned_plugins_only() -> None:
+    assert rules.unverified_plugins_or_venv(workflows(), action()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        (
+            lambda w, a: w["deploy.yml"]["jobs"]["deploy"]["env"].pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"),
+            "deploy.yml:deploy lets Pulumi download plugins on its own",
+        ),
+        (
+            lambda w, a: uses(w["drift.yml"]["jobs"]["drift"], "./.github/actions/setup")[0]["with"].pop("trusted"),
+            "drift.yml:drift holds credentials without the trusted setup",
+        ),
+        (lambda w, a: a["runs"]["steps"][2].update({"if": "true"}), "action.yml: Pulumi plugins cache is restored for trusted jobs"),
+        (lambda w, a: a["runs"]["steps"][0]["with"].update(cache="pip"), "action.yml: setup-python restores a pip cache for every job"),
+    ],
+)
+def test_a_credentialed_job_with_an_unverified_plugin_or_cache_is_found(change: Callable[[Any, Any], Any], finding: str) -> None:
+    found, setup = copy.deepcopy(workflows()), action()
+    change(found, setup)
+    assert rules.unverified_plugins_or_venv(found, setup) == [finding]
+
+
+def test_a_trusted_venv_without_hashes_is_found() -> None:
+    setup = action()
+    [venv] = [s for s in setup["runs"]["steps"] if s.get("name") == "Library venv from hashed requirements only"]
+    venv["run"] = venv["run"].replace("--require-hashes ", "")
+    assert rules.unverified_plugins_or_venv(workflows(), setup) == [
+        "action.yml: the trusted venv is not installed from hashed requirements"
+    ]
+    venv["run"] = venv["run"].replace("--no-index ", "")
+    assert "action.yml: the library itself may be fetched from an index" in rules.unverified_plugins_or_venv(workflows(), setup)
+
+
+def test_the_hashed_requirements_pin_every_dependency_at_the_checkouts_versions() -> None:
+    text = (ROOT / "requirements/deploy.txt").read_text()
+    assert rules.unhashed_requirements(text) == []
+    pinned = {name.lower(): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.MULTILINE)}
+    # A pin without its hashes, or a range, is found.
+    unhashed = re.sub(r"^(pulumi==\S+) \\\n(?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+", r"\1\n", text, flags=re.MULTILINE)
+    assert rules.unhashed_requirements(unhashed) == [f"pulumi=={pinned['pulumi']} has no sha256"]
+    assert rules.unhashed_requirements(text + "requests>=2\n") == ["requests>=2: not pinned by =="]
+    project = (ROOT / "pyproject.toml").read_text()
+    import tomllib
+
+    settings = tomllib.loads(project)
+    for dependency in settings["project"]["dependencies"]:
+        requirement = Requirement(dependency)
+        assert requirement.name.lower() in pinned and requirement.specifier.contains(pinned[requirement.name.lower()]), requirement
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            requirement = Requirement(line)
+            assert requirement.specifier.contains(pinned[requirement.name.lower()]), requirement
+    assert pinned["pulumi-policy"] in [
+        Requirement(d).specifier.__str__().removeprefix("==")
+        for d in settings["project"]["optional-dependencies"]["dev"]
+        if d.startswith("pulumi-policy")
+    ]
+
+
+def test_production_refuses_images_and_charts_pinned_by_tag_only() -> None:
+    [check] = [s for s in steps(load("deploy.yml")["jobs"]["deploy"]) if s.get("name") == "Images and charts by digest"]
+    assert check["run"] == ".venv/bin/python -m aion_factory.platform.require_digests"
+    order = [s.get("name") for s in steps(load("deploy.yml")["jobs"]["deploy"])]
+    assert order.index("Images and charts by digest") < order.index("pulumi up")
+
+
+# --- What each workflow does ---------------------------------------------------------------
+
+
+def test_pull_requests_post_the_sites_plan_and_show_what_the_touched_stacks_deploy() -> None:
     preview = load("preview.yml")
     assert "pull_request" in preview["on"]
     assert preview["jobs"]["stacks"]["with"]["changed-since"] == "${{ github.event.pull_request.base.sha }}"
@@ -48,22 +429,22 @@ def test_pull_requests_post_the_sites_plan_and_preview_the_stacks_the_change_tou
     [step] = [s for s in steps(plan) if s.get("id") == "plan"]
     assert '.venv/bin/aion plan stacks --report "$RUNNER_TEMP/plan"' in step["run"]  # every stack, planned as one site
     assert uses(plan, "actions/github-script@"), "the site's plan is posted as a PR comment"
-    job = preview["jobs"]["preview"]
-    assert job["needs"] == ["stacks", "plan"]  # no preview of a site that does not fit
-    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
-    [pulumi] = uses(job, "pulumi/actions@")
-    assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["diff"] is True and pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["policyPacks"] == "policy"
-    assert job["permissions"]["pull-requests"] == "write" and plan["permissions"]["pull-requests"] == "write"
+    job = preview["jobs"]["deployed"]
+    assert job["needs"] == ["stacks", "plan"]  # nothing shown of a site that does not fit
+    [shown] = [s for s in steps(job) if "run" in s]
+    assert '.venv/bin/aion fleet changed "$SITE" --base "$BASE_SHA" --diff' in shown["run"]
+    assert not uses(job, "pulumi/")  # no Pulumi against the state: it would need the admin kubeconfig's passphrase
+    assert plan["permissions"]["pull-requests"] == "write" and job["permissions"] == {"contents": "read"}
+    [comment] = [s for s in steps(plan) if s.get("name") == "Post the site's plan"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]  # a fork's token cannot comment
 
 
 def test_production_stacks_come_from_the_site_document_or_else_every_stack_file_but_the_local_one() -> None:
     listing = load("production-stacks.yml")["jobs"]["list"]
     [script] = [s["run"] for s in steps(listing) if "run" in s]
-    assert '.venv/bin/aion fleet matrix "$SITE" "${base[@]}"' in script
+    assert 'matrix=$(.venv/bin/aion fleet matrix "$SITE" "${base[@]}")' in script
     assert "! -name 'Pulumi.local.yaml'" in script
-    assert sorted(p.name for p in (ROOT / "stacks").glob("Pulumi.*.yaml") if p.name != "Pulumi.local.yaml") == ["Pulumi.dc5-train-1.yaml"]
+    assert PRODUCTION_STACKS == ["dc5-train-1"]
 
 
 def test_production_deploys_wait_for_ci_on_main_and_a_reviewer() -> None:
@@ -76,6 +457,8 @@ def test_production_deploys_wait_for_ci_on_main_and_a_reviewer() -> None:
     [pulumi] = uses(job, "pulumi/actions@")
     assert (pulumi["with"]["command"], pulumi["with"]["policyPacks"]) == ("up", "policy")
     assert "pull_request" not in deploy["on"] and "push" not in deploy["on"]
+    # The commit CI tested, as the origin read it from the triggering run.
+    assert [s["with"]["ref"] for s in uses(job, "actions/checkout@")] == ["${{ needs.origin.outputs.sha }}"]
 
 
 def test_drift_is_checked_on_a_schedule_for_every_production_stack() -> None:
@@ -85,6 +468,9 @@ def test_drift_is_checked_on_a_schedule_for_every_production_stack() -> None:
     commands = " ".join(s.get("run", "") for s in steps(job))
     # Both checks (refresh --preview-only and preview, each --expect-no-changes) are in fleet/drift.py.
     assert "-m aion_factory.fleet.drift --stack" in commands and "--policy-pack policy" in commands
+    by_hand = rules.github_context("workflow_dispatch", ref="refs/heads/feature")
+    assert rules.jobs_that_run(drift, "workflow_dispatch", by_hand, {"stacks": {"stacks": '["a"]'}}) == set()
+    assert rules.jobs_that_run(drift, "schedule", rules.github_context("schedule"), {"stacks": {"stacks": '["a"]'}}) == {"stacks", "drift"}
 
 
 def test_main_runs_the_local_stack_up_and_down_end_to_end() -> None:
@@ -97,11 +483,12 @@ def test_main_runs_the_local_stack_up_and_down_end_to_end() -> None:
     assert "make test" in [s.get("run") for s in steps(ci["jobs"]["test"])]
 
 
-def test_the_pulumi_plugins_and_the_toolchain_are_cached() -> None:
-    setup = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
-    caches = {s["with"]["path"]: s["with"]["key"] for s in setup["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/cache@")}
-    assert set(caches) == {"~/.pulumi/plugins", "~/.cache/aion-factory"}
-    assert "scripts/versions.env" in caches["~/.cache/aion-factory"] and "constraints.txt" in caches["~/.pulumi/plugins"]
+def test_pip_the_pulumi_plugins_and_the_toolchain_are_cached_for_jobs_without_credentials() -> None:
+    caches = {s["with"]["path"]: s for s in action()["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/cache@")}
+    assert set(caches) == {"~/.cache/pip", "~/.pulumi/plugins", "~/.cache/aion-factory"}
+    assert "scripts/versions.env" in caches["~/.cache/aion-factory"]["with"]["key"]
+    assert "constraints.txt" in caches["~/.pulumi/plugins"]["with"]["key"]
+    assert all("inputs.trusted != 'true'" in cache["if"] for cache in caches.values())
 
 
 def test_every_workflow_is_read_by_these_tests() -> None:
@@ -109,80 +496,27 @@ def test_every_workflow_is_read_by_these_tests() -> None:
     assert names == ["ci.yml", "deploy.yml", "drift.yml", "preview.yml", "production-stacks.yml"]
 
 
-# --- Issue 15: CI safe for pull requests ---------------------------------------------------
-
-
-def secrets_of(node: Any) -> set[str]:
-    return set(re.findall(r"secrets\.([A-Za-z0-9_]+)", yaml.safe_dump(node)))
-
-
-def workflows() -> dict[str, dict[str, Any]]:
-    return {p.name: load(p.name) for p in sorted(WORKFLOWS.glob("*.yml"))}
-
-
-def run_by_pull_requests(name: str) -> bool:
-    """A workflow a pull request runs: on pull_request, or called by one that is."""
-    document = load(name)
-    if "pull_request" in document["on"]:
-        return True
-    callers = [w for w, d in workflows().items() if any(str(j.get("uses", "")).endswith(f"/{name}") for j in d["jobs"].values())]
-    return "workflow_call" in document["on"] and any(run_by_pull_requests(c) for c in callers)
-
-
-def test_no_workflow_runs_a_forks_code_with_secrets_through_pull_request_target() -> None:
-    for name, document in workflows().items():
-        assert "pull_request_target" not in document["on"], name
-
-
-def test_no_job_a_pull_request_runs_references_a_deploy_secret() -> None:
-    pull_request_workflows = [name for name in workflows() if run_by_pull_requests(name)]
-    assert pull_request_workflows == ["ci.yml", "preview.yml", "production-stacks.yml"]
-    for name in pull_request_workflows:
-        found = secrets_of(load(name))
-        assert not found & DEPLOY_SECRETS, (name, found & DEPLOY_SECRETS)
-        assert all(s.startswith("PREVIEW_") for s in found), (name, found)
-    assert "secrets" not in (WORKFLOWS / "ci.yml").read_text()
-
-
 def test_every_secret_is_an_environment_secret_of_the_job_that_reads_it() -> None:
     # A repository secret reaches every workflow, a pull request's own included; so every job
     # that reads a secret names an environment, and each environment's secrets carry its prefix.
-    prefixes = {"preview": "PREVIEW_", "drift": "DRIFT_", "production-${{ matrix.stack }}": ""}
+    prefixes = {"drift": "DRIFT_", "production-${{ matrix.stack }}": ""}
     seen = set()
     for name, document in workflows().items():
-        assert not secrets_of({k: v for k, v in document.items() if k != "jobs"}), f"{name}: a workflow-level secret"
+        assert not rules.secrets_of({k: v for k, v in document.items() if k != "jobs"}), f"{name}: a workflow-level secret"
         for job_name, job in document["jobs"].items():
-            found = secrets_of(job)
+            found = rules.secrets_of(job)
             if not found:
                 continue
             environment = job.get("environment")
             assert environment in prefixes, f"{name}:{job_name} reads {found} outside an environment"
             seen.add(environment)
             prefix = prefixes[environment]
-            assert all(s.startswith(prefix) for s in found), (name, job_name, found)
-            if environment.startswith("production-"):
-                assert found == DEPLOY_SECRETS
-            else:
-                assert {s.removeprefix(prefix) for s in found} == DEPLOY_SECRETS  # the same roles, read-only keys
+            assert {s.removeprefix(prefix) for s in found} == DEPLOY_SECRETS and all(s.startswith(prefix) for s in found)
     assert seen == set(prefixes)
     assert "PULUMI_ACCESS_TOKEN" not in "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))  # OIDC, not a stored token
 
 
-def test_the_preview_runs_in_its_own_environment_and_never_for_a_fork() -> None:
-    preview = load("preview.yml")
-    job = preview["jobs"]["preview"]
-    assert job["environment"] == "preview"
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
-    [comment] = [s for s in steps(preview["jobs"]["plan"]) if s.get("name") == "Post the site's plan"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
-    assert preview["permissions"] == {"contents": "read"}  # wider grants are per job
-    assert job["permissions"]["id-token"] == "write"
-
-
-@pytest.mark.parametrize(
-    ("workflow", "job", "team"),
-    [("preview.yml", "preview", "PREVIEW"), ("deploy.yml", "deploy", "DEPLOY"), ("drift.yml", "drift", "DRIFT")],
-)
+@pytest.mark.parametrize(("workflow", "job", "team"), [("deploy.yml", "deploy", "DEPLOY"), ("drift.yml", "drift", "DRIFT")])
 def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: str, job: str, team: str) -> None:
     found = load(workflow)["jobs"][job]
     [login] = uses(found, "pulumi/auth-actions@")
@@ -202,26 +536,31 @@ def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: 
 def test_deploys_run_only_for_stacks_whose_environment_has_required_reviewers() -> None:
     deploy = load("deploy.yml")
     gate = deploy["jobs"]["protected"]
-    assert gate["needs"] == "stacks" and not secrets_of(gate) and "environment" not in gate
+    assert gate["needs"] == ["origin", "stacks"] and not rules.secrets_of(gate) and "environment" not in gate
     assert gate["permissions"] == {"contents": "read", "actions": "read"}
     [check] = [s for s in steps(gate) if s.get("id") == "check"]
     assert check["run"] == 'python3 scripts/protected_stacks.py "$STACKS"'
     assert check["env"]["STACKS"] == "${{ needs.stacks.outputs.stacks }}"
-    [refuse] = [s for s in steps(gate) if s.get("name") == "Refuse the others"]
-    assert refuse["if"] == "steps.check.outputs.refused != '[]'" and "exit 1" in refuse["run"]
+    refused = deploy["jobs"]["refused"]
+    assert refused["if"] == "needs.protected.outputs.refused != '[]'" and "exit 1" in steps(refused)[0]["run"]
     job = deploy["jobs"]["deploy"]
     # Only the job the gate passed names an environment, and only the stacks it passed.
-    assert job["needs"] == "protected"
+    assert job["needs"] == ["origin", "protected"]
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.protected.outputs.stacks) }}"
-    assert "!cancelled()" in job["if"] and "needs.protected.outputs.stacks != '[]'" in job["if"]
     assert [name for name, j in deploy["jobs"].items() if "environment" in j] == ["deploy"]
+    # A refused stack does not stop the others; no stack to deploy, no deploy.
+    trusted = rules.TRUSTED["a push to main of this repository that CI passed"][1]
+    some_refused = {**rules.DEPLOY_OUTPUTS, "protected": {"stacks": '["a"]', "refused": '["b"]'}}
+    assert {"deploy", "refused"} <= rules.jobs_that_run(deploy, "workflow_run", trusted, some_refused)
+    none_allowed = {**rules.DEPLOY_OUTPUTS, "protected": {"stacks": "[]", "refused": '["b"]'}}
+    assert "deploy" not in rules.jobs_that_run(deploy, "workflow_run", trusted, none_allowed)
 
 
 def test_ci_settings_are_documented() -> None:
     doc = (ROOT / "docs/CI.md").read_text()
-    every = set().union(*(secrets_of(d) for d in workflows().values()))
+    every = set().union(*(rules.secrets_of(d) for d in workflows().values()))
     assert every and all(f"`{s}`" in doc or s.startswith("DRIFT_SCW_") for s in every), every - {s for s in every if f"`{s}`" in doc}
-    for setting in ("`preview`", "`drift`", "`production-<stack>`", "Required reviewers", "pull_request_target", "no OIDC"):
+    for setting in ("`drift`", "`production-<stack>`", "Required reviewers", "pull_request_target", "no OIDC", "include_claim_keys"):
         assert setting in doc, setting
 
 
@@ -299,14 +638,14 @@ def test_the_gate_reads_a_missing_environment_as_none(monkeypatch: pytest.Monkey
     assert asked == [("https://api.github.com/repos/aion/factory/environments/production-new", "Bearer t")]
 
 
-@pytest.mark.parametrize(("workflow", "job"), [("preview.yml", "preview"), ("deploy.yml", "deploy"), ("drift.yml", "drift")])
-def test_jobs_that_run_pulumi_take_the_scaleway_plugin_from_the_operators_mirror(workflow: str, job: str) -> None:
+@pytest.mark.parametrize(("workflow", "job"), [("deploy.yml", "deploy"), ("drift.yml", "drift")])
+def test_jobs_that_run_pulumi_take_every_plugin_from_the_operators_mirror_at_its_pin(workflow: str, job: str) -> None:
     [setup] = uses(load(workflow)["jobs"][job], "./.github/actions/setup")
-    assert setup["with"]["plugin-mirror"] == "${{ vars.AION_PLUGIN_MIRROR }}"
-    action = yaml.safe_load((ROOT / ".github/actions/setup/action.yml").read_text())
-    [install] = [s for s in action["runs"]["steps"] if s.get("name") == "Provider plugins from the mirror"]
-    assert install["if"] == "inputs.plugin-mirror != ''"
-    assert install["run"] == 'echo "PULUMI_PLUGIN_DOWNLOAD_URL_OVERRIDES=$(scripts/install-plugins.sh)" >> "$GITHUB_ENV"'
+    assert setup["with"] == {"trusted": "true", "plugin-mirror": "${{ vars.AION_PLUGIN_MIRROR }}"}
+    [install] = [s for s in action()["runs"]["steps"] if s.get("name") == "Provider plugins from the mirror, at their pinned sha256"]
+    assert install["if"] == "inputs.trusted == 'true'"  # a missing mirror fails the script, not skips it
+    assert install["env"]["AION_PLUGINS"] == "all"
+    assert "overrides=$(scripts/install-plugins.sh)\n" in install["run"]
 
 
 def test_a_deploy_refreshes_first_so_hand_edits_are_restored() -> None:

@@ -1,0 +1,108 @@
+"""What each cluster's stack deploys, as one JSON document per cluster: the platform's rendered
+objects, Kueue's install (chart, version, values) and the cluster view the target builds its
+infrastructure from (pools, sizes, zone, subnet, versions: every input of the Kapsule cluster
+and pools). Two equal documents, built by the same registration code at the same provider pins,
+deploy the same resources; `fleet/changes.py` compares them and `fleet/baseline.py` asks a git
+revision's own code for its documents.
+
+`python -m aion_factory.fleet.deployed SITE_DOCUMENT` prints `{cluster: document}` as JSON: the
+protocol between two revisions of the toolkit, so keep it stable (the version field says which).
+Pure but for importing each target's adapter (its platform choices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from ..errors import ConfigError, format_problems
+from ..planner import LevelDerate, make_plan
+from ..platform.manifest import platform_manifest
+from ..power_event import derates_beside
+from ..site import load_site
+from ..spec import FactorySpec
+from ..target import target_for
+from ..view import ClusterView, cluster_views
+
+# Bumped when a document's shape changes: a base printing another version is compared as "all changed".
+DOCUMENT_VERSION = 1
+Document = dict[str, Any]
+
+
+def deployed_documents(spec: FactorySpec, derates: tuple[LevelDerate, ...] = ()) -> dict[str, Document]:
+    """Every cluster of `spec`, by name: what its stack deploys (with the power events `derates` in force)."""
+    return {view.name: cluster_document(view) for view in cluster_views(spec, make_plan(spec, derates=derates))}
+
+
+def site_documents(path: str | Path) -> dict[str, Document]:
+    """What the clusters of the site document at `path` deploy, with the power events beside it in force now:
+    a derate committed beside the site changes the clusters whose caps, quotas or queues it moves."""
+    spec = load_site(path)
+    return deployed_documents(spec, derates_beside(Path(path), spec)[1])
+
+
+def cluster_document(view: ClusterView) -> Document:
+    # Its position in the site's list only words messages: a moved cluster deploys the same.
+    view = dataclasses.replace(view, index=0)
+    choices = target_for(view.target).platform_choices(view)
+    kueue = choices.kueue
+    document: Document = _plain(
+        {
+            "version": DOCUMENT_VERSION,
+            "target": view.target,
+            "objects": platform_manifest(view, choices.storage).objects(),
+            "kueue": {"mode": kueue.mode, "version": kueue.version, "chart": kueue.chart, "values": kueue.values()},
+            "infrastructure": view,
+        }
+    )
+    return document
+
+
+def canonical(document: Any) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def deployed_diff(before: Mapping[str, Document], after: Mapping[str, Document], clusters: list[str], base: str) -> str:
+    """A unified diff per cluster of what it deploys (indented JSON, keys sorted), `base` against now."""
+
+    def lines(document: Document | None) -> list[str]:
+        return [] if document is None else json.dumps(document, indent=1, sort_keys=True).splitlines(keepends=True)
+
+    return "".join("".join(difflib.unified_diff(lines(before.get(c)), lines(after.get(c)), f"{c} at {base}", f"{c} now")) for c in clusters)
+
+
+def _plain(value: Any) -> Any:
+    """JSON values only: dataclasses and pydantic models as mappings, tuples as lists."""
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m aion_factory.fleet.deployed SITE_DOCUMENT", file=sys.stderr)
+        return 2
+    try:
+        documents = site_documents(argv[0])
+    except ConfigError as error:
+        print(format_problems(error.problems, "the site cannot be rendered:"), file=sys.stderr)
+        return 2
+    print(canonical(documents))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
