@@ -8,14 +8,39 @@ from collections.abc import Iterable, Iterator
 
 from . import kube_names
 from .catalog import Catalog
-from .errors import Problem
+from .errors import Problem, shown
 from .keys import key_path
 from .phases import phase_problems
-from .spec import Cluster, FactorySpec, GpuPool, Hall
+from .spec import REASON_CHARS, Cluster, FactorySpec, GpuPool, Hall, Tenant
 
 MIG_CAPABLE_MODELS = ("H100-SXM", "H100-PCIe")
-# A tenant's name is its namespace: these already exist, or belong to the platform.
-RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "kueue-system", "aion-system")
+# A tenant's name is its namespace, and the stack applies it: over an existing namespace of the same
+# name, the tenant's group would read its Secrets and removing the tenant would delete it. Refused:
+# Kubernetes' own namespaces, and those of the add-ons the platform installs or expects beside it,
+# each with why (a namespace that exists on the cluster under any other name is the deploy-time
+# preflight's: `target.namespace_takeovers`).
+RESERVED_PREFIXES = {"kube-": "Kubernetes' own (kube-system, kube-public, kube-node-lease), and the prefix is Kubernetes' by convention"}
+RESERVED_NAMESPACES = {
+    "default": "Kubernetes' default namespace",
+    "aion-system": "the platform's GPU power-cap DaemonSets (privileged)",
+    "kueue-system": "Kueue's manager and webhooks, which the platform installs",
+    "gpu-operator": "NVIDIA's GPU operator (driver, device plugin, DCGM exporter), which the GPU pools rely on",
+    "nvidia-gpu-operator": "NVIDIA's GPU operator, where OpenShift and its certified chart install it",
+    "cert-manager": "cert-manager, which issues webhook certificates (Kueue's chart can use it)",
+    "monitoring": "the cluster's monitoring (Prometheus, the DCGM exporter's scrapes of GPU power)",
+    "ingress-nginx": "the ingress controller that serves tenants' inference endpoints",
+    "jobset-system": "JobSet's controller (Kueue's jobset.x-k8s.io/jobset integration)",
+    "kubeflow": "the Kubeflow training operator (Kueue's kubeflow.org integrations)",
+    "kuberay-system": "the KubeRay operator (Kueue's ray.io integrations)",
+    "lws-system": "LeaderWorkerSet's controller (Kueue's leaderworkerset.x-k8s.io integration)",
+}
+# What a Pod Security level beyond `restricted` lets a tenant's pods do
+# (https://kubernetes.io/docs/concepts/security/pod-security-standards/): what its exception must justify.
+POD_SECURITY_RISKS = {
+    "baseline": "root in the container, setuid escalation, no seccomp profile, the default capabilities with NET_RAW",
+    "privileged": "host network, PID and paths, privileged containers: the cloud's metadata service, the kubelet, "
+    "and nvidia-smi -pl, which lifts the GPU power caps the plan counts on",
+}
 # Kubernetes' own groups (system:masters, system:authenticated, system:serviceaccounts...): a tenant
 # group among them would hand the tenant's rights to every member, every user of the cluster for some.
 SYSTEM_GROUP_PREFIX = "system:"
@@ -32,13 +57,17 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
         problems += _check_cluster(["clusters", c], cluster, halls, catalog)
     cluster_names = [c.name for c in spec.clusters]
     for t, tenant in enumerate(spec.tenants):
-        if tenant.name in RESERVED_NAMESPACES:
+        why = reserved_namespace(tenant.name)
+        if why is not None:
             problems.append(
                 Problem(
                     key_path(["tenants", t, "name"]),
-                    f"{tenant.name!r} is a reserved namespace; not allowed: {', '.join(RESERVED_NAMESPACES)}",
+                    f"{tenant.name!r} is a reserved namespace ({why}); not allowed: "
+                    f"{', '.join(f'{prefix}*' for prefix in RESERVED_PREFIXES)}, {', '.join(RESERVED_NAMESPACES)}",
                 )
             )
+        problems += _pod_security(["tenants", t], tenant)
+        problems += _duplicates(["tenants", t, "priority_classes"], list(tenant.priority_classes))
         # Each listing would count the cluster's GPU power again, and cut the tenant's quota there.
         problems += _duplicates(["tenants", t, "clusters"], list(tenant.clusters))
         if tenant.group is not None and not tenant.group.strip():
@@ -57,6 +86,45 @@ def check_spec(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
             if name not in cluster_names:
                 problems.append(_bad(["tenants", t, "clusters", k], name, "is not a cluster of the site", cluster_names))
     return problems + phase_problems(spec)
+
+
+def _pod_security(at: list[str | int], tenant: Tenant) -> Iterator[Problem]:
+    """A level beyond `restricted` only with a reason, so that a reviewer sees it and `aion plan` says it."""
+    level, reason = tenant.pod_security, tenant.pod_security_exception
+    if level != "restricted" and reason is None:
+        yield Problem(
+            key_path([*at, "pod_security"]),
+            f"{level!r} needs pod_security_exception, saying why the tenant's pods need {POD_SECURITY_RISKS[level]}; "
+            "allowed: restricted, or baseline or privileged with pod_security_exception",
+        )
+    elif reason is not None and not reason.strip():
+        yield Problem(key_path([*at, "pod_security_exception"]), "an empty reason explains nothing; allowed: why the pods need the level")
+    elif reason is not None and level == "restricted":
+        yield Problem(
+            key_path([*at, "pod_security_exception"]),
+            "excuses nothing with pod_security 'restricted'; allowed: unset, or a reason with pod_security baseline or privileged",
+        )
+
+
+def privilege_warnings(spec: FactorySpec) -> list[Problem]:
+    """Each tenant excepted from `restricted` Pod Security, with what its level allows and its reason:
+    allowed, but never silently (`aion plan` prints them; the policy pack refuses them unless configured)."""
+    return [
+        Problem(
+            key_path(["tenants", t, "pod_security"]),
+            f"tenant {tenant.name} runs {tenant.pod_security} pods ({POD_SECURITY_RISKS[tenant.pod_security]}); "
+            f"excepted because {shown(tenant.pod_security_exception, REASON_CHARS)}",
+            "warning",
+        )
+        for t, tenant in enumerate(spec.tenants)
+        if tenant.pod_security != "restricted" and tenant.pod_security_exception
+    ]
+
+
+def reserved_namespace(name: str) -> str | None:
+    """Why `name` may not be a tenant's namespace, or None when it may."""
+    prefix = next((p for p in RESERVED_PREFIXES if name.startswith(p)), None)
+    return RESERVED_PREFIXES[prefix] if prefix is not None else RESERVED_NAMESPACES.get(name)
 
 
 def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
@@ -130,13 +198,14 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
         )
     problems += _duplicates([*at, "pools"], [p.name for p in cluster.pools])
     for p, pool in enumerate(cluster.pools):
-        problems += _check_pool([*at, "pools", p], pool, cluster, rows, scaleway, catalog)
+        problems += _check_pool([*at, "pools", p], pool, cluster, rows if hall else None, scaleway, catalog)
     return problems
 
 
 def _check_pool(
-    at: list[str | int], pool: GpuPool, cluster: Cluster, rows: list[str], scaleway: bool, catalog: Catalog
+    at: list[str | int], pool: GpuPool, cluster: Cluster, rows: list[str] | None, scaleway: bool, catalog: Catalog
 ) -> Iterator[Problem]:
+    """`rows`: those of the cluster's hall; None when the hall itself is unknown (already refused)."""
     if pool.name == "system":
         yield Problem(key_path([*at, "name"]), "'system' is the CPU system pool's name; allowed: any other DNS label")
     node_type = catalog.gpu_node_types.get(pool.node_type)
@@ -144,7 +213,12 @@ def _check_pool(
         yield _bad([*at, "node_type"], pool.node_type, "is not a known GPU node type", catalog.gpu_node_types)
     elif scaleway and cluster.zone not in node_type.zones:
         yield _bad([*at, "node_type"], pool.node_type, f"is not offered in zone {cluster.zone}", node_type.zones, "zones that offer it")
-    if pool.row is not None and rows and pool.row not in rows:
+    # A hall without rows has nothing to place a pool in: the pool would draw from a row no level counts.
+    if pool.row is not None and rows == []:
+        yield Problem(
+            key_path([*at, "row"]), f"{pool.row!r}: hall {cluster.hall!r} has no rows; allowed: unset (the pool draws from the hall)"
+        )
+    elif pool.row is not None and rows is not None and pool.row not in rows:
         yield _bad([*at, "row"], pool.row, f"is not a row of hall {cluster.hall!r}", rows)
     yield from _kubernetes_names(at, pool)
     if pool.min_size > pool.size:

@@ -1,8 +1,9 @@
 """FactoryCluster: one cluster of the factory, its infrastructure and its platform, on any target.
 
 The program, the plugin package and any stack that imports the library use this
-one component. `deployable_clusters()` checks everything first (the plan fits, each
-target's preflight passes) and raises before a single resource is registered.
+one component. `deployable_clusters()` checks everything first (the spec passes the same
+checks as `aion plan` and a stack's config, the plan fits, each target's preflight passes) and
+raises before a single resource is registered, whatever built the spec.
 
 No `from __future__ import annotations` here: the plugin package infers its schema
 from FactoryCluster's output annotations at run time, so they must be real types.
@@ -14,7 +15,9 @@ from typing import Any
 
 import pulumi
 
-from .errors import NotDeployable
+from .catalog import load_catalog
+from .checks import check_spec
+from .errors import ConfigError, NotDeployable
 from .planner import Plan, make_plan
 from .platform import ClusterPlatform, PlatformArgs
 from .platform.queues import local_queue_names
@@ -36,8 +39,15 @@ class ClusterDeployment:
 def deployable_clusters(
     spec: FactorySpec, plan: Plan | None = None, clusters: Iterable[str] | None = None, local: LocalSettings | None = None
 ) -> list[ClusterDeployment]:
-    """The clusters to deploy (default: every one of the spec), once the whole plan fits and every
-    chosen cluster passes its target's preflight; else `NotDeployable`, naming every problem."""
+    """The clusters to deploy (default: every one of the spec), once the spec passes its checks, the whole
+    plan fits and every chosen cluster passes its target's preflight; else `ConfigError` (the spec's
+    checks) or `NotDeployable`, naming every problem.
+
+    The checks run here, not only where a config is read: a spec built in code (examples/consumer, the
+    plugin package, any importing stack) is a pydantic model that checked its shapes and nothing else."""
+    problems = check_spec(spec, load_catalog())
+    if problems:
+        raise ConfigError(problems)
     plan = plan or make_plan(spec)
     if plan.violations:
         raise NotDeployable("the plan violates the site's budgets or limits", plan.violations)

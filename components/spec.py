@@ -25,9 +25,21 @@ from .kube_names import DNS1123_LABEL
 # 150,000 total pods" (https://kubernetes.io/docs/setup/best-practices/cluster-large/).
 MAX_NODES = 5_000
 MAX_PODS = 150_000
-# 5,000 nodes of the catalog's largest node type (B300-SXM-8-288G: 224 vCPUs, 3,840 GiB).
-MAX_CPUS = MAX_NODES * 224
-MAX_MEMORY_GIB = MAX_NODES * 3_840
+# The catalog's largest node type (B300-SXM-8-288G: 224 vCPUs, 3,840 GiB): no container is larger.
+MAX_NODE_CPUS = 224
+MAX_NODE_MEMORY_GIB = 3_840
+# 5,000 nodes of it.
+MAX_CPUS = MAX_NODES * MAX_NODE_CPUS
+MAX_MEMORY_GIB = MAX_NODES * MAX_NODE_MEMORY_GIB
+# Object counts of a namespace: as many as the pods a cluster may hold (each pod's config and secret).
+MAX_OBJECTS = MAX_PODS
+# sig-scalability's thresholds (kubernetes/community sig-scalability/configs-and-limits/thresholds.md):
+# 10,000 Services per cluster.
+MAX_SERVICES = 10_000
+# Kubernetes' default NodePort range, 30000-32767: a cluster has no more node ports than these.
+MAX_NODE_PORTS = 2_768
+# 10 PiB: far beyond what a tenant's volumes reach on one cluster; beyond it a figure is a typo.
+MAX_STORAGE_GIB = 10 * 1024**2
 # 10 GW: no campus comes near (the largest announced are a few GW; DOMAIN.md: OpCore's largest
 # grid connection is 700 MW). Every level and allotment is bounded by the same figure.
 MAX_FACILITY_MW = 10_000.0
@@ -36,6 +48,8 @@ MAX_DAYS = 36_500  # a century: object lifecycle rules count whole days, with no
 # Every string of the spec: the longest name Kubernetes takes, a qualified label or taint key
 # (a 253-character DNS subdomain prefix, '/', a 63-character name). Fields say tighter ones.
 MAX_STRING = 317
+# A reason a reviewer reads whole (a tenant's Pod Security exception): a few sentences.
+REASON_CHARS = 500
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -74,6 +88,8 @@ Ratio = Annotated[float, Interval(ge=0.0, le=1.0), NotABool]
 Target = Literal["scaleway", "local"]
 # The PriorityClasses the platform creates (platform/queues.WORKLOAD_CLASSES), highest first.
 PriorityClassName = Literal["inference", "training", "batch"]
+# Pod Security Admission's levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 
 
 class _Spec(BaseModel):
@@ -320,6 +336,23 @@ class Cluster(_Spec):
     """The phase from which the cluster exists (its hall's power must be there) (default: the first phase)."""
 
 
+class ObjectQuotas(_Spec):
+    """How many objects of each kind a tenant's namespace may hold (its ResourceQuota's object counts)."""
+
+    loadbalancers: Annotated[int, Interval(ge=0, le=MAX_SERVICES), NotABool] = 0
+    """Services of type LoadBalancer: each a cloud load balancer with a public address, billed (default: none)."""
+    nodeports: Annotated[int, Interval(ge=0, le=MAX_NODE_PORTS), NotABool] = 0
+    """Node ports of Services (NodePort, and LoadBalancer ones that allocate them): each opens a port on every node (default: none)."""
+    services: Annotated[int, Interval(ge=0, le=MAX_SERVICES), NotABool] = 100
+    """Services of any type."""
+    persistentvolumeclaims: Annotated[int, Interval(ge=0, le=MAX_OBJECTS), NotABool] = 100
+    """PersistentVolumeClaims: each a volume, billed."""
+    configmaps: Annotated[int, Interval(ge=1, le=MAX_OBJECTS), NotABool] = 1000
+    """ConfigMaps (every namespace holds one already: kube-root-ca.crt)."""
+    secrets: Annotated[int, Interval(ge=0, le=MAX_OBJECTS), NotABool] = 1000
+    """Secrets."""
+
+
 class Tenant(_Spec):
     """A tenant: a namespace per cluster, and GPU quotas from its power allotment."""
 
@@ -335,16 +368,26 @@ class Tenant(_Spec):
     """How much of its quota it may lend, as a fraction; unset: all of it."""
     group: str | None = None
     """The identity group given edit rights in the tenant's namespace (default: the name); not a `system:` group."""
-    priority_classes: tuple[PriorityClassName, ...] = ("inference", "training", "batch")
-    """The PriorityClasses the tenant's pods may use (a namespace ResourceQuota refuses any other)."""
-    pod_security: Literal["restricted", "baseline", "privileged"] = "restricted"
-    """Pod Security Admission level of the namespace."""
+    priority_classes: tuple[PriorityClassName, ...] = ("training", "batch")
+    """PriorityClasses and Kueue WorkloadPriorityClasses its workloads may use; `inference` (it preempts on a full node) only by name."""
+    pod_security: PodSecurityLevel = "restricted"
+    """Pod Security Admission level of the namespace; `baseline` or `privileged` only with `pod_security_exception`."""
+    pod_security_exception: str | None = Field(default=None, max_length=REASON_CHARS)
+    """Why its pods need `baseline` or `privileged` (required with either): `aion plan` warns with it, the policy pack needs it allowed."""
     cpu_quota: Annotated[int, Interval(ge=1, le=MAX_CPUS), NotABool] = 256
     """CPU cores the namespace may request."""
     memory_quota_gib: Annotated[int, Interval(ge=1, le=MAX_MEMORY_GIB), NotABool] = 2048
     """Memory the namespace may request, GiB."""
     pods_quota: Annotated[int, Interval(ge=1, le=MAX_PODS), NotABool] = 1000
     """Pods the namespace may hold."""
+    storage_quota_gib: Annotated[int, Interval(ge=0, le=MAX_STORAGE_GIB), NotABool] = 10_240
+    """Storage the namespace's PersistentVolumeClaims may request in all, GiB."""
+    object_quotas: ObjectQuotas = ObjectQuotas()
+    """Object counts: LoadBalancer and NodePort Services (none by default), Services, volume claims, ConfigMaps, Secrets."""
+    container_max_cpu: Annotated[int, Interval(ge=1, le=MAX_NODE_CPUS), NotABool] | None = None
+    """Largest CPU limit of one container, cores (containers that set none get it); unset: the cluster's largest node's."""
+    container_max_memory_gib: Annotated[int, Interval(ge=1, le=MAX_NODE_MEMORY_GIB), NotABool] | None = None
+    """Largest memory limit of one container, GiB (containers that set none get it); unset: the cluster's largest node's."""
     by_phase: Annotated[dict[Name, Kw], Field(max_length=MAX_PHASES)] = {}
     """Phase name -> the tenant's allotment from that phase on, kW."""
     from_phase: Name | None = None

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .errors import Problem
+from .errors import Problem, shown
+from .keys import key_path
 from .planner import Plan
 from .spec import FactorySpec
 from .view import ClusterView, cluster_views
@@ -77,6 +79,39 @@ def config_refusals(view: ClusterView) -> list[Problem]:
     module = CONFIG_RULES.get(view.target)
     problems: list[Problem] = importlib.import_module(module).cluster_problems(view) if module else []
     return problems
+
+
+def namespace_takeovers(view: ClusterView, kubeconfig_path: str | None) -> list[Problem]:
+    """Tenant namespaces that exist on the live cluster without the toolkit's tenant label, refused by name
+    before deploy (`platform.tenancy.foreign_namespaces`): a deploy would take them over.
+
+    Read from the API server the kubeconfig names. No kubeconfig file, no cluster yet: nothing to take
+    over. A cluster that cannot be read is refused too: the deploy could not check what it would apply over.
+    """
+    if not view.tenants or not kubeconfig_path or not Path(kubeconfig_path).is_file():
+        return []
+    from .platform.tenancy import foreign_namespaces  # the platform package loads Pulumi: `aion plan` never gets here
+
+    try:
+        live = _namespace_labels(kubeconfig_path)
+    except Exception as error:  # the client's errors (config, connection, HTTP) share no base class
+        return [
+            Problem(
+                key_path(["clusters", view.index]),
+                f"cannot read the namespaces of cluster {view.name} from {kubeconfig_path} ({type(error).__name__}: "
+                f"{shown(str(error).splitlines()[0] if str(error) else '', 200)}), so a tenant namespace that exists "
+                "there already cannot be told from ours; allowed: a running cluster its kubeconfig reaches",
+            )
+        ]
+    return foreign_namespaces(view.tenants, live, view.name)
+
+
+def _namespace_labels(kubeconfig_path: str) -> dict[str, dict[str, str]]:
+    from kubernetes import client, config  # only where a live cluster is read
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig_path))  # type: ignore[no-untyped-call]
+    found: list[Any] = api.list_namespace(_request_timeout=(5, 30)).items
+    return {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in found}
 
 
 def with_config_refusals(spec: FactorySpec, plan: Plan) -> Plan:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import labels
 from .errors import AionError
 from .planner import FlavorQuota, Plan, PoolPlan
-from .spec import Cluster, FactorySpec, GpuPool, Taint, Tenant
+from .spec import Cluster, FactorySpec, GpuPool, ObjectQuotas, Taint, Tenant
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class TenantView:
     """A tenant on this cluster: its namespace, who may use it, and its GPUs per flavor."""
 
     name: str
+    index: int  # position in aion:tenants, for key paths in messages
     namespace: str
     group: str  # the identity group with edit rights in the namespace
     pod_security: str
@@ -78,7 +79,11 @@ class TenantView:
     memory_quota_gib: int
     pods_quota: int
     gpu_quotas: tuple[FlavorQuota, ...]  # one per flavor of the cluster, by name
-    priority_classes: tuple[str, ...]  # the PriorityClasses its pods may use; no other
+    priority_classes: tuple[str, ...]  # the PriorityClasses (and Kueue WorkloadPriorityClasses) its workloads may use; no other
+    storage_quota_gib: int
+    object_quotas: ObjectQuotas
+    container_max_cpu: int  # the spec's, else the cluster's largest node's: no container is larger
+    container_max_memory_gib: int
     stopped: bool = False  # a power event drains its ClusterQueue here (planner/derate.py)
 
     @property
@@ -126,6 +131,7 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
     planned = {p.name: p for p in plan.pools_of(name)}
     gpu_pools = tuple(_gpu_pool(cluster, pool, planned[pool.name]) for pool in cluster.pools)
     cluster_plan = plan.cluster(name)
+    system_pool = _system_pool(cluster, planned[labels.SYSTEM_POOL])
     return ClusterView(
         site=spec.site.name,
         name=name,
@@ -138,9 +144,9 @@ def cluster_view(spec: FactorySpec, plan: Plan, name: str) -> ClusterView:
         node_limit=cluster_plan.node_limit,
         rated_nodes=cluster_plan.max_nodes,
         gpu_pools=gpu_pools,
-        system_pool=_system_pool(cluster, planned[labels.SYSTEM_POOL]),
+        system_pool=system_pool,
         flavors=_flavors(gpu_pools),
-        tenants=tuple(_tenant(t, plan, name) for t in spec.tenants if name in t.clusters),
+        tenants=tuple(_tenant(i, t, plan, name, (*gpu_pools, system_pool)) for i, t in enumerate(spec.tenants) if name in t.clusters),
         site_cohort=spec.site.name,
         hall_cohort=f"{spec.site.name}-{cluster.hall}",
         settings=cluster,
@@ -211,9 +217,10 @@ def _flavors(gpu_pools: tuple[PoolView, ...]) -> tuple[FlavorView, ...]:
     return tuple(FlavorView(name, gpus[name], tuple(t for _, t in sorted(taints[name].items())), rated_kw[name]) for name in sorted(gpus))
 
 
-def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:
+def _tenant(index: int, tenant: Tenant, plan: Plan, cluster: str, pools: tuple[PoolView, ...]) -> TenantView:
     return TenantView(
         name=tenant.name,
+        index=index,
         namespace=tenant.name,
         group=tenant.group or tenant.name,
         pod_security=tenant.pod_security,
@@ -223,4 +230,8 @@ def _tenant(tenant: Tenant, plan: Plan, cluster: str) -> TenantView:
         gpu_quotas=plan.tenant(tenant.name).flavor_quotas(cluster),
         priority_classes=tenant.priority_classes,
         stopped=plan.derate is not None and (tenant.name, cluster) in plan.derate.stopped,
+        storage_quota_gib=tenant.storage_quota_gib,
+        object_quotas=tenant.object_quotas,
+        container_max_cpu=tenant.container_max_cpu or max(p.vcpus for p in pools),
+        container_max_memory_gib=tenant.container_max_memory_gib or max(p.ram_gib for p in pools),
     )

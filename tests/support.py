@@ -48,6 +48,7 @@ def tenant_view(name: str, gpus: int) -> Any:
     spec = Tenant(name=name, power_kw=1, clusters=("c",))
     return TenantView(
         name=name,
+        index=0,
         namespace=name,
         group=name,
         pod_security=spec.pod_security,
@@ -56,6 +57,10 @@ def tenant_view(name: str, gpus: int) -> Any:
         pods_quota=spec.pods_quota,
         gpu_quotas=(FlavorQuota(flavor="h100-sxm", nominal=gpus, borrowing=0, lending=None),),
         priority_classes=spec.priority_classes,
+        storage_quota_gib=spec.storage_quota_gib,
+        object_quotas=spec.object_quotas,
+        container_max_cpu=128,  # an H100-SXM-8-80G node's (data/catalog.yaml)
+        container_max_memory_gib=960,
     )
 
 

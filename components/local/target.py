@@ -7,7 +7,7 @@ import pulumi
 from .. import environment
 from ..errors import Problem
 from ..platform import KueueInstall, PlatformChoices, StorageClassChoice
-from ..target import Infrastructure, LocalSettings
+from ..target import Infrastructure, LocalSettings, namespace_takeovers
 from ..view import ClusterView
 from .cluster import LocalCluster
 
@@ -19,7 +19,8 @@ class LocalTarget:
         self.kubeconfig_path = settings.kubeconfig_path or environment.local_kubeconfig()
 
     def preflight(self, view: ClusterView) -> list[Problem]:
-        return []
+        # The cluster exists before the stack (a local control plane, kind): its namespaces can be read.
+        return namespace_takeovers(view, self.kubeconfig_path)
 
     def platform_choices(self, view: ClusterView) -> PlatformChoices:
         # The local control plane runs Kueue's manager with its CRDs and webhooks (devstack/kueue.py);

@@ -7,6 +7,7 @@ spec gives the same plan on every machine.
 from __future__ import annotations
 
 from ..catalog import Catalog, load_catalog
+from ..checks import privilege_warnings
 from ..errors import Problem
 from ..keys import key_path
 from ..spec import Cluster, FactorySpec, Site, SystemPool
@@ -85,6 +86,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None, derates: tuple[
         violations += problem
 
     tenants, warnings = tenant_quotas(spec.tenants, gpu_pools)
+    warnings += privilege_warnings(spec)
     violations += allotment_violations(levels, spec.tenants, gpu_pools)
 
     gpus_by_model: dict[str, int] = {}

@@ -33,6 +33,10 @@ class ClusterPlatform(pulumi.ComponentResource):
         self.tenants = [
             Tenant(f"{name}-{tenant}", objects, quotas.cluster_queues.get(tenant), child) for tenant, objects in manifest.tenants.items()
         ]
+        if manifest.tenant_policies:
+            policy, binding = manifest.tenant_policies
+            policy_resource = create(resource_name(name, policy), policy, child)
+            create(resource_name(name, binding), binding, pulumi.ResourceOptions(parent=self, depends_on=[policy_resource]))
         quotas.add_local_queues([local_queue for _, local_queue in manifest.queues], {t.namespace_name: t.namespace for t in self.tenants})
         GpuPowerCaps(f"{name}-power-caps", manifest.power_caps, manifest.time_slicing, child)
         if manifest.storage_class is not None:

@@ -30,6 +30,7 @@ class PlatformManifest:
     """The objects grouped as the components register them, so each group gets its ordering."""
 
     tenants: dict[str, list[Object]]  # tenant -> its objects, namespace first
+    tenant_policies: list[Object]  # cluster-wide admission policies over every tenant namespace: policy, then binding
     priority_classes: list[Object]  # kube-scheduler's and Kueue's
     flavors_and_cohorts: list[Object]  # what the ClusterQueues name
     queues: list[tuple[Object, Object]]  # (ClusterQueue, LocalQueue) per tenant
@@ -39,7 +40,7 @@ class PlatformManifest:
 
     def objects(self) -> list[Object]:
         """Every object, in the order the components register them."""
-        found = [obj for objects in self.tenants.values() for obj in objects]
+        found = [obj for objects in self.tenants.values() for obj in objects] + self.tenant_policies
         found += self.priority_classes + self.flavors_and_cohorts
         found += [obj for pair in self.queues for obj in pair]
         found += self.power_caps
@@ -58,6 +59,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
     time_slicing = power_caps.time_slicing_config(view)
     return PlatformManifest(
         tenants={tenant.name: label(TENANT, tenancy.tenant_objects(tenant)) for tenant in view.tenants},
+        tenant_policies=label(TENANT, tenancy.service_account_token_policy()) if view.tenants else [],
         priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),
         flavors_and_cohorts=label(QUOTAS, queues.resource_flavors(view) + queues.cohorts(view)),
         queues=[(with_platform_labels(cq, view, QUOTAS), with_platform_labels(lq, view, QUOTAS)) for cq, lq in queues.queues_for(view)],

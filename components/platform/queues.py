@@ -32,8 +32,9 @@ class WorkloadClass:
     preempts: bool = True
 
 
-# One scale for kube-scheduler (PriorityClass) and Kueue (WorkloadPriorityClass):
-# serving first, then training, then batch, which never preempts.
+# One scale for kube-scheduler (PriorityClass) and Kueue (WorkloadPriorityClass): serving first, then
+# training, then batch, which never preempts. kube-scheduler preempts across namespaces on a full node,
+# so a tenant uses a class only when granted it (`Tenant.priority_classes`; `inference` never by default).
 WORKLOAD_CLASSES = (
     WorkloadClass("inference", 1000, "Serving: latency-bound, preempts training and batch."),
     WorkloadClass("training", 500, "Training: checkpointed, preempts batch."),
@@ -82,13 +83,24 @@ def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "cohortName": view.hall_cohort,
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
-        # A tenant gets its allotment back from borrowers when it needs it.
-        "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+        "preemption": preemption(),
         "resourceGroups": groups,
     }
     if tenant.stopped:
         spec["stopPolicy"] = STOP_POLICY
     return _kueue("ClusterQueue", tenant.name, spec)
+
+
+def preemption() -> dict[str, Any]:
+    """Whom a tenant's workloads may preempt in Kueue (v1beta2 ClusterQueuePreemption, Kueue v0.17).
+
+    Another tenant's only to take back the tenant's own nominal quota from a borrower (`reclaimWithinCohort:
+    Any`: whatever the borrower's priority, so no priority a tenant picks reaches past its quota; with fair
+    sharing, what its strategies allow). Never to borrow (`borrowWithinCohort: Never`, Kueue's default,
+    written out: a borrower preempting others' workloads is the escalation it would be). Within its own
+    ClusterQueue, by priority. So a WorkloadPriorityClass orders a tenant's own work, and nobody else's.
+    """
+    return {"reclaimWithinCohort": "Any", "borrowWithinCohort": {"policy": "Never"}, "withinClusterQueue": "LowerPriority"}
 
 
 def local_queue(tenant: TenantView) -> dict[str, Any]:

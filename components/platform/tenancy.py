@@ -5,8 +5,11 @@ Built from the tenant's part of the cluster view only; `components.Tenant` turns
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import Problem
+from ..keys import key_path
 from ..labels import GPU_RESOURCE, PREFIX, pod_security_levels
 from ..view import TenantView
 from .quantities import binary_quantity
@@ -18,6 +21,10 @@ PRIORITY_QUOTA = "tenant-priority-classes"
 LIMIT_RANGE = "tenant-defaults"
 # Requests given to containers that set none, so the quota still counts them.
 DEFAULT_REQUESTS = {"cpu": "250m", "memory": "256Mi"}
+# One policy for every tenant namespace (those labelled with TENANT_LABEL): no Secret of this type.
+TOKEN_SECRET_POLICY = "aion-tenant-no-service-account-token-secrets"
+SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+ADMISSION_API = "admissionregistration.k8s.io/v1"
 
 _EDIT = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 _READ = ("get", "list", "watch")
@@ -66,7 +73,26 @@ def tenant_objects(tenant: TenantView) -> list[dict[str, Any]]:
         *network_policies(ns),
         resource_quota(tenant),
         priority_class_quota(tenant),
-        limit_range(ns),
+        limit_range(tenant),
+    ]
+
+
+def foreign_namespaces(tenants: Iterable[TenantView], live: Mapping[str, Mapping[str, str]], cluster: str) -> list[Problem]:
+    """Tenant namespaces that exist on the cluster (`live`: name -> labels) but are not the tenant's own.
+
+    The stack applies a tenant's namespace over whatever holds its name: the tenant's group would read
+    that namespace's Secrets, and removing the tenant would delete it. Ours carry TENANT_LABEL with the
+    tenant's name (a namespace an earlier deploy made); anything else is refused by name, never adopted.
+    """
+    return [
+        Problem(
+            key_path(["tenants", tenant.index, "name"]),
+            f"namespace {tenant.namespace!r} already exists on cluster {cluster} without the label {TENANT_LABEL}={tenant.name} "
+            "that the toolkit puts on a tenant's namespace: the tenant would take it over (its group reading the namespace's "
+            "Secrets, a removed tenant deleting it); allowed: a name no namespace of the cluster has, or that namespace removed first",
+        )
+        for tenant in tenants
+        if tenant.namespace in live and live[tenant.namespace].get(TENANT_LABEL) != tenant.name
     ]
 
 
@@ -121,12 +147,23 @@ def network_policies(ns: str) -> list[dict[str, Any]]:
 
 
 def resource_quota(tenant: TenantView) -> dict[str, Any]:
-    """The API server's hard cap: GPUs up to the tenant's ceiling, so borrowing stays possible and nothing more."""
+    """The API server's hard cap: GPUs up to the tenant's ceiling, so borrowing stays possible and nothing more;
+    cpu, memory, pods and storage; and counts of the objects that cost the cluster or open it up. LoadBalancer
+    and NodePort Services are none by default: each puts a port or a public address in front of the tenant's
+    pods, past the NetworkPolicies (the quota counts a LoadBalancer's node ports as node ports too)."""
+    objects = tenant.object_quotas
     hard = {
         f"requests.{GPU_RESOURCE}": str(tenant.gpu_ceiling),
         "requests.cpu": str(tenant.cpu_quota),
         "requests.memory": binary_quantity(tenant.memory_quota_gib),
         "pods": str(tenant.pods_quota),
+        "requests.storage": binary_quantity(tenant.storage_quota_gib),
+        "persistentvolumeclaims": str(objects.persistentvolumeclaims),
+        "services": str(objects.services),
+        "services.loadbalancers": str(objects.loadbalancers),
+        "services.nodeports": str(objects.nodeports),
+        "configmaps": str(objects.configmaps),
+        "secrets": str(objects.secrets),
     }
     return {**_object("v1", "ResourceQuota", QUOTA, tenant.namespace), "spec": {"hard": hard}}
 
@@ -149,12 +186,44 @@ def priority_class_quota(tenant: TenantView) -> dict[str, Any]:
     return {**_object("v1", "ResourceQuota", PRIORITY_QUOTA, tenant.namespace), "spec": spec}
 
 
-def limit_range(ns: str) -> dict[str, Any]:
-    # Requests only: a default limit below a container's own request would get the pod refused.
-    return {
-        **_object("v1", "LimitRange", LIMIT_RANGE, ns),
-        "spec": {"limits": [{"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS)}]},
+def limit_range(tenant: TenantView) -> dict[str, Any]:
+    """Default requests, and the largest container: the API server refuses one above it at once, where it
+    would otherwise wait Pending for a node that does not exist. A maximum makes a limit compulsory, so
+    containers that set none get the maximum as their limit: never below a request the maximum allows."""
+    largest = {"cpu": str(tenant.container_max_cpu), "memory": binary_quantity(tenant.container_max_memory_gib)}
+    container = {"type": "Container", "defaultRequest": dict(DEFAULT_REQUESTS), "default": dict(largest), "max": dict(largest)}
+    return {**_object("v1", "LimitRange", LIMIT_RANGE, tenant.namespace), "spec": {"limits": [container]}}
+
+
+def service_account_token_policy() -> list[dict[str, Any]]:
+    """No Secret of type kubernetes.io/service-account-token in a tenant namespace (policy, then its binding).
+
+    Kubernetes fills such a Secret with a token of the ServiceAccount it names that never expires: the
+    tenant's pipeline identity would outlive the revocation of whoever made it (a member leaving the
+    group). Neither the Role (it grants Secrets, and RBAC cannot tell their types apart) nor a quota
+    (object counts take no type) can refuse it; a ValidatingAdmissionPolicy can. Tenants ask for
+    short-lived tokens instead (a projected volume, `kubectl create token` by whoever may).
+    """
+    rules = [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["secrets"]}]
+    validation = {
+        "expression": f"!has(object.type) || object.type != '{SERVICE_ACCOUNT_TOKEN}'",
+        "message": f"a {SERVICE_ACCOUNT_TOKEN} Secret holds a token that never expires; tenants use projected, expiring tokens",
+        "reason": "Forbidden",
     }
+    policy = {
+        "apiVersion": ADMISSION_API,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": TOKEN_SECRET_POLICY},
+        "spec": {"failurePolicy": "Fail", "matchConstraints": {"resourceRules": rules}, "validations": [validation]},
+    }
+    tenants = {"namespaceSelector": {"matchExpressions": [{"key": TENANT_LABEL, "operator": "Exists"}]}}
+    binding = {
+        "apiVersion": ADMISSION_API,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": TOKEN_SECRET_POLICY},
+        "spec": {"policyName": TOKEN_SECRET_POLICY, "validationActions": ["Deny"], "matchResources": tenants},
+    }
+    return [policy, binding]
 
 
 def _policy(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

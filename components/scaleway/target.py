@@ -16,6 +16,10 @@ class ScalewayTarget:
     name = "scaleway"
 
     def preflight(self, view: ClusterView) -> list[Problem]:
+        # No live namespace check (`target.namespace_takeovers`) here: the Kapsule cluster is this stack's,
+        # and its kubeconfig an output of the same deploy, which the program cannot read before it runs.
+        # Before the first deploy there is no cluster; after it, a namespace made by hand under a tenant's
+        # name would be adopted (docs/SECURITY.md). The reserved names cover what Kapsule and the add-ons make.
         return missing_credentials() + config_refusals(view)
 
     def platform_choices(self, view: ClusterView) -> PlatformChoices:

@@ -44,8 +44,9 @@ def factory_spec() -> FactorySpec:
             ),
         ),
         tenants=(
-            Tenant(name="chat", power_kw=6, clusters=(CLUSTER,)),
-            Tenant(name="vision", power_kw=3, clusters=(CLUSTER,), borrowing_limit=0.5),
+            # Both serve: `inference` is granted by name (by default a tenant gets training and batch only).
+            Tenant(name="chat", power_kw=6, clusters=(CLUSTER,), priority_classes=("inference", "training", "batch")),
+            Tenant(name="vision", power_kw=3, clusters=(CLUSTER,), borrowing_limit=0.5, priority_classes=("inference", "batch")),
         ),
     )
 

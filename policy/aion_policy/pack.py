@@ -1,4 +1,4 @@
-"""The policy pack: four mandatory policies, each a thin shell over a pure check."""
+"""The policy pack: five mandatory policies, each a thin shell over a pure check."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from .pools import public_ip_finding
 from .power import power_findings
 from .secrets import kubeconfig_findings
 from .stack_config import SPEC_OUTPUT, aion_values
-from .tenants import isolation_findings
+from .tenants import LEVELS, isolation_findings, pod_security_findings
 from .view import STACK_TYPE, Finding
 
 PACK = "aion-factory"
@@ -29,6 +29,7 @@ POWER = "power-budget"
 PUBLIC_IP = "gpu-pool-no-public-ip"
 ISOLATION = "tenant-namespace-fenced"
 KUBECONFIG = "kubeconfig-is-secret"
+POD_SECURITY = "tenant-pod-security"
 
 
 def _power(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -62,6 +63,11 @@ def _public_ip(args: ResourceValidationArgs, report: ReportViolation) -> None:
         report(message, None)
 
 
+def _pod_security(args: StackValidationArgs, report: ReportViolation) -> None:
+    allowed = args.get_config().get("allowed")
+    _report_all(pod_security_findings(hooks.engine_view().resources, allowed if isinstance(allowed, dict) else {}), report)
+
+
 def _report_all(findings: list[Finding], report: ReportViolation) -> None:
     for finding in findings:
         report(finding.message, finding.urn)
@@ -92,6 +98,20 @@ def policies() -> list[StackValidationPolicy | ResourceValidationPolicy]:
             name=ISOLATION,
             description="Every tenant namespace has a GPU ResourceQuota and a default-deny NetworkPolicy.",
             validate=lambda args, report: _report_all(isolation_findings(hooks.engine_view().resources), report),
+        ),
+        StackValidationPolicy(
+            name=POD_SECURITY,
+            description="Every tenant namespace enforces restricted Pod Security, unless this pack's config allows it more.",
+            validate=_pod_security,
+            config_schema=PolicyConfigSchema(
+                properties={
+                    "allowed": {
+                        "type": "object",
+                        "description": "Tenant namespace -> the most permissive Pod Security level it may enforce, once reviewed.",
+                        "additionalProperties": {"type": "string", "enum": list(LEVELS)},
+                    }
+                }
+            ),
         ),
         StackValidationPolicy(
             name=KUBECONFIG,

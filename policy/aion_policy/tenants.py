@@ -1,10 +1,11 @@
-"""Every tenant namespace is fenced: a ResourceQuota that caps GPUs, and a default-deny NetworkPolicy."""
+"""Every tenant namespace is fenced: a ResourceQuota that caps GPUs, and a default-deny NetworkPolicy;
+and it enforces `restricted` Pod Security unless the pack's config allows the tenant more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from aion_factory.labels import GPU_RESOURCE
+from aion_factory.labels import GPU_RESOURCE, POD_SECURITY
 from aion_factory.platform.tenancy import TENANT_LABEL
 
 from .view import UNKNOWN, Finding, Seen
@@ -13,6 +14,10 @@ NAMESPACE = "kubernetes:core/v1:Namespace"
 QUOTA = "kubernetes:core/v1:ResourceQuota"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 GPU_QUOTA_KEY = f"requests.{GPU_RESOURCE}"
+ENFORCE = f"{POD_SECURITY}/enforce"
+# Pod Security levels, least permissive first. A namespace without an enforce label runs at the
+# API server's default, `privileged` unless its admission configuration says otherwise.
+LEVELS = ("restricted", "baseline", "privileged")
 
 
 def isolation_findings(resources: Iterable[Seen]) -> list[Finding]:
@@ -62,3 +67,30 @@ def _is_tenant(ns: Seen) -> bool:
 def _caps_gpus(quota: Seen) -> bool:
     hard = quota.value("spec", "hard")
     return isinstance(hard, dict) and hard.get(GPU_QUOTA_KEY) not in (None, UNKNOWN)
+
+
+def pod_security_findings(resources: Iterable[Seen], allowed: Mapping[str, str]) -> list[Finding]:
+    """A finding per tenant namespace that enforces a level above `restricted` the pack's config does not allow it.
+
+    `allowed`: tenant namespace -> the most permissive level it may run (the pack's config, kept by whoever
+    reviews tenants, apart from the stack that asks): the spec's `pod_security_exception` says why; this says yes.
+    """
+    findings = []
+    for ns in resources:
+        if ns.type != NAMESPACE or not _is_tenant(ns):
+            continue
+        name, labels = ns.value("metadata", "name"), ns.value("metadata", "labels")
+        level = labels.get(ENFORCE, "privileged") if isinstance(labels, dict) else UNKNOWN
+        if name is UNKNOWN or level is UNKNOWN or level == "restricted":
+            continue
+        permitted = allowed.get(name, "restricted") if isinstance(name, str) else "restricted"
+        if level in LEVELS and permitted in LEVELS and LEVELS.index(level) <= LEVELS.index(permitted):
+            continue
+        findings.append(
+            Finding(
+                f"tenant namespace {name} enforces Pod Security {level!r}, which the pack's config does not allow it "
+                f"(allowed: {permitted}); once reviewed, allow it with tenant-pod-security: {{allowed: {{{name}: {level}}}}}",
+                ns.urn,
+            )
+        )
+    return findings

@@ -1,13 +1,17 @@
 """A tenant tries to leave its namespace, with its own identity, against the real API server:
-every attempt is refused (RBAC's 403, or the ResourceQuota admission's), and what it may do still works.
+every attempt is refused (RBAC's 403, ResourceQuota's, LimitRange's, Pod Security's or a
+ValidatingAdmissionPolicy's, each with the API server's message), and what it may do still works.
 
 The tenant `kyutai` of the local stack, its group `kyutai-ml` and its pipelines' ServiceAccount,
-allowed the PriorityClasses `training` and `batch` only.
+allowed the PriorityClasses `training` and `batch` only (the default; the local stack grants it
+`inference`). And a stack whose tenant is named like a namespace that exists already is refused
+before any resource, the namespace left as it was.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +38,8 @@ def project(new_project: Any, api_client: Any) -> Iterator[PulumiProject]:
     project.pulumi("up", "--yes", "--skip-preview")
     core = client.CoreV1Api(api_client)
     wait_for(lambda: core.read_namespaced_service_account("default", TENANT), what="tenant namespace ready")
+    # The API server loads an admission policy and its binding a moment after they are written.
+    wait_for(lambda: token_secret_refused(core), what="the token Secret policy enforced")
     yield project
     project.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
@@ -45,6 +51,24 @@ def tenant(request: pytest.FixtureRequest, project: PulumiProject, control_plane
     for header, value in IDENTITIES[request.param].items():
         api.set_default_header(header, value)
     return api
+
+
+def token_secret(name: str) -> dict[str, Any]:
+    """A Secret that Kubernetes fills with a never-expiring token of the tenant's ServiceAccount."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "annotations": {"kubernetes.io/service-account.name": TENANT}},
+        "type": "kubernetes.io/service-account-token",
+    }
+
+
+def token_secret_refused(core: client.CoreV1Api) -> bool:
+    try:
+        core.create_namespaced_secret(TENANT, token_secret("probe"), dry_run="All")
+    except client.ApiException as error:
+        return error.status == 403
+    return False
 
 
 def refused(call: Callable[[], Any]) -> client.ApiException:
@@ -132,3 +156,69 @@ def test_another_tenants_namespace_and_cluster_scope_are_out_of_reach(tenant: cl
     refused(lambda: core.list_node())
     priority = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "mine"}, "value": 10**6}
     refused(lambda: client.SchedulingV1Api(tenant).create_priority_class(priority))
+
+
+def test_a_privileged_pod_is_refused_by_pod_security(tenant: client.ApiClient) -> None:
+    escape = pod("escape")
+    escape["spec"].update(hostNetwork=True, hostPID=True)
+    escape["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    message = json.loads(refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(TENANT, escape)).body)["message"]
+    assert 'violates PodSecurity "restricted:v1.35"' in message
+    assert "hostNetwork=true" in message and "hostPID=true" in message and "securityContext.privileged=true" in message
+
+
+def test_a_container_larger_than_any_node_is_refused_by_the_limit_range(tenant: client.ApiClient) -> None:
+    # The local stack's largest node: an H100-SXM-8-80G, 128 vCPUs (data/catalog.yaml).
+    huge = pod("huge")
+    huge["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "200"}, "limits": {"cpu": "200"}}
+    error = refused(lambda: client.CoreV1Api(tenant).create_namespaced_pod(TENANT, huge))
+    assert "maximum cpu usage per Container is 128, but limit is 200" in error.body
+
+
+def service(name: str, kind: str) -> dict[str, Any]:
+    spec = {"type": kind, "selector": {"app": "serve"}, "ports": [{"port": 80, "targetPort": 8080}]}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def test_loadbalancer_and_nodeport_services_are_over_quota_and_cluster_ips_are_not(tenant: client.ApiClient) -> None:
+    core = client.CoreV1Api(tenant)
+    error = refused(lambda: core.create_namespaced_service(TENANT, service("public", "LoadBalancer")))
+    assert "exceeded quota: tenant-quota" in error.body and "limited: " in error.body
+    assert "services.loadbalancers=1" in error.body  # requested: one; the quota holds none
+    error = refused(lambda: core.create_namespaced_service(TENANT, service("port", "NodePort")))
+    assert "exceeded quota: tenant-quota, requested: services.nodeports=1" in error.body
+    assert core.create_namespaced_service(TENANT, service("inside", "ClusterIP"), dry_run="All").spec.type == "ClusterIP"
+
+
+def test_a_service_account_token_secret_is_refused_and_other_secrets_are_not(tenant: client.ApiClient) -> None:
+    core = client.CoreV1Api(tenant)
+    error = refused(lambda: core.create_namespaced_secret(TENANT, token_secret("forever")))
+    assert "ValidatingAdmissionPolicy 'aion-tenant-no-service-account-token-secrets'" in error.body
+    assert "a kubernetes.io/service-account-token Secret holds a token that never expires" in error.body
+    opaque = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "stringData": {"key": "value"}}
+    assert core.create_namespaced_secret(TENANT, opaque, dry_run="All").type == "Opaque"
+
+
+def test_a_tenant_named_like_an_existing_namespace_is_refused_before_any_resource(new_project: Any, api_client: Any) -> None:
+    core = client.CoreV1Api(api_client)
+    squatted = "team-tools"  # an operator's namespace, not the toolkit's
+    core.create_namespace({"metadata": {"name": squatted, "labels": {"owner": "ops"}}})
+    try:
+        core.create_namespaced_secret(squatted, {"metadata": {"name": "ops-token"}, "stringData": {"token": "s3cret"}})
+        values = copy.deepcopy(stack_values(LOCAL_STACK))
+        values["tenants"] = [{"name": squatted, "power_kw": 8, "clusters": [values["clusters"][0]["name"]], "group": GROUP}]
+        project = new_project("takeover", values)
+        result = project.pulumi("up", "--yes", "--skip-preview", check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "a target would refuse the clusters; nothing was deployed:" in output
+        refusal = f"aion:tenants[0].name: namespace {squatted!r} already exists on cluster local without the label "
+        assert f"{refusal}aion-factory.io/tenant={squatted}" in output
+        after = core.read_namespace(squatted)
+        assert {k: v for k, v in (after.metadata.labels or {}).items() if k != "kubernetes.io/metadata.name"} == {"owner": "ops"}
+        assert client.RbacAuthorizationV1Api(api_client).list_namespaced_role_binding(squatted).items == []
+        assert [s.metadata.name for s in core.list_namespaced_secret(squatted).items] == ["ops-token"]
+        exported = project.pulumi("stack", "export").stdout
+        assert "kubernetes:" not in exported  # nothing registered
+    finally:
+        core.delete_namespace(squatted)

@@ -1,18 +1,20 @@
 """Rung 2: examples/consumer, a stack that builds its cluster from code with the library, under mocks.
 
-Two programs only (pulumi/pulumi#7663): the example as shipped, and an over-budget variant.
+Few programs (pulumi/pulumi#7663): the example as shipped, and variants refused before any resource.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
 import pulumi
 import pytest
 
-from aion_factory import make_plan, spec_from_config
+from aion_factory import FactorySpec, make_plan, spec_from_config
 from aion_factory.labels import GPU_RESOURCE
+from aion_factory.spec import Tenant
 from support import ROOT
 
 sys.path.insert(0, str(ROOT / "examples/consumer"))
@@ -78,12 +80,36 @@ def test_the_exported_spec_plans_back_to_the_same_spec() -> None:
     assert spec_from_config(SPEC.model_dump(mode="json")) == SPEC
 
 
-def test_an_over_budget_spec_registers_nothing(run_program: Any) -> None:
+def over_budget() -> FactorySpec:
     row = SPEC.site.halls[0].rows[0].model_copy(update={"it_power_kw": 3.0})
     hall = SPEC.site.halls[0].model_copy(update={"rows": (row,)})
-    tight = SPEC.model_copy(update={"site": SPEC.site.model_copy(update={"halls": (hall,)})})
-    with pytest.raises(Exception, match=r"row edge/hall-1/row-1 draws 4\.1 kW rated, over its limit of 3\.0 kW") as refused:
-        run_program(lambda: consumer_stack.deploy(tight))
-    assert "nothing was deployed" in str(refused.value)
+    return SPEC.model_copy(update={"site": SPEC.site.model_copy(update={"halls": (hall,)})})
+
+
+def hostile_tenant() -> FactorySpec:
+    """Built in code, so no config reader ran the spec's checks: a tenant over kube-system, for every user."""
+    intruder = Tenant(name="kube-system", power_kw=1, clusters=(consumer_stack.CLUSTER,), group="system:authenticated")
+    return SPEC.model_copy(update={"tenants": (*SPEC.tenants, intruder)})
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        (over_budget, [r"row edge/hall-1/row-1 draws 4\.1 kW rated, over its limit of 3\.0 kW", "nothing was deployed"]),
+        (
+            hostile_tenant,
+            [
+                r"aion:tenants\[2\]\.name: 'kube-system' is a reserved namespace \(Kubernetes' own",
+                r"aion:tenants\[2\]\.group: 'system:authenticated' is a Kubernetes system group",
+            ],
+        ),
+    ],
+    ids=["over budget", "tenant over kube-system"],
+)
+def test_a_refused_spec_registers_nothing(run_program: Any, spec: Any, expected: list[str]) -> None:
+    with pytest.raises(Exception) as refused:
+        run_program(lambda: consumer_stack.deploy(spec()))
+    for pattern in expected:
+        assert re.search(pattern, str(refused.value)), str(refused.value)
     monitor: Any = pulumi.runtime.settings.get_monitor()
     assert list(monitor.get_registered_resources()) == []

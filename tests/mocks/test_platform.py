@@ -16,6 +16,7 @@ from aion_factory.labels import GPU_RESOURCE, flavor_selector, pool_selector, re
 from aion_factory.platform import ClusterPlatform, KueueInstall, PlatformArgs, PlatformChoices, StorageClassChoice, platform_manifest
 from aion_factory.platform.install import helm_values
 from aion_factory.platform.resources import FORCE_APPLY
+from aion_factory.platform.tenancy import TOKEN_SECRET_POLICY
 from aion_factory.spec import Kueue
 from mocks_support import parent_types
 from support import ROOT, view_of
@@ -27,6 +28,8 @@ NAME = "local-platform"
 TENANTS = ("kyutai", "mistral-lab")
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
 CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+ADMISSION = "kubernetes:admissionregistration.k8s.io/v1"
+TOKEN_POLICY = TOKEN_SECRET_POLICY
 
 
 def deploy(kueue: KueueInstall, storage: StorageClassChoice | None) -> None:
@@ -86,6 +89,8 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         "kubernetes:apps/v1:DaemonSet": [f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-{p}" for p in ("h100", "l40s")],
         "kubernetes:core/v1:ConfigMap": [f"{NAME}-power-caps-configmap-aion-system-gpu-power-cap-{p}" for p in ("h100", "l40s")],
         "kubernetes:storage.k8s.io/v1:StorageClass": [f"{NAME}-storageclass-aion-local"],
+        f"{ADMISSION}:ValidatingAdmissionPolicy": [f"{NAME}-validatingadmissionpolicy-{TOKEN_POLICY}"],
+        f"{ADMISSION}:ValidatingAdmissionPolicyBinding": [f"{NAME}-validatingadmissionpolicybinding-{TOKEN_POLICY}"],
     }
     assert {k: sorted(v) for k, v in kinds(recorder).items()} == {k: sorted(v) for k, v in expected.items()}
 
@@ -140,6 +145,13 @@ def test_tenant_quotas_are_the_planners(local: tuple[Any, dict[str, str]]):
             "requests.cpu": str(tenant.cpu_quota),
             "requests.memory": "2Ti",  # the default 2,048 GiB, as the API server stores it
             "pods": str(tenant.pods_quota),
+            "requests.storage": "10Ti",  # the default 10,240 GiB, as the API server stores it
+            "persistentvolumeclaims": str(tenant.object_quotas.persistentvolumeclaims),
+            "services": str(tenant.object_quotas.services),
+            "services.loadbalancers": "0",
+            "services.nodeports": "0",
+            "configmaps": str(tenant.object_quotas.configmaps),
+            "secrets": str(tenant.object_quotas.secrets),
         }
         namespace = recorder.named(f"{NAME}-{tenant.name}-namespace-{tenant.name}").inputs["metadata"]
         assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == tenant.pod_security

@@ -224,3 +224,16 @@ def test_plan_does_not_load_pulumi():
     code = "import sys; from aion_factory import cli; cli.main(['plan', sys.argv[1]]); print('pulumi' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code, str(ROOT / "stacks/Pulumi.dc5-train-1.yaml")], capture_output=True, text=True)
     assert result.stdout.splitlines()[-1] == "False"
+
+
+def test_plan_warns_of_a_tenant_excepted_from_restricted_pod_security_with_its_reason(aion, tmp_path):
+    values = json.loads(json.dumps(MINIMAL))
+    values["tenants"][0].update(pod_security="privileged", pod_security_exception="the DCGM profiler needs host PID (ticket OPS-42)")
+    result = aion("plan", stack_file(tmp_path, values))
+    assert result.returncode == 0
+    [warning] = [line for line in result.stderr.splitlines() if line.startswith("warning: aion:tenants[0].pod_security")]
+    assert warning.startswith("warning: aion:tenants[0].pod_security: tenant t runs privileged pods (host network, PID and paths")
+    assert "nvidia-smi -pl, which lifts the GPU power caps" in warning
+    assert warning.endswith("excepted because 'the DCGM profiler needs host PID (ticket OPS-42)'")
+    document = json.loads(aion("plan", stack_file(tmp_path, values), "--json").stdout)
+    assert [(w["path"], w["level"]) for w in document["warnings"]] == [("aion:tenants[0].pod_security", "warning")]

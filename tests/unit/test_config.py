@@ -125,10 +125,50 @@ def test_stack_file_without_config_mapping(tmp_path):
         load_stack_file(stack)
 
 
-def test_tenant_names_that_are_system_namespaces_are_refused(config):
-    config["tenants"][0]["name"] = "kube-system"
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("kube-system", "Kubernetes' own"),
+        ("kube-anything", "Kubernetes' own"),
+        ("default", "Kubernetes' default namespace"),
+        ("kueue-system", "Kueue's manager"),
+        ("aion-system", "power-cap DaemonSets"),
+        ("gpu-operator", "NVIDIA's GPU operator"),
+        ("cert-manager", "cert-manager"),
+        ("monitoring", "monitoring"),
+        ("ingress-nginx", "ingress controller"),
+    ],
+)
+def test_tenant_names_that_are_system_or_add_on_namespaces_are_refused(config, name, why):
+    config["tenants"][0]["name"] = name
     [line] = problems(config)
-    assert line.startswith("aion:tenants[0].name: 'kube-system' is a reserved namespace; not allowed: default, kube-system")
+    assert line.startswith(f"aion:tenants[0].name: {name!r} is a reserved namespace (")
+    assert why in line
+    assert line.endswith(
+        "; not allowed: kube-*, default, aion-system, kueue-system, gpu-operator, nvidia-gpu-operator, "
+        "cert-manager, monitoring, ingress-nginx, jobset-system, kubeflow, kuberay-system, lws-system"
+    )
+
+
+def test_the_namespaces_the_platform_creates_are_reserved():
+    from aion_factory.checks import reserved_namespace
+    from aion_factory.platform.kueue_config import KUEUE_NAMESPACE
+    from aion_factory.platform.power_caps import SYSTEM_NAMESPACE
+
+    assert reserved_namespace(KUEUE_NAMESPACE) and reserved_namespace(SYSTEM_NAMESPACE)
+    assert reserved_namespace("kubeflow-tenant") is None  # the prefix is `kube-`, not `kube`
+
+
+def test_a_pools_row_in_a_hall_without_rows_is_refused(config):
+    config["site"]["halls"][0]["rows"] = []
+    del config["clusters"][0]["row"]
+    config["clusters"][0]["pools"][0]["row"] = "r"
+    assert problems(config) == ["aion:clusters[0].pools[0].row: 'r': hall 'h' has no rows; allowed: unset (the pool draws from the hall)"]
+
+
+def test_a_pools_row_not_in_its_hall_names_the_halls_rows(config):
+    config["clusters"][0]["pools"][0]["row"] = "x"
+    assert problems(config) == ["aion:clusters[0].pools[0].row: 'x' is not a row of hall 'h'; allowed: r"]
 
 
 # Bounds, finite numbers and strict types (issue 14): each of these was accepted, or crashed, before.
@@ -332,3 +372,56 @@ def test_schema_errors_and_cross_checks_are_reported_together(config):
     # A bad key without a default leaves nothing to cross-check: the schema's problems alone.
     config["site"]["pue"] = 9
     assert [line.split(":")[1] for line in problems(config)] == ["site.pue", "site.oversubscription"]
+
+
+@pytest.mark.parametrize("level", ["baseline", "privileged"])
+def test_a_pod_security_level_beyond_restricted_needs_a_reason(config, level):
+    config["tenants"][0]["pod_security"] = level
+    [line] = problems(config)
+    assert line.startswith(f"aion:tenants[0].pod_security: {level!r} needs pod_security_exception, saying why the tenant's pods need ")
+    assert line.endswith("; allowed: restricted, or baseline or privileged with pod_security_exception")
+    config["tenants"][0]["pod_security_exception"] = "   "
+    assert problems(config) == [
+        "aion:tenants[0].pod_security_exception: an empty reason explains nothing; allowed: why the pods need the level"
+    ]
+    config["tenants"][0]["pod_security_exception"] = "GPU profiling (OPS-42)"
+    assert spec_from_config(config).tenants[0].pod_security == level
+
+
+def test_a_pod_security_exception_without_a_level_that_needs_one_is_refused(config):
+    config["tenants"][0]["pod_security_exception"] = "just in case"
+    assert problems(config) == [
+        "aion:tenants[0].pod_security_exception: excuses nothing with pod_security 'restricted'; "
+        "allowed: unset, or a reason with pod_security baseline or privileged"
+    ]
+
+
+def test_a_tenant_gets_training_and_batch_but_never_inference_by_default(config):
+    assert spec_from_config(config).tenants[0].priority_classes == ("training", "batch")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "bounds"),
+    [
+        ("storage_quota_gib", -1, "0 to 10,485,760"),
+        ("container_max_cpu", 225, "1 to 224"),
+        ("container_max_memory_gib", 0, "1 to 3,840"),
+    ],
+)
+def test_tenant_storage_and_container_bounds_are_named(config, key, value, bounds):
+    config["tenants"][0][key] = value
+    [line] = problems(config)
+    assert line.startswith(f"aion:tenants[0].{key}: {value} is not allowed") and line.endswith(f"; allowed: {bounds}")
+
+
+def test_object_quota_bounds_are_named(config):
+    config["tenants"][0]["object_quotas"] = {"nodeports": 2769, "loadbalancers": -1}
+    assert sorted(problems(config)) == [
+        "aion:tenants[0].object_quotas.loadbalancers: -1 is not allowed: Input should be greater than or equal to 0; allowed: 0 to 10,000",
+        "aion:tenants[0].object_quotas.nodeports: 2769 is not allowed: Input should be less than or equal to 2768; allowed: 0 to 2,768",
+    ]
+
+
+def test_a_priority_class_listed_twice_is_refused(config):
+    config["tenants"][0]["priority_classes"] = ["inference", "batch", "inference"]
+    assert problems(config) == ["aion:tenants[0].priority_classes: name 'inference' is used 2 times; names must be unique"]

@@ -29,7 +29,7 @@ def manifest_of(stack: str) -> tuple[Any, PlatformManifest]:
 def by_component(manifest: PlatformManifest) -> dict[str, list[dict[str, Any]]]:
     """What each object is there for, from the group that holds it."""
     return {
-        "tenant": [obj for objects in manifest.tenants.values() for obj in objects],
+        "tenant": [obj for objects in manifest.tenants.values() for obj in objects] + manifest.tenant_policies,
         "quotas": manifest.priority_classes + manifest.flavors_and_cohorts + [obj for pair in manifest.queues for obj in pair],
         "power-cap": manifest.power_caps,
         "gpu-sharing": [manifest.time_slicing] if manifest.time_slicing else [],
@@ -66,7 +66,7 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     """A DaemonSet's selector and pod template are as built (a selector cannot change in place), and
     no builder's own label is overwritten."""
     view, manifest = manifest_of(stack)
-    built = [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)]
+    built = [obj for tenant in view.tenants for obj in tenancy.tenant_objects(tenant)] + tenancy.service_account_token_policy()
     built += queues.priority_classes() + queues.workload_priority_classes() + queues.resource_flavors(view) + queues.cohorts(view)
     built += [obj for pair in queues.queues_for(view) for obj in pair]
     built += [power_caps.system_namespace(), *power_caps.power_cap_objects(view)]

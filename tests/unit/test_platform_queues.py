@@ -116,3 +116,13 @@ def test_every_kueue_object_matches_kueues_v1beta2_crds():
 def test_memory_is_written_in_kubernetes_canonical_form():
     """Kueue's webhook rewrites a quantity to its canonical form: anything else is a change on every preview."""
     assert [binary_quantity(gib) for gib in (2048, 1024, 1536, 3, 1024 * 1024)] == ["2Ti", "1Ti", "1536Gi", "3Gi", "1Pi"]
+
+
+def test_a_tenant_preempts_another_only_to_reclaim_its_own_quota_never_while_borrowing():
+    for tenant in SPEC.tenants:
+        cluster_queue = queue_of(tenant.name)
+        assert cluster_queue["spec"]["preemption"] == {
+            "reclaimWithinCohort": "Any",  # its own nominal quota back, whatever the borrower's priority
+            "borrowWithinCohort": {"policy": "Never"},
+            "withinClusterQueue": "LowerPriority",  # priority counts among its own workloads only
+        }  # valid by Kueue's CRD: test_every_kueue_object_matches_kueues_v1beta2_crds

@@ -56,6 +56,14 @@ def test_the_gpu_quota_is_the_tenants_ceiling_quota_plus_borrowing():
             "requests.cpu": str(tenant.cpu_quota),
             "requests.memory": "2Ti",  # the default 2,048 GiB, in the form the API server stores
             "pods": str(tenant.pods_quota),
+            # The spec's defaults: 10 TiB of volumes, no LoadBalancer and no NodePort.
+            "requests.storage": "10Ti",
+            "persistentvolumeclaims": "100",
+            "services": "100",
+            "services.loadbalancers": "0",
+            "services.nodeports": "0",
+            "configmaps": "1000",
+            "secrets": "1000",
         }
         # Never more than the cluster has.
         assert tenant_view(tenant.name).gpu_ceiling == ceiling <= PLAN.cluster("local").gpus
@@ -73,7 +81,7 @@ def test_namespace_enforces_the_tenants_pod_security_level(config: dict[str, Any
     labels = objects_of("kyutai")[("Namespace", "kyutai")]["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "restricted"
-    config["tenants"][0]["pod_security"] = "baseline"
+    config["tenants"][0].update(pod_security="baseline", pod_security_exception="legacy images run as root")
     tenant = tenant_view("t", view_of(spec_from_config(config), "c"))
     assert tenancy.namespace(tenant)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
@@ -109,9 +117,50 @@ def test_network_policies_deny_by_default_then_allow_the_namespace_and_dns():
     assert dns["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
 
 
-def test_limit_range_gives_requests_to_containers_without_them():
-    [limits] = objects_of("kyutai")[("LimitRange", "tenant-defaults")]["spec"]["limits"]
-    assert limits == {"type": "Container", "defaultRequest": {"cpu": "250m", "memory": "256Mi"}}
+def test_limit_range_gives_requests_to_containers_without_them_and_caps_a_container_at_the_largest_node():
+    limit_range = objects_of("kyutai")[("LimitRange", "tenant-defaults")]
+    assert_valid_builtin(limit_range)
+    [limits] = limit_range["spec"]["limits"]
+    # The local stack's largest node: an H100-SXM-8-80G, 128 vCPUs and 960 GiB (data/catalog.yaml).
+    largest = {"cpu": "128", "memory": "960Gi"}
+    assert limits == {"type": "Container", "defaultRequest": {"cpu": "250m", "memory": "256Mi"}, "default": largest, "max": largest}
+
+
+def test_object_counts_storage_and_container_maxima_come_from_the_spec(config: dict[str, Any]):
+    config["tenants"][0].update(
+        storage_quota_gib=500,
+        object_quotas={"loadbalancers": 2, "nodeports": 3, "services": 7, "persistentvolumeclaims": 9, "configmaps": 11, "secrets": 13},
+        container_max_cpu=16,
+        container_max_memory_gib=64,
+    )
+    tenant = tenant_view("t", view_of(spec_from_config(config), "c"))
+    hard = tenancy.resource_quota(tenant)["spec"]["hard"]
+    assert {key: hard[key] for key in hard if not key.startswith(("requests.cpu", "requests.memory", "requests.nvidia", "pods"))} == {
+        "requests.storage": "500Gi",
+        "services.loadbalancers": "2",
+        "services.nodeports": "3",
+        "services": "7",
+        "persistentvolumeclaims": "9",
+        "configmaps": "11",
+        "secrets": "13",
+    }
+    [limits] = tenancy.limit_range(tenant)["spec"]["limits"]
+    assert limits["max"] == limits["default"] == {"cpu": "16", "memory": "64Gi"}
+
+
+def test_service_account_token_secrets_are_refused_in_every_tenant_namespace():
+    policy, binding = tenancy.service_account_token_policy()
+    assert_valid_builtin(policy)
+    assert_valid_builtin(binding)
+    [validation] = policy["spec"]["validations"]
+    assert validation["expression"] == "!has(object.type) || object.type != 'kubernetes.io/service-account-token'"
+    assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["secrets"]
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"] == {
+        "namespaceSelector": {"matchExpressions": [{"key": "aion-factory.io/tenant", "operator": "Exists"}]}
+    }
+    assert tenancy.TENANT_LABEL in objects_of("kyutai")[("Namespace", "kyutai")]["metadata"]["labels"]
 
 
 def test_only_tenants_of_the_cluster_are_on_it(config: dict[str, Any]):
@@ -146,10 +195,13 @@ def test_pods_may_use_only_the_tenants_priority_classes(config: dict[str, Any]):
         "scopeSelector": {
             "matchExpressions": [
                 {"scopeName": "PriorityClass", "operator": "Exists"},
+                # Granted `inference` by name in stacks/Pulumi.local.yaml.
                 {"scopeName": "PriorityClass", "operator": "NotIn", "values": ["inference", "training", "batch"]},
             ]
         },
     }
+    default = tenant_view("t", view_of(spec_from_config(config), "c"))
+    assert tenancy.priority_class_quota(default)["spec"]["scopeSelector"]["matchExpressions"][1]["values"] == ["training", "batch"]
     config["tenants"][0]["priority_classes"] = []
     tenant = tenant_view("t", view_of(spec_from_config(config), "c"))
     assert tenancy.priority_class_quota(tenant)["spec"]["scopeSelector"]["matchExpressions"] == [

@@ -61,7 +61,7 @@ def test_the_hooks_wrap_the_analyzer_protocols_stack_handlers() -> None:
 
 def test_every_policy_is_mandatory_and_named() -> None:
     names = [p.name for p in pack.policies()]
-    assert names == ["power-budget", "gpu-pool-no-public-ip", "tenant-namespace-fenced", "kubeconfig-is-secret"]
+    assert names == ["power-budget", "gpu-pool-no-public-ip", "tenant-namespace-fenced", "tenant-pod-security", "kubeconfig-is-secret"]
 
 
 def tenant_resources(drop_kind: str | None = None) -> list[proto.AnalyzerResource]:
@@ -120,3 +120,26 @@ def test_a_gpu_pool_with_public_ips_fails_resource_analysis(servicer: Any) -> No
     [diagnostic] = servicer.Analyze(request, None).diagnostics
     assert diagnostic.policyName == "gpu-pool-no-public-ip" and diagnostic.enforcementLevel == proto.MANDATORY
     assert "GPU pool h100 (H100-SXM-8-80G) would give its nodes public IPs" in diagnostic.message
+
+
+def privileged_tenant() -> list[proto.AnalyzerResource]:
+    resources = tenant_resources()
+    namespace = json_format.MessageToDict(resources[0].properties)
+    namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "privileged"
+    resources[0].properties.CopyFrom(struct(namespace))
+    return resources
+
+
+def test_a_privileged_tenant_namespace_fails_unless_the_packs_config_allows_it(servicer: Any) -> None:
+    [diagnostic] = stack_diagnostics(servicer, *privileged_tenant())
+    assert diagnostic.policyName == "tenant-pod-security" and diagnostic.enforcementLevel == proto.MANDATORY
+    assert (
+        "\ntenant namespace kyutai enforces Pod Security 'privileged', which the pack's config does not allow it (allowed: restricted)"
+        in diagnostic.message
+    )
+    assert diagnostic.urn.endswith("::local-platform-kyutai-namespace-kyutai")
+    for allowed, diagnostics in (("baseline", 1), ("privileged", 0)):
+        properties = struct({"allowed": {"kyutai": allowed}})
+        config = {"tenant-pod-security": proto.PolicyConfig(enforcementLevel=proto.MANDATORY, properties=properties)}
+        servicer.Configure(proto.ConfigureAnalyzerRequest(policyConfig=config), None)
+        assert len(stack_diagnostics(servicer, *privileged_tenant())) == diagnostics, allowed

@@ -22,7 +22,7 @@ from aion_policy.pools import public_ip_finding
 from aion_policy.power import power_findings
 from aion_policy.secrets import kubeconfig_findings
 from aion_policy.stack_config import aion_values
-from aion_policy.tenants import isolation_findings
+from aion_policy.tenants import isolation_findings, pod_security_findings
 from aion_policy.view import SECRET_SIG, SIG_KEY, UNKNOWN, Seen, from_wire, plain
 
 LOCAL = {
@@ -269,3 +269,28 @@ def test_with_the_site_document_two_stacks_that_each_fit_are_refused(tmp_path: P
         [message] = power_findings(values, site_document=document)
         assert message.startswith("hall dc/hall-1 draws 5,800.1 kW rated, over its limit of 4,400.0 kW")
         assert message.endswith("clusters drawing on it: train-a, train-b (site power tree from the site document in the policy config)")
+
+
+def with_pod_security(resources: list[Seen], labels: dict[str, str] | None) -> list[Seen]:
+    namespace = next(r for r in resources if r.type == TYPES["Namespace"])
+    props = copy.deepcopy(dict(namespace.props))
+    props["metadata"]["labels"] = {k: v for k, v in props["metadata"]["labels"].items() if not k.startswith("pod-security")}
+    props["metadata"]["labels"].update(labels or {})
+    return [Seen(r.type, r.name, r.urn, props, PROVIDER) if r is namespace else r for r in resources]
+
+
+def test_tenant_namespaces_enforce_restricted_pod_security_unless_allowed() -> None:
+    assert pod_security_findings(tenant("kyutai"), {}) == []
+    baseline = with_pod_security(tenant("kyutai"), {"pod-security.kubernetes.io/enforce": "baseline"})
+    [finding] = pod_security_findings(baseline, {})
+    assert finding.message == (
+        "tenant namespace kyutai enforces Pod Security 'baseline', which the pack's config does not allow it (allowed: restricted); "
+        "once reviewed, allow it with tenant-pod-security: {allowed: {kyutai: baseline}}"
+    )
+    assert pod_security_findings(baseline, {"kyutai": "baseline"}) == pod_security_findings(baseline, {"kyutai": "privileged"}) == []
+    assert len(pod_security_findings(baseline, {"mistral-lab": "privileged"})) == 1  # another tenant's allowance is not its own
+
+
+def test_a_tenant_namespace_without_an_enforce_label_runs_privileged_and_fails() -> None:
+    [finding] = pod_security_findings(with_pod_security(tenant("kyutai"), None), {"kyutai": "baseline"})
+    assert "enforces Pod Security 'privileged'" in finding.message and "(allowed: baseline)" in finding.message

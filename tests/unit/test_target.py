@@ -54,3 +54,44 @@ def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[
     assert (choices.kueue.mode, choices.storage) == ("helm", StorageClassChoice.scaleway("sbs-5k"))
     # The chart gets the cluster's own Kueue settings.
     assert choices.kueue == KueueInstall.helm(Kueue(integrations=("batch/job", "ray.io/rayjob"), fair_sharing=True))
+
+
+def local_view(config: dict[str, Any]) -> Any:
+    config["clusters"][0].update(target="local")
+    config["tenants"].append({"name": "u", "power_kw": 5, "clusters": ["c"]})
+    return view_of(spec_from_config(config), "c")
+
+
+def test_a_tenant_namespace_that_exists_without_our_label_is_refused_by_name(config: dict[str, Any]):
+    from aion_factory.platform.tenancy import TENANT_LABEL, foreign_namespaces
+
+    view = local_view(config)
+    live = {
+        "t": {"kubernetes.io/metadata.name": "t"},  # made by someone else: taken over if deployed
+        "u": {TENANT_LABEL: "u"},  # ours, from an earlier deploy
+        "cert-manager": {},
+    }
+    [problem] = foreign_namespaces(view.tenants, live, view.name)
+    assert problem.path == "aion:tenants[0].name"
+    assert problem.message.startswith(f"namespace 't' already exists on cluster c without the label {TENANT_LABEL}=t ")
+    assert problem.message.endswith("allowed: a name no namespace of the cluster has, or that namespace removed first")
+    # Labelled as another tenant's: not ours either.
+    assert [p.path for p in foreign_namespaces(view.tenants, {"u": {TENANT_LABEL: "t"}}, view.name)] == ["aion:tenants[1].name"]
+
+
+def test_without_a_kubeconfig_there_is_no_cluster_yet_and_nothing_to_check(config: dict[str, Any], tmp_path: Path):
+    view = local_view(config)
+    assert LocalTarget(LocalSettings(kubeconfig_path=str(tmp_path / "absent"))).preflight(view) == []
+
+
+def test_a_cluster_that_cannot_be_read_is_refused(config: dict[str, Any], tmp_path: Path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"  # port 1: nothing listens
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {token: t}}]\n"
+    )
+    [problem] = LocalTarget(LocalSettings(kubeconfig_path=str(kubeconfig))).preflight(local_view(config))
+    assert problem.path == "aion:clusters[0]"
+    assert problem.message.startswith(f"cannot read the namespaces of cluster c from {kubeconfig} (")
+    assert problem.message.endswith("allowed: a running cluster its kubeconfig reaches")
