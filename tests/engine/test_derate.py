@@ -36,7 +36,8 @@ VALUES: dict[str, Any] = {
          "pools": [{"name": "h100", "node_type": "H100-SXM-8-80G", "size": 3}]}
     ],
     "tenants": [
-        {"name": "dr-serve", "power_kw": 12.75, "clusters": ["dr"], "borrowing_limit": 0, "priority_classes": ["inference", "training", "batch"]},
+        {"name": "dr-serve", "power_kw": 12.75, "clusters": ["dr"], "borrowing_limit": 0,
+         "priority_classes": ["inference", "training", "batch"]},
         {"name": "dr-batch", "power_kw": 12.75, "clusters": ["dr"], "borrowing_limit": 0, "priority_classes": ["batch"]},
     ],
 }  # fmt: skip
