@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .labels import GPU_RESOURCE
+from .planner import LevelDeratePlan
 from .view import ClusterView
 from .wording import count
 
@@ -29,6 +30,7 @@ class QueuePower:
     admitted_gpus: int  # what Kueue has admitted, borrowed GPUs included
     kw_per_gpu: float  # the flavor's rated kW per GPU, as the planner counted its quotas
     waiting: int  # workloads of the tenant Kueue has not admitted
+    stopped: bool = False  # a power event holds and drains its ClusterQueue
 
     @property
     def quota_kw(self) -> float:
@@ -86,6 +88,7 @@ def queue_power(view: ClusterView, cluster_queues: Iterable[Mapping[str, Any]]) 
                     admitted_gpus=admitted.get(quota.flavor, 0),
                     kw_per_gpu=kw_per_gpu.get(quota.flavor, 0.0),
                     waiting=int(status.get("pendingWorkloads", 0)),
+                    stopped=tenant.stopped,
                 )
             )
     flavors = [
@@ -110,8 +113,21 @@ def _gpus_by_flavor(usage: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     }
 
 
-def format_queue_power(view: ClusterView, rows: list[QueuePower], flavors: list[FlavorPower]) -> str:
+def format_queue_power(
+    view: ClusterView, rows: list[QueuePower], flavors: list[FlavorPower], derates: tuple[LevelDeratePlan, ...] = ()
+) -> str:
     lines = [f"cluster {view.name} ({view.level}): GPUs admitted by Kueue, and the power they draw"]
+    admitted_kw = sum(r.admitted_kw for r in rows)
+    for derate in derates:
+        lines.append(
+            f"power event: {derate.kind} {derate.level} derated to {derate.derated_kw:,.1f} kW (budget {derate.budget_kw:,.1f} kW); "
+            f"admitted here now: {admitted_kw:,.1f} kW"
+        )
+    stopped = sorted({r.tenant for r in rows if r.stopped})
+    if stopped:
+        lines.append(
+            f"stopped by the power event (ClusterQueue held and drained, its work waits until the event ends): {', '.join(stopped)}"
+        )
     lines.append(f"{'tenant':<24} {'flavor':<14} {'admitted GPUs':>13} {'of quota':>9} {'kW drawn':>9} {'of kW':>8} {'waiting':>8}")
     for r in rows:
         gpus, kw = f"{r.admitted_gpus:>13} {r.quota_gpus:>9}", f"{r.admitted_kw:>9,.1f} {r.quota_kw:>8,.1f}"

@@ -20,13 +20,15 @@ import pulumi
 
 from .catalog import load_catalog
 from .checks import network_policy_warnings
+from .derate_report import level_steps
 from .environment import STACK_DIR
 from .errors import ConfigError, NotDeployable, format_problems
 from .factory import FactoryCluster, deployable_clusters
 from .fleet.stacks import stack_dir_of
 from .keys import NAMESPACE
 from .plan_document import plan_document
-from .planner import Plan
+from .planner import Plan, make_plan
+from .power_event import derates_beside
 from .programme_plan import deployed_phase
 from .site import SPEC_KEYS, SiteStack, stack_from_config
 from .spec import FactorySpec
@@ -100,6 +102,10 @@ def run() -> None:
             pulumi.log.warn(f"no phase of site {stack.spec.site.name} has come yet (the first: {_first(stack.spec)}): nothing is deployed")
             return
         plan, spec = current.plan, current.view.spec
+        # The power events in force beside the site (or an inline site's stack file): once one ends, the next up restores the plan.
+        _, derates = derates_beside(stack.site_file or _stack_dir() / f"Pulumi.{pulumi.get_stack()}.yaml", stack.spec)
+        if derates:
+            plan = make_plan(spec, derates=derates)
         present = {c.name for c in spec.clusters}
         for name in (c for c in stack.clusters if c not in present):
             pulumi.log.warn(f"cluster {name} does not exist in {current.view.label}: nothing of it is deployed")
@@ -109,6 +115,8 @@ def run() -> None:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
     except NotDeployable as error:
         raise pulumi.RunError(str(error)) from None
+    for level in plan.derate.levels if plan.derate else ():  # what the deploy does about a power event, in kW
+        pulumi.log.warn(f"power event: {level.kind} {level.level} derated to {level.derated_kw:,.1f} kW: " + "; ".join(level_steps(level)))
     for warning in network_policy_warnings(spec, load_catalog()):
         if warning.path.startswith(tuple(f"aion:clusters[{d.view.index}]." for d in deployments)):
             pulumi.log.warn(str(warning))

@@ -86,6 +86,7 @@ class TenantView:
     object_quotas: ObjectQuotas
     container_max_cpu: int  # the spec's, else the cluster's largest node's: no container is larger
     container_max_memory_gib: int
+    stopped: bool = False  # a power event drains its ClusterQueue here (planner/derate.py)
 
     @property
     def gpu_ceiling(self) -> int:
@@ -181,7 +182,7 @@ def _gpu_pool(cluster: Cluster, pool: GpuPool, planned: PoolPlan) -> PoolView:
         vcpus=planned.vcpus,
         ram_gib=planned.ram_gib,
         node_power_w=planned.node_power_w,
-        gpu_power_cap_w=pool.gpu_power_cap_w,
+        gpu_power_cap_w=planned.gpu_power_cap_w,  # the spec's, or a power event's
         labels=labels.gpu_pool_labels(cluster, pool, planned.gpu_model, planned.flavor),
         taints=labels.gpu_pool_taints(pool),
         time_slicing_replicas=pool.sharing.time_slicing_replicas,
@@ -243,6 +244,7 @@ def _tenant(index: int, tenant: Tenant, plan: Plan, cluster: str, pools: tuple[P
         pods_quota=tenant.pods_quota,
         gpu_quotas=plan.tenant(tenant.name).flavor_quotas(cluster),
         priority_classes=tenant.priority_classes,
+        stopped=plan.derate is not None and (tenant.name, cluster) in plan.derate.stopped,
         storage_quota_gib=tenant.storage_quota_gib,
         object_quotas=tenant.object_quotas,
         container_max_cpu=tenant.container_max_cpu or max(p.vcpus for p in pools),

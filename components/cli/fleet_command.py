@@ -18,6 +18,7 @@ from ..fleet.matrix import GITHUB_MATRIX_MAX_JOBS, matrix_document
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
 from ..planner import make_plan
+from ..power_event import derates_beside
 from ..site import load_site
 from ..spec import FactorySpec
 from ..target import with_config_refusals
@@ -160,7 +161,8 @@ def _touched(spec: FactorySpec, base: str | None, site_file: Path) -> tuple[dict
     # What a cluster deploys is rendered by the platform's builders: loaded only for these commands.
     from ..fleet.deployed import deployed_documents
 
-    after = deployed_documents(spec)
+    # A power event beside the site is a change too: the clusters whose caps, quotas or queues it moves.
+    after = deployed_documents(spec, derates_beside(site_file, spec)[1])
     before, registration = _deployed_at(base, site_file) if base else (None, set())
     kept = set(after)
     return before, after, [c for c in changed_clusters(before, after, registration) if c in kept]

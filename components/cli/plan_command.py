@@ -10,16 +10,19 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
 from ..checks import network_policy_warnings
+from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
 from ..plan_diff import format_diff
 from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
+from ..power_event import derates_beside, events_path
 from ..programme import is_programme, programme_from_document
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
@@ -34,7 +37,7 @@ from .project import looks_like_stack_name, named_stack
 
 @dataclass(frozen=True)
 class PlannedSite:
-    label: str  # where it came from, for headings
+    label: str  # where it came from, for headings: the site document, or an inline site's stack file
     spec: FactorySpec
     stacks: dict[str, str] | None  # cluster -> stack name; None where stack files are not known
 
@@ -58,6 +61,7 @@ def add_parser(commands: Any) -> None:
     plan.add_argument(
         "--diff", metavar="BASE_REF", help="print what the change does against PATH at git revision BASE_REF: nodes, kW per level, quotas"
     )
+    plan.add_argument("--at", metavar="TIME", help="plan with the power events in force at TIME (ISO 8601 with a time zone; default: now)")
     plan.set_defaults(run=run)
 
 
@@ -80,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(
                 [Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")]
             )
-        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec))) for site in sites]
+        at = _instant(args.at) if args.at else None
+        events = {site.label: derates_beside(Path(site.label), site.spec, at) for site in sites}
+        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
         diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
         return bad_input(error, args.format, str(path) if path.is_file() else None)
@@ -98,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
         if table:  # the table lists the violations itself: they are not printed twice
             heading = f"== {site.label}\n" if len(plans) > 1 else ""
             print(heading + format_table(plan, site.stacks), end="\n" if len(plans) > 1 else "")
+            derates = format_derates(plan, events[site.label][0], str(events_path(Path(site.label))))
+            if derates:
+                print(derates, end="")
         if args.report:
             try:
                 folder = Path(args.report) / plan.site.name if len(plans) > 1 else Path(args.report)
@@ -111,6 +120,16 @@ def run(args: argparse.Namespace) -> int:
         if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise ConfigError([Problem("--at", f"{shown(text)} is not a time; allowed: ISO 8601 with a time zone (2026-12-07T18:00:00Z)")])
+    return instant
 
 
 def report_folders(folder: Path, sites: int) -> None:

@@ -4,12 +4,15 @@ deployed cluster, per tenant and flavor, and the power it draws; why waiting wor
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from .. import environment
 from ..admission import format_queue_power, queue_power
 from ..errors import ConfigError, Problem, shown
 from ..planner import make_plan
+from ..planner.derate import under
+from ..power_event import derates_beside
 from ..site import load_stack
 from ..view import UnknownCluster, cluster_view
 from .exits import EXIT_FITS, bad_input
@@ -29,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         stack = load_stack(args.stack_file)
         name = args.cluster or _only(stack.clusters)
-        view = cluster_view(stack.spec, make_plan(stack.spec), name)
+        _, derates = derates_beside(stack.site_file or Path(args.stack_file), stack.spec)
+        plan = make_plan(stack.spec, derates=derates)
+        view = cluster_view(stack.spec, plan, name)
         kubeconfig = args.kubeconfig or stack.kubeconfig or (environment.local_kubeconfig() if view.target == "local" else None)
         queues = _cluster_queues(kubeconfig)
     except UnknownCluster as error:
@@ -37,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return bad_input(error)
     rows, flavors = queue_power(view, queues)
-    print(format_queue_power(view, rows, flavors), end="")
+    levels = [p.level for p in plan.pools_of(name)]
+    # The events on a level this cluster draws from: its own, an ancestor's, or a row one of its pools sits in.
+    affecting = tuple(d for d in (plan.derate.levels if plan.derate else ()) if any(under(level, d.level) for level in levels))
+    print(format_queue_power(view, rows, flavors, affecting), end="")
     return EXIT_FITS
 
 

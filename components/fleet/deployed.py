@@ -17,13 +17,15 @@ import difflib
 import json
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..errors import ConfigError, format_problems
-from ..planner import make_plan
+from ..planner import LevelDerate, make_plan
 from ..platform.manifest import platform_manifest
+from ..power_event import derates_beside
 from ..site import load_site
 from ..spec import FactorySpec
 from ..target import target_for
@@ -34,9 +36,16 @@ DOCUMENT_VERSION = 1
 Document = dict[str, Any]
 
 
-def deployed_documents(spec: FactorySpec) -> dict[str, Document]:
-    """Every cluster of `spec`, by name: what its stack deploys."""
-    return {view.name: cluster_document(view) for view in cluster_views(spec, make_plan(spec))}
+def deployed_documents(spec: FactorySpec, derates: tuple[LevelDerate, ...] = ()) -> dict[str, Document]:
+    """Every cluster of `spec`, by name: what its stack deploys (with the power events `derates` in force)."""
+    return {view.name: cluster_document(view) for view in cluster_views(spec, make_plan(spec, derates=derates))}
+
+
+def site_documents(path: str | Path) -> dict[str, Document]:
+    """What the clusters of the site document at `path` deploy, with the power events beside it in force now:
+    a derate committed beside the site changes the clusters whose caps, quotas or queues it moves."""
+    spec = load_site(path)
+    return deployed_documents(spec, derates_beside(Path(path), spec)[1])
 
 
 def cluster_document(view: ClusterView) -> Document:
@@ -87,7 +96,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m aion_factory.fleet.deployed SITE_DOCUMENT", file=sys.stderr)
         return 2
     try:
-        documents = deployed_documents(load_site(argv[0]))
+        documents = site_documents(argv[0])
     except ConfigError as error:
         print(format_problems(error.problems, "the site cannot be rendered:"), file=sys.stderr)
         return 2

@@ -14,19 +14,26 @@ from ..spec import Cluster, FactorySpec, Site, SystemPool
 from . import equivalence
 from .account import account_plan
 from .capacity import choose_control_plane, split_fleet
+from .derate import apply_derates
 from .flavors import with_queue_flavors
 from .model import (
     AccountPlan,
+    CapStep,
     ClusterPlan,
+    DeratePlan,
     FlavorQuota,
     H100Equivalents,
     HeadroomBuys,
+    LevelDerate,
+    LevelDeratePlan,
     LevelPlan,
     PhasePlan,
     Plan,
     PoolPlan,
+    QuotaStep,
     QuotaUse,
     SitePlan,
+    StopStep,
     TenantPlan,
 )
 from .power import (
@@ -44,16 +51,22 @@ from .quotas import tenant_quotas
 
 __all__ = [
     "AccountPlan",
+    "CapStep",
     "ClusterPlan",
+    "DeratePlan",
     "FlavorQuota",
     "H100Equivalents",
     "HeadroomBuys",
+    "LevelDerate",
+    "LevelDeratePlan",
     "LevelPlan",
     "PhasePlan",
     "Plan",
     "PoolPlan",
+    "QuotaStep",
     "QuotaUse",
     "SitePlan",
+    "StopStep",
     "TenantPlan",
     "make_plan",
     "node_power_w",
@@ -62,7 +75,8 @@ __all__ = [
 ]
 
 
-def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
+def make_plan(spec: FactorySpec, catalog: Catalog | None = None, derates: tuple[LevelDerate, ...] = ()) -> Plan:
+    """The site's plan; with `derates` (the power events in force), what the toolkit does about them too."""
     catalog = catalog or load_catalog()
     site = spec.site
     gpu_pools = with_queue_flavors([gpu_pool_plan(site, c, p, catalog) for c in spec.clusters for p in c.pools])
@@ -99,7 +113,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
     )
     account, over_quota = account_plan(spec, clusters, gpu_pools + system_pools, site_plan.headroom_buys, catalog)
     violations += over_quota
-    return Plan(
+    planned = Plan(
         site_plan,
         tuple(levels),
         tuple(clusters),
@@ -109,6 +123,7 @@ def make_plan(spec: FactorySpec, catalog: Catalog | None = None) -> Plan:
         tuple(warnings),
         account,
     )
+    return apply_derates(spec, planned, derates, catalog)
 
 
 def _cluster_plan(site: Site, cluster: Cluster, index: int, pools: list[PoolPlan], catalog: Catalog) -> tuple[ClusterPlan, list[Problem]]:

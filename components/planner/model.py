@@ -215,6 +215,83 @@ class AccountPlan:
 
 
 @dataclass(frozen=True)
+class LevelDerate:
+    """A level's budget lowered by a power event in force: the planner's input (power_event.py reads the document)."""
+
+    level: str  # site/hall/row
+    budget_kw: float
+
+
+@dataclass(frozen=True)
+class CapStep:
+    """A pool's per-GPU cap lowered: its admitted GPUs draw `shed_kw` less under the derated level."""
+
+    cluster: str
+    pool: str
+    gpu_model: str
+    priority: str  # the highest priority of the tenants whose work runs on the pool
+    from_w: int
+    to_w: int
+    shed_kw: float
+
+
+@dataclass(frozen=True)
+class QuotaStep:
+    """A tenant's Kueue nominal quota of one flavor on one cluster lowered."""
+
+    tenant: str
+    cluster: str
+    flavor: str
+    priority: str
+    from_gpus: int
+    to_gpus: int
+    shed_kw: float
+
+
+@dataclass(frozen=True)
+class StopStep:
+    """A tenant's ClusterQueue on a cluster held and drained (Kueue's stopPolicy HoldAndDrain): all
+    its admitted work there stops until the event ends; `kw` is what that work may draw at most."""
+
+    tenant: str
+    cluster: str
+    priority: str
+    gpus: int  # its nominal quota under the level before the derate: the most it may have admitted there
+    kw: float
+
+
+@dataclass(frozen=True)
+class LevelDeratePlan:
+    """One derated level: what its work may draw before, each step in order, and after."""
+
+    level: str
+    kind: str
+    budget_kw: float  # the plan's budget
+    derated_kw: float  # the event's
+    fixed_kw: float  # what no step sheds: the CPU system pools drawing on it, rated
+    drawable_kw: float  # before: admissible GPU work (quotas x kW per GPU) + fixed
+    caps: tuple[CapStep, ...]
+    quotas: tuple[QuotaStep, ...]
+    stops: tuple[StopStep, ...]
+    drawable_after_kw: float  # what the work admitted from now on may draw, + fixed
+    running_after_kw: float  # at most, right after the steps: work Kueue admitted before keeps running unless stopped
+
+    @property
+    def met(self) -> bool:
+        return self.running_after_kw <= self.derated_kw + 1e-6 and self.drawable_after_kw <= self.derated_kw + 1e-6
+
+
+@dataclass(frozen=True)
+class DeratePlan:
+    levels: tuple[LevelDeratePlan, ...]
+
+    @property
+    def stopped(self) -> frozenset[tuple[str, str]]:
+        """(tenant, cluster) of every ClusterQueue held and drained."""
+        return frozenset((s.tenant, s.cluster) for level in self.levels for s in level.stops)
+
+
+@dataclass(frozen=True)
 class Plan:
     site: SitePlan
     levels: tuple[LevelPlan, ...]
@@ -225,6 +302,8 @@ class Plan:
     # What the plan does not refuse but a user should hear: tenants whose quotas are scaled down to fit.
     warnings: tuple[Problem, ...] = field(default=())
     account: AccountPlan = field(default_factory=lambda: AccountPlan(None, None, ()))  # the Organization's quotas
+    # The power events in force and what the toolkit does about them; None when none is.
+    derate: DeratePlan | None = None
 
     @property
     def fits(self) -> bool:

@@ -84,18 +84,24 @@ class PowerAwareQuotas(pulumi.ComponentResource):
 
 
 class GpuPowerCaps(pulumi.ComponentResource):
-    """The per-GPU power caps the planner counted (`power_caps`: their namespace, then a DaemonSet per capped pool),
-    and the device plugin's time-slicing config."""
+    """The per-GPU power caps the planner counted (`power_caps`: their namespace, then a ConfigMap and a DaemonSet
+    per GPU pool), and the device plugin's time-slicing config."""
 
     def __init__(
         self, name: str, power_caps: list[Object], time_slicing: Object | None, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:GpuPowerCaps", name, None, opts)
-        daemonsets: list[Object] = []
+        objects: list[Object] = []
         if power_caps:
-            namespace, *daemonsets = power_caps
+            namespace, *objects = power_caps
             ns = create(resource_name(name, namespace), namespace, pulumi.ResourceOptions(parent=self))
-            create_all(name, daemonsets, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+            create_all(name, objects, pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        daemonsets = [obj for obj in objects if obj["kind"] == "DaemonSet"]
         if time_slicing is not None:
             create(resource_name(name, time_slicing), time_slicing, pulumi.ResourceOptions(parent=self))
-        self.register_outputs({"capped_pools": [d["metadata"]["labels"][POOL] for d in daemonsets]})
+        self.register_outputs({"capped_pools": [d["metadata"]["labels"][POOL] for d in daemonsets if _capped(d)]})
+
+
+def _capped(daemonset: Object) -> bool:
+    """A pool held under a cap, not at its GPUs' default limit."""
+    return bool(daemonset["metadata"].get("annotations", {}).get("aion-factory.io/gpu-power-cap-w", "default") != "default")

@@ -36,7 +36,7 @@ class PlatformManifest:
     priority_classes: list[Object]  # kube-scheduler's and Kueue's
     flavors_and_cohorts: list[Object]  # what the ClusterQueues name: Topologies, flavors, cohorts
     queues: list[tuple[Object, Object]]  # (ClusterQueue, LocalQueue) per tenant
-    power_caps: list[Object]  # the privileged namespace first, when any pool is capped
+    power_caps: list[Object]  # the privileged namespace first, then each GPU pool's cap ConfigMap and DaemonSet
     time_slicing: Object | None
     storage_class: Object | None
 
@@ -58,7 +58,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
     def label(component: str, objects: list[Object]) -> list[Object]:
         return [with_platform_labels(obj, view, component) for obj in objects]
 
-    daemonsets = power_caps.power_cap_daemonsets(view)
+    cap_objects = power_caps.power_cap_objects(view)
     time_slicing = power_caps.time_slicing_config(view)
     return PlatformManifest(
         admission_policies=label(ADMISSION, tenant_admission.admission_policies(view)),
@@ -67,7 +67,7 @@ def platform_manifest(view: ClusterView, storage: StorageClassChoice | None) -> 
         priority_classes=label(QUOTAS, queues.priority_classes() + queues.workload_priority_classes()),
         flavors_and_cohorts=label(QUOTAS, queues.topologies(view) + queues.resource_flavors(view) + queues.cohorts(view)),
         queues=[(with_platform_labels(cq, view, QUOTAS), with_platform_labels(lq, view, QUOTAS)) for cq, lq in queues.queues_for(view)],
-        power_caps=label(POWER_CAP, [power_caps.system_namespace(), *daemonsets]) if daemonsets else [],
+        power_caps=label(POWER_CAP, [power_caps.system_namespace(), *cap_objects]) if cap_objects else [],
         time_slicing=None if time_slicing is None else with_platform_labels(time_slicing, view, GPU_SHARING),
         storage_class=None if storage is None else with_platform_labels(storage_class(storage), view, STORAGE),
     )

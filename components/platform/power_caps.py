@@ -15,7 +15,10 @@ from .queues import toleration
 # Kapsule installs the GPU operator, and so reads its device plugin config, in kube-system (Scaleway docs).
 GPU_OPERATOR_NAMESPACE = "kube-system"
 TIME_SLICING_CONFIG = "aion-time-slicing"
-CHECK_INTERVAL_S = 60
+# How often the loop reads its cap and the driver's limit: a derate's cap applies within this (README:
+# "what happens on a derate"); nvidia-smi's queries cost far less than a second.
+CHECK_INTERVAL_S = 15
+DEFAULT_CAP = "default"  # the GPU's own default limit, read on the node
 
 
 def system_namespace() -> dict[str, Any]:
@@ -23,26 +26,35 @@ def system_namespace() -> dict[str, Any]:
 
 
 def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
-    """One DaemonSet per capped pool, applying the cap the planner counted."""
-    daemonsets = []
+    """The DaemonSet of each GPU pool."""
+    return [obj for obj in power_cap_objects(view) if obj["kind"] == "DaemonSet"]
+
+
+def power_cap_configs(view: ClusterView) -> dict[str, str]:
+    """Each GPU pool's cap as its ConfigMap holds it: watts, or `default`."""
+    return {obj["metadata"]["labels"][POOL]: obj["data"]["cap_w"] for obj in power_cap_objects(view) if obj["kind"] == "ConfigMap"}
+
+
+def power_cap_objects(view: ClusterView) -> list[dict[str, Any]]:
+    """A ConfigMap and a DaemonSet per GPU pool, applying the cap the planner counted (a power event's
+    included), or the GPU's default limit where there is none: a pool a derate capped is set back when it ends."""
+    objects = []
     for pool in view.gpu_pools:
-        if pool.gpu_power_cap_w is None:
-            continue
-        [daemonset] = render_manifests(
+        objects += render_manifests(
             "gpu-power-cap.yaml.j2",
             daemonset_name=f"gpu-power-cap-{pool.name}",
             namespace=SYSTEM_NAMESPACE,
             # Its selector too, so they never change (a selector is immutable): the recommended labels that
             # vary (instance, version) go on the DaemonSet's own metadata only (platform_manifest).
             labels={APP_NAME: "gpu-power-cap", APP_PART_OF: PART_OF, POOL: pool.name},
+            config_labels={APP_PART_OF: PART_OF, POOL: pool.name},
             node_selector=pool_selector(view.name, pool.name),
             tolerations=[toleration(t) for t in pool.taints],
-            cap_w=pool.gpu_power_cap_w,
+            cap=DEFAULT_CAP if pool.gpu_power_cap_w is None else pool.gpu_power_cap_w,
             check_interval_s=CHECK_INTERVAL_S,
             image=POWER_CAP.reference(view.settings.image_registry),
         )
-        daemonsets.append(daemonset)
-    return daemonsets
+    return objects
 
 
 def time_slicing_config(view: ClusterView) -> dict[str, Any] | None:

@@ -86,6 +86,11 @@ def cohorts(view: ClusterView) -> list[dict[str, Any]]:
     return [_kueue("Cohort", view.site_cohort, {}), _kueue("Cohort", view.hall_cohort, {"parentName": view.site_cohort})]
 
 
+# Kueue v0.17 evicts nothing when a nominal quota is lowered (kubernetes-sigs/kueue#5176 asks for it): a queue a
+# power event stops is held and drained, its admitted workloads evicted to wait; None again readmits them.
+STOP_POLICY = "HoldAndDrain"
+
+
 def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
     if view.topology_levels and tenant.gpu_quotas:
         # One group, cpu and memory's flavor first (no GPUs: a GPU pod moves on to a GPU flavor); each
@@ -98,16 +103,15 @@ def cluster_queue(view: ClusterView, tenant: TenantView) -> dict[str, Any]:
         groups = [{"coveredResources": ["cpu", "memory"], "flavors": [{"name": CPU_FLAVOR, "resources": _cpu_memory(tenant)}]}]
         if tenant.gpu_quotas:
             groups.append({"coveredResources": [GPU_RESOURCE], "flavors": [_gpu_quota(q) for q in tenant.gpu_quotas]})
-    return _kueue(
-        "ClusterQueue",
-        tenant.name,
-        {
-            "cohortName": view.hall_cohort,
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
-            "preemption": preemption(),
-            "resourceGroups": groups,
-        },
-    )
+    spec: dict[str, Any] = {
+        "cohortName": view.hall_cohort,
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": tenant.namespace}},
+        "preemption": preemption(),
+        "resourceGroups": groups,
+    }
+    if tenant.stopped:
+        spec["stopPolicy"] = STOP_POLICY
+    return _kueue("ClusterQueue", tenant.name, spec)
 
 
 def preemption() -> dict[str, Any]:

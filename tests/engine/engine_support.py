@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,14 @@ class PulumiProject:
     def preview_steps(self) -> list[dict[str, Any]]:
         steps: list[dict[str, Any]] = json.loads(self.pulumi("preview", "--json").stdout).get("steps", [])
         return steps
+
+
+def deployed(new_project: Any, stack: str, values: dict[str, Any]) -> Iterator[PulumiProject]:
+    """A module fixture's body: the stack up for the module's tests, destroyed after them."""
+    project: PulumiProject = new_project(stack, values)
+    project.pulumi("up", "--yes", "--skip-preview")
+    yield project
+    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
 
 def stack_values(path: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from kubernetes import client
 from test_kueue_admission import FLAVOR, Tenant, job, wait_for
 
 from aion_factory import labels, load_catalog, make_plan, spec_from_config
-from engine_support import PulumiProject
+from engine_support import PulumiProject, deployed
 
 ROW_BUDGET_KW = 26.0
 ROW = {"name": "row-1", "it_power_kw": ROW_BUDGET_KW, "oversubscription": 1.2}
@@ -30,10 +30,7 @@ PLAN = make_plan(spec_from_config(VALUES))
 
 @pytest.fixture(scope="module")
 def project(new_project: Any) -> Iterator[PulumiProject]:
-    project: PulumiProject = new_project("power", VALUES)
-    project.pulumi("up", "--yes", "--skip-preview")
-    yield project
-    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed(new_project, "power", VALUES)
 
 
 @pytest.fixture(scope="module")

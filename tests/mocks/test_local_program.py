@@ -43,7 +43,7 @@ def test_local_stack_registers_the_local_cluster_then_the_platform(run_program, 
     kinds = Counter(r.type for r in recorder.resources)
     assert kinds["kubernetes:core/v1:Namespace"] == 3  # two tenants and aion-system for the power caps
     assert kinds["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"] == 0  # Kueue comes with the cluster
-    assert kinds["kubernetes:apps/v1:DaemonSet"] == 1  # only the h100 pool has a power cap
+    assert kinds["kubernetes:apps/v1:DaemonSet"] == 2  # each GPU pool: h100 capped, l40s at its default limit
     assert not [r for r in recorder.resources if r.type.startswith("scaleway:")]
 
 

@@ -85,7 +85,9 @@ def test_exactly_these_children(local: tuple[Any, dict[str, str]]):
         f"{KUEUE}:Cohort": [f"{quotas}-cohort-lab", f"{quotas}-cohort-lab-hall-a"],
         f"{KUEUE}:ClusterQueue": [f"{quotas}-clusterqueue-{t}" for t in TENANTS],
         f"{KUEUE}:LocalQueue": [f"{quotas}-localqueue-{t}-default" for t in TENANTS],
-        "kubernetes:apps/v1:DaemonSet": [f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-h100"],
+        # Every GPU pool: h100 under its cap, l40s at its GPUs' default limit (a derate's cap ends there).
+        "kubernetes:apps/v1:DaemonSet": [f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-{p}" for p in ("h100", "l40s")],
+        "kubernetes:core/v1:ConfigMap": [f"{NAME}-power-caps-configmap-aion-system-gpu-power-cap-{p}" for p in ("h100", "l40s")],
         "kubernetes:storage.k8s.io/v1:StorageClass": [f"{NAME}-storageclass-aion-local"],
         "aion:platform:TenantAdmission": [f"{NAME}-admission"],
         f"{ADMISSION}:ValidatingAdmissionPolicy": [f"{NAME}-validatingadmissionpolicy-{TOKEN_POLICY}"],
@@ -192,10 +194,13 @@ def test_cluster_queues_hold_the_planned_gpus_per_flavor(local: tuple[Any, dict[
 
 def test_power_cap_daemonset_applies_the_planned_cap_on_its_pool(local: tuple[Any, dict[str, str]]):
     recorder, _ = local
-    [daemonset] = recorder.of_type("kubernetes:apps/v1:DaemonSet")
+    [planned] = [p for p in PLAN.pools_of("local") if p.gpu_power_cap_w]
+    daemonset = recorder.named(f"{NAME}-power-caps-daemonset-aion-system-gpu-power-cap-{planned.name}")
     pod = daemonset.inputs["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == pool_selector("local", "h100")  # the one pool with a cap in the stack file
-    assert {e["name"]: e["value"] for e in pod["containers"][0]["env"]}["GPU_POWER_CAP_W"] == "600"
+    assert pod["nodeSelector"] == pool_selector("local", planned.name)
+    config = recorder.named(f"{NAME}-power-caps-configmap-aion-system-gpu-power-cap-{planned.name}").inputs
+    assert config["data"] == {"cap_w": str(planned.gpu_power_cap_w)} == {"cap_w": "600"}
+    assert [v["configMap"]["name"] for v in pod["volumes"] if "configMap" in v] == [config["metadata"]["name"]]
     storage = recorder.of_type("kubernetes:storage.k8s.io/v1:StorageClass")[0].inputs
     assert storage["provisioner"] == "kubernetes.io/no-provisioner"
 

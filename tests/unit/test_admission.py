@@ -96,3 +96,24 @@ def test_aion_queues_names_the_kubeconfig_that_reaches_no_cluster(aion: Any, tmp
     assert unreachable.stderr.startswith("error: --kubeconfig:") and "does not reach a cluster" in unreachable.stderr
     unknown = aion("queues", str(stack), "--cluster", "nope")
     assert unknown.returncode == 2 and "--cluster" in unknown.stderr and "'nope'" in unknown.stderr
+
+
+def test_under_a_power_event_the_capped_kw_the_event_and_who_was_stopped_are_shown():
+    # Two tenants of 10 GPUs (tests/engine/test_derate.py), the row derated to 13 kW: the cap goes to 200 W
+    # (0.775 kW a GPU) and dr-batch's queue is drained; dr-serve's 10 admitted GPUs draw 7.75 kW.
+    from aion_factory import make_plan
+    from aion_factory.planner import LevelDerate
+    from aion_factory.view import cluster_view
+
+    values = {**VALUES, "tenants": [
+        {"name": "dr-serve", "power_kw": 12.75, "clusters": ["pw"]},
+        {"name": "dr-batch", "power_kw": 12.75, "clusters": ["pw"], "priority_classes": ["batch"]},
+    ]}  # fmt: skip
+    spec = spec_from_config(values)
+    plan = make_plan(spec, derates=(LevelDerate("pw/hall-a/row-1", 13),))
+    view = cluster_view(spec, plan, "pw")
+    rows, flavors = queue_power(view, [cluster_queue("dr-serve", 10, 0), cluster_queue("dr-batch", 0, 10)])
+    assert {r.tenant: (r.admitted_kw, r.stopped) for r in rows} == {"dr-serve": (pytest.approx(7.75), False), "dr-batch": (0.0, True)}
+    text = format_queue_power(view, rows, flavors, plan.derate.levels)
+    assert "power event: row pw/hall-a/row-1 derated to 13.0 kW (budget 26.0 kW); admitted here now: 7.8 kW" in text
+    assert "stopped by the power event (ClusterQueue held and drained, its work waits until the event ends): dr-batch" in text

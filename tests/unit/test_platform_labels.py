@@ -72,17 +72,22 @@ def test_labels_go_on_metadata_only_and_keep_the_builders_own(stack: str):
     built += queues.priority_classes() + queues.workload_priority_classes() + queues.topologies(view)
     built += queues.resource_flavors(view) + queues.cohorts(view)
     built += [obj for pair in queues.queues_for(view) for obj in pair]
-    built += [power_caps.system_namespace(), *power_caps.power_cap_daemonsets(view)]
+    built += [power_caps.system_namespace(), *power_caps.power_cap_objects(view)]
     *labelled, storage = manifest.objects()
     assert storage["kind"] == "StorageClass"
     for before, after in zip(built, labelled, strict=True):
         own = before["metadata"].get("labels", {})
         assert {key: after["metadata"]["labels"][key] for key in own} == own
         assert {**after, "metadata": {**after["metadata"], "labels": own}} == {**before, "metadata": {**before["metadata"], "labels": own}}
-    [daemonset] = manifest.power_caps[1:]
-    [capped] = [pool.name for pool in view.gpu_pools if pool.gpu_power_cap_w is not None]
-    selector = {"app.kubernetes.io/name": "gpu-power-cap", "app.kubernetes.io/part-of": "aion-factory", "aion-factory.io/pool": capped}
-    assert daemonset["spec"]["selector"]["matchLabels"] == daemonset["spec"]["template"]["metadata"]["labels"] == selector
+    daemonsets = [obj for obj in manifest.power_caps if obj["kind"] == "DaemonSet"]
+    assert len(daemonsets) == len(view.gpu_pools)  # every GPU pool: capped, or held at its default limit
+    for daemonset, pool in zip(daemonsets, view.gpu_pools, strict=True):
+        selector = {
+            "app.kubernetes.io/name": "gpu-power-cap",
+            "app.kubernetes.io/part-of": "aion-factory",
+            "aion-factory.io/pool": pool.name,
+        }
+        assert daemonset["spec"]["selector"]["matchLabels"] == daemonset["spec"]["template"]["metadata"]["labels"] == selector
 
 
 def test_the_device_plugins_time_slicing_config_is_gpu_sharing(config: dict[str, Any]):
