@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import labels
 from ..labels import APP_NAME, APP_PART_OF, GPU_RESOURCE, PART_OF, POOL, pod_security_levels, pool_selector
 from ..rendering import render_manifests
 from ..spec import SYSTEM_NAMESPACE
@@ -40,6 +41,7 @@ def power_cap_objects(view: ClusterView) -> list[dict[str, Any]]:
     included), or the GPU's default limit where there is none: a pool a derate capped is set back when it ends."""
     objects = []
     for pool in view.gpu_pools:
+        cap = DEFAULT_CAP if pool.gpu_power_cap_w is None else pool.gpu_power_cap_w
         objects += render_manifests(
             "gpu-power-cap.yaml.j2",
             daemonset_name=f"gpu-power-cap-{pool.name}",
@@ -50,7 +52,9 @@ def power_cap_objects(view: ClusterView) -> list[dict[str, Any]]:
             config_labels={APP_PART_OF: PART_OF, POOL: pool.name},
             node_selector=pool_selector(view.name, pool.name),
             tolerations=[toleration(t) for t in pool.taints],
-            cap=DEFAULT_CAP if pool.gpu_power_cap_w is None else pool.gpu_power_cap_w,
+            cap=cap,
+            # The cap on the DaemonSet too, under the label key the nodes carry it by: what a reader of the cluster sees.
+            annotations={labels.POWER_CAP: str(cap)},
             check_interval_s=CHECK_INTERVAL_S,
             image=POWER_CAP.reference(view.settings.image_registry),
         )
