@@ -490,9 +490,6 @@ class FactorySpec(_Spec):
     current_phase: Name | None = None
     """The phase the stacks deploy; unset: the last phase whose date has come (none before the first)."""
 
-    def cluster(self, name: str) -> Cluster:
-        return next(c for c in self.clusters if c.name == name)
-
 
 def bounds_of(field: FieldInfo) -> str:
     """What a field allows, in words ("0 to 5,000", "at most 40 characters"): for the config

@@ -48,7 +48,7 @@ def nodes(api_client: Any, pool: str) -> list[Any]:
 
 def test_its_pools_are_simulated_nodes_with_their_gpus(consumer: SourceProject, api_client: Any) -> None:
     spec = factory_spec()
-    for pool in spec.cluster("inference").pools:
+    for pool in spec.clusters[0].pools:
         found = nodes(api_client, pool.name)
         assert len(found) == pool.size
         gpus = {"l40s": "4", "l4": "8"}[pool.name]

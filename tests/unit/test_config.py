@@ -15,7 +15,7 @@ def problems(config) -> list[str]:
 
 def test_minimal_config_is_valid(config):
     spec = spec_from_config(config)
-    assert spec.cluster("c").pools[0].taints is None  # unset: the GPU taint (test_view.py)
+    assert spec.clusters[0].pools[0].taints is None  # unset: the GPU taint (test_view.py)
 
 
 def test_unknown_node_type_names_key_and_known_types(config):
@@ -446,7 +446,7 @@ def test_a_rack_needs_a_row(config):
 def test_topology_aware_scheduling_refuses_autoscaling_pools(config):
     """Kueue's TAS places work on nodes that exist: an autoscaling pool would never be asked to grow."""
     config["clusters"][0]["kueue"] = {"topology_aware_scheduling": True}
-    assert spec_from_config(config).cluster("c").kueue.topology_aware_scheduling
+    assert spec_from_config(config).clusters[0].kueue.topology_aware_scheduling
     config["clusters"][0]["pools"][0].update(autoscaling=True, max_size=6)
     assert problems(config) == [
         "aion:clusters[0].kueue.topology_aware_scheduling: Kueue's Topology Aware Scheduling admits work only onto nodes "

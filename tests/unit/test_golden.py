@@ -45,7 +45,7 @@ def test_kind_config():
     from aion_factory.devstack.kind import kind_config
 
     spec = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
-    assert_golden({"kind-config-local.yaml": kind_config(spec.cluster("local"))})
+    assert_golden({"kind-config-local.yaml": kind_config(spec.clusters[0])})
 
 
 def test_the_200mw_answer_at_the_wall_basis_is_shown_beside_the_counted_one():

@@ -125,7 +125,7 @@ def test_kueue_settings_outside_what_is_allowed_are_refused_by_key():
 def test_kind_gets_the_chart_values_of_the_local_stack(capsys: pytest.CaptureFixture[str]):
     assert kind_main([str(ROOT / "stacks/Pulumi.local.yaml"), "--kueue-values"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed == helm_values(load_stack_file(ROOT / "stacks/Pulumi.local.yaml").cluster("local").kueue)
+    assert printed == helm_values(load_stack_file(ROOT / "stacks/Pulumi.local.yaml").clusters[0].kueue)
 
 
 def test_a_view_of_an_unknown_cluster_names_the_clusters_there_are():
