@@ -36,7 +36,7 @@ from .errors import PATH_CHARS, ConfigError, Problem, shown
 from .phases import PhaseView, current_view, phase_figure, phase_start, view_at, views
 from .planner.power import gpu_pool_plan
 from .site import site_from_document
-from .spec import MAX_STRING, FactorySpec, Name, Phase, Tenant
+from .spec import MAX_STRING, AccountFigures, FactorySpec, Flag, Name, Phase, Tenant
 from .yaml_input import document_path, read_yaml
 
 PROGRAMME_KEY = "programme"
@@ -50,12 +50,19 @@ class _Programme(BaseModel):
 
 
 class Account(_Programme):
-    """A Scaleway Organization and the Projects of it the sites deploy into."""
+    """A Scaleway Organization and the Projects of it the sites deploy into, and its quotas: they hold
+    every cluster of every site that deploys into it, phase by phase."""
 
     organization: Name
     """The Organization's name as the programme calls it."""
     projects: tuple[Name, ...] = ()
     """Its Projects the sites deploy into."""
+    identity_validated: Flag = True
+    """Whether the Organization's identity is validated: which of Scaleway's published defaults apply."""
+    quotas: AccountFigures = AccountFigures()
+    """Quotas raised so far by support tickets; an unset one is Scaleway's published default (the catalog's)."""
+    in_use: AccountFigures = AccountFigures()
+    """What the Organization already runs outside this programme: it counts too."""
 
 
 class SiteEntry(_Programme):

@@ -9,10 +9,12 @@ from dataclasses import dataclass, replace
 from .catalog import Catalog, load_catalog
 from .errors import NotDeployable, Problem
 from .phases import current_view
-from .planner import H100Equivalents, PhasePlan, Plan, make_plan
+from .planner import H100Equivalents, PhasePlan, Plan, QuotaUse, make_plan
+from .planner.account import AccountNeeds, check_account, site_needs
 from .planner.equivalence import of_gpus
+from .programme import Account as ProgrammeAccount
 from .programme import Programme, programme_of_site, site_views
-from .spec import FactorySpec, Phase
+from .spec import Account, FactorySpec, Phase
 
 
 def phase_label(phase: Phase | None) -> str:
@@ -48,11 +50,26 @@ class SitePhases:
 
 
 @dataclass(frozen=True)
+class OrganizationPhase:
+    """An Organization of the programme in one phase: every cluster its sites deploy then, against its quotas."""
+
+    organization: str
+    phase: Phase | None
+    uses: tuple[QuotaUse, ...]
+
+    @property
+    def to_raise(self) -> tuple[QuotaUse, ...]:
+        return tuple(use for use in self.uses if not use.fits)
+
+
+@dataclass(frozen=True)
 class ProgrammePlan:
     name: str
     phases: tuple[Phase | None, ...]  # (None,) without phases
     sites: tuple[SitePhases, ...]
     totals: tuple[PhaseTotal, ...]
+    # The quotas each Organization of `accounts:` meets, phase by phase: what to raise, and by when.
+    organizations: tuple[OrganizationPhase, ...] = ()
 
     @property
     def violations(self) -> list[Problem]:
@@ -91,7 +108,29 @@ def plan_programme(
     )
     phases = tuple(views_then[0].phase for views_then in per_phase)
     totals = tuple(_total(phase, [site.plans[i].plan for site in sites], catalog) for i, phase in enumerate(phases))
-    return ProgrammePlan(programme.name, phases, sites, totals)
+    organizations = tuple(
+        _organization(account.organization, i, phase, sites, account_of(account), catalog)
+        for account in programme.accounts
+        for i, phase in enumerate(phases)
+    )
+    return ProgrammePlan(programme.name, phases, sites, totals, organizations)
+
+
+def account_of(account: ProgrammeAccount) -> Account:
+    """A programme's Organization as the account check reads it (names, not IDs: the figures are what count)."""
+    return Account(identity_validated=account.identity_validated, quotas=account.quotas, in_use=account.in_use)
+
+
+def _organization(
+    organization: str, index: int, phase: Phase | None, sites: tuple[SitePhases, ...], account: Account, catalog: Catalog
+) -> OrganizationPhase:
+    """What the sites that deploy into `organization` ask of its quotas in phase `index`, added up."""
+    needs = AccountNeeds()
+    for site in sites:
+        if site.organization == organization:
+            planned = site.plans[index]
+            needs += site_needs(planned.view.spec, planned.plan.clusters, planned.plan.pools, catalog)
+    return OrganizationPhase(organization, phase, check_account(needs, account, catalog))
 
 
 def _total(phase: Phase | None, plans: list[Plan], catalog: Catalog) -> PhaseTotal:

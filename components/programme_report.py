@@ -43,9 +43,29 @@ def format_programme(plan: ProgrammePlan, current: Phase | None, phase: int | No
                 f"rated IT {site_plan.site.rated_it_kw:,.1f} kW of {site_plan.site.it_budget_kw:,.1f} kW",
                 *format_levels(site_plan),
             ]
+    lines += format_quotas_to_raise(plan)
     if plan.violations:
         lines += ["", format_problems(plan.violations, "VIOLATIONS:", indent="  ")]
     return "\n".join(lines) + "\n"
+
+
+def format_quotas_to_raise(plan: ProgrammePlan) -> list[str]:
+    """Each Organization's quotas that a phase passes: which to raise, to what, and by when (the phase's
+    date: Scaleway raises them by support ticket, so ask before the hardware arrives)."""
+    if not plan.organizations:
+        return []
+    lines = ["", "== account quotas (Scaleway Organization: figure now -> needed, by the phase's date)"]
+    for organization in plan.organizations:
+        when = phase_label(organization.phase)
+        if not organization.to_raise:
+            lines.append(f"{organization.organization} in {when}: every quota holds")
+            continue
+        for use in organization.to_raise:
+            lines.append(
+                f"{organization.organization} in {when}: raise {use.name} from {use.limit:,} to {use.total:,}"
+                + (f" ({use.in_use:,} in use elsewhere)" if use.in_use else "")
+            )
+    return lines
 
 
 def format_ramp(totals: tuple[PhaseTotal, ...]) -> list[str]:

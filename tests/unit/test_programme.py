@@ -171,3 +171,30 @@ def test_a_programme_naming_a_programme_takes_its_sites_and_nesting_is_bounded(a
         write(tmp_path, {"programme": f"p{depth}", "sites": [{"file": named}]}, f"p{depth}.yaml")
     result = aion("plan", str(tmp_path / "p0.yaml"))
     assert result.returncode == 2 and "programmes nest more than 8 deep; allowed: at most that" in result.stderr
+
+
+def test_the_sites_of_one_organization_add_up_against_its_quotas_phase_by_phase(aion, tmp_path):
+    # Two sites of one Kapsule cluster each deploy into `aion`, whose Kapsule-cluster quota was raised to 1:
+    # 2 clusters pass it. Site b's cluster arrives in p2, so p1 holds (1 of 1) and p2 must raise it to 2.
+    # H100-SXM-8-80G Instances: Scaleway's published default is 0 (a support ticket gives them), so
+    # each phase asks for its nodes: 10 in p1, 10 + 30 in p2, fewer than the 25 raised for p1.
+    b = site("b", 500, 30)
+    b["clusters"][0]["from_phase"] = "p2"
+    quotas = {"kapsule_clusters": 1, "instances": {"H100-SXM-8-80G": {"fr-par-2": 25}}}
+    programme = {
+        "programme": "two",
+        "accounts": [{"organization": "aion", "projects": ["a", "b"], "quotas": quotas}],
+        "sites": [{"document": site("a", 500, 10), "organization": "aion", "project": "a"},
+                  {"document": b, "organization": "aion", "project": "b"}],
+    }  # fmt: skip
+    plan = plan_programme(load_programme_of(programme))
+    p1, p2 = (organization for organization in plan.organizations if organization.organization == "aion")
+    assert [(u.name, u.total, u.limit) for u in p1.to_raise] == []
+    assert [(u.name, u.total, u.limit) for u in p2.to_raise] == [
+        ("kapsule_clusters", 2, 1),
+        ("H100-SXM-8-80G Instances in fr-par-2", 40, 25),
+    ]
+    result = aion("plan", str(write(tmp_path, programme)))
+    assert "aion in p1 (2027-06): every quota holds" in result.stdout
+    assert "aion in p2 (2028-06): raise kapsule_clusters from 1 to 2" in result.stdout
+    assert "aion in p2 (2028-06): raise H100-SXM-8-80G Instances in fr-par-2 from 25 to 40" in result.stdout
