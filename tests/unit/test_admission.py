@@ -99,7 +99,7 @@ def test_aion_queues_names_the_kubeconfig_that_reaches_no_cluster(aion: Any, tmp
 
 
 def test_under_a_power_event_the_capped_kw_the_event_and_who_was_stopped_are_shown():
-    # Two tenants of 10 GPUs (tests/engine/test_derate.py), the row derated to 13 kW: the cap goes to 200 W
+    # Two tenants of 10 GPUs (tests/engine/test_derate_deployed.py), the row derated to 13 kW: the cap goes to 200 W
     # (0.775 kW a GPU) and dr-batch's queue is drained; dr-serve's 10 admitted GPUs draw 7.75 kW.
     from aion_factory import make_plan
     from aion_factory.planner import LevelDerate
