@@ -19,7 +19,7 @@ from aion_factory import labels
 from aion_factory.local.simulated import pod_runtime
 from aion_factory.planner import FlavorQuota
 from aion_factory.platform.tenancy import TENANT_LABEL
-from engine_support import PulumiProject, stack_values, wait_for
+from engine_support import PulumiProject, deployed, stack_values, wait_for
 from support import ROOT
 
 
@@ -113,10 +113,7 @@ def _message(workload: dict[str, Any], kind: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(new_project: Any) -> Iterator[PulumiProject]:
-    project = new_project("kueue", VALUES)
-    project.pulumi("up", "--yes", "--skip-preview")
-    yield project
-    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed(new_project, "kueue", VALUES)
 
 
 @pytest.fixture(scope="module")

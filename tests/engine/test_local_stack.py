@@ -12,7 +12,7 @@ import pytest
 from kubernetes import client
 
 from aion_factory import labels
-from engine_support import PulumiProject, stack_values, wait_for
+from engine_support import PulumiProject, deployed, stack_values, wait_for
 from support import ROOT
 
 LOCAL_STACK = ROOT / "stacks/Pulumi.local.yaml"
@@ -32,10 +32,7 @@ def is_ready(node: Any) -> bool:
 
 @pytest.fixture(scope="module")
 def project(new_project: Any) -> Iterator[PulumiProject]:
-    project = new_project("local", stack_values(LOCAL_STACK))
-    project.pulumi("up", "--yes", "--skip-preview")
-    yield project
-    project.pulumi("destroy", "--yes", "--skip-preview", check=False)  # safety net if a test failed
+    yield from deployed(new_project, "local", stack_values(LOCAL_STACK))
 
 
 def test_no_change_preview_after_up(project: PulumiProject) -> None:

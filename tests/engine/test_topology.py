@@ -21,7 +21,7 @@ from kubernetes import client
 from test_kueue_admission import Tenant, job
 
 from aion_factory import labels, make_plan, spec_from_config
-from engine_support import PulumiProject, stack_values, wait_for
+from engine_support import PulumiProject, deployed, stack_values, wait_for
 from support import ROOT
 
 H100_GPUS, KW_PER_GPU = 8, 10.2 / 8
@@ -46,10 +46,7 @@ def whole_nodes(name: str, pods: int, topology: str | None = None) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def project(new_project: Any) -> Iterator[PulumiProject]:
-    project: PulumiProject = new_project("topology", VALUES)
-    project.pulumi("up", "--yes", "--skip-preview")
-    yield project
-    project.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    yield from deployed(new_project, "topology", VALUES)
 
 
 @pytest.fixture(scope="module")
