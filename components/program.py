@@ -29,7 +29,7 @@ from .keys import NAMESPACE
 from .plan_document import plan_document
 from .planner import Plan, make_plan
 from .power_event import derates_beside
-from .programme_plan import deployed_phase
+from .programme_stack import deployed_phase
 from .site import SPEC_KEYS, SiteStack, stack_from_config
 from .spec import FactorySpec
 from .target import LocalSettings
@@ -97,7 +97,7 @@ def run() -> None:
     try:
         stack = stack_from_pulumi_config()
         # Every phase is checked; the current one is deployed: no hardware before its power.
-        current = deployed_phase(stack.spec, datetime.date.today())
+        current = deployed_phase(stack, datetime.date.today())
         if current is None:
             pulumi.log.warn(f"no phase of site {stack.spec.site.name} has come yet (the first: {_first(stack.spec)}): nothing is deployed")
             return

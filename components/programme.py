@@ -22,7 +22,6 @@ problem names the file and its key path.
 
 from __future__ import annotations
 
-import datetime
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .catalog import Catalog, load_catalog
 from .config import did_you_mean, fields_at
 from .errors import PATH_CHARS, ConfigError, Problem, shown
-from .phases import PhaseView, current_view, phase_figure, phase_start, view_at, views
+from .phases import PhaseView, phase_figure, phase_start, views
 from .planner.power import gpu_pool_plan
 from .site import site_from_document
 from .spec import MAX_STRING, AccountFigures, FactorySpec, Flag, Name, Phase, Tenant
@@ -299,18 +298,6 @@ def site_views(programme: Programme, catalog: Catalog | None = None) -> list[lis
     return [_with_spanning(programme, [site[i] for site in per_site], catalog) for i in range(len(per_site[0]))]
 
 
-def current_site_view(programme: Programme, site: str, today: datetime.date, catalog: Catalog | None = None) -> PhaseView | None:
-    """What a stack of `site` deploys today: its current view with its shares of the spanning
-    tenants (the plug-in for a cluster stack that reads its programme)."""
-    spec = programme.site(site).spec
-    current = current_view(spec, today)
-    if current is None:
-        return None
-    index = [p.name for p in spec.phases].index(current.phase.name) if current.phase else 0
-    views_now = [view_at(s.spec, index) if s.spec.phases else views(s.spec)[0] for s in programme.sites]
-    return next(v for v in _with_spanning(programme, views_now, catalog or load_catalog()) if v.spec.site.name == site)
-
-
 def _with_spanning(programme: Programme, site_views_now: list[PhaseView], catalog: Catalog) -> list[PhaseView]:
     if not programme.tenants:
         return site_views_now
@@ -338,7 +325,8 @@ def _with_spanning(programme: Programme, site_views_now: list[PhaseView], catalo
             share = power * sum(rated[name] for name in here) / total
             if share <= 0:
                 continue
-            fields = {k: v for k, v in tenant.model_dump().items() if k not in ("clusters", "power_kw", "by_phase", "from_phase")}
+            # Its own values, not a dump of them: the nested settings (object quotas...) stay models.
+            fields = {k: getattr(tenant, k) for k in Tenant.model_fields if k not in ("clusters", "power_kw", "by_phase", "from_phase")}
             local = Tenant.model_construct(**fields, clusters=tuple(n.split("/")[1] for n in here), power_kw=share)
             added.setdefault(site, []).append(local)
             declared.setdefault(site, []).append(f"{programme.path}: tenants[{t}]")

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .catalog import Catalog, load_catalog
-from .errors import NotDeployable, Problem
-from .phases import current_view
+from .errors import Problem
 from .planner import H100Equivalents, PhasePlan, Plan, QuotaUse, make_plan
 from .planner.account import AccountNeeds, check_account, site_needs
 from .planner.equivalence import of_gpus
 from .programme import Account as ProgrammeAccount
-from .programme import Programme, programme_of_site, site_views
+from .programme import Programme, site_views
 from .spec import Account, FactorySpec, Phase
 
 
@@ -150,17 +148,3 @@ def _total(phase: Phase | None, plans: list[Plan], catalog: Catalog) -> PhaseTot
         tenants=len({t.name for p in plans for t in p.tenants}),
         fits=all(p.fits for p in plans),
     )
-
-
-def deployed_phase(spec: FactorySpec, today: datetime.date, catalog: Catalog | None = None) -> PhasePlan | None:
-    """What a stack of `spec` deploys: its current phase's view and plan (the site itself, without
-    phases), once every phase's plan fits, else `NotDeployable` naming each phase's violations; None
-    before the first phase's date: no power is there yet, so no hardware is deployed."""
-    plans = plan_programme(programme_of_site(spec, spec.site.name), catalog).sites[0].plans
-    violations = [v for p in plans for v in p.plan.violations]
-    if violations:
-        raise NotDeployable("the plan violates the site's budgets or limits", violations)
-    current = current_view(spec, today)
-    if current is None:
-        return None
-    return next(p for p in plans if p.phase == current.phase)

@@ -31,7 +31,7 @@ from .keys import NAMESPACE
 from .plan_document import plan_schema
 from .programme import ProgrammeSpec
 from .programme_document import programme_plan_schema
-from .site import CLUSTER, KUBECONFIG, SITE_FILE, SPEC_KEYS
+from .site import CLUSTER, KUBECONFIG, PROGRAMME, SITE_FILE, SPEC_KEYS, STACK_KEYS
 from .spec import MAX_FACILITY_MW, MAX_NODES, MAX_PODS, MAX_STRING, FactorySpec, Name, Tenant, bounds_of
 from .yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_NUMBER_CHARS, MAX_SCALAR_CHARS, MAX_VALUES
 
@@ -73,7 +73,7 @@ def stack_file_schema() -> dict[str, Any]:
     """A Pulumi stack file (Pulumi.<stack>.yaml) of this program.
 
     Its `config:` holds either an inline site (`aion:site`, `aion:clusters`, `aion:tenants`)
-    or a cluster of a site document (`aion:site_file`, `aion:cluster`, `aion:kubeconfig`);
+    or a cluster of a site document (`aion:site_file`, `aion:cluster`, `aion:kubeconfig`, `aion:programme`);
     any other `aion:` key is refused, while other namespaces' keys (`scaleway:region`) pass.
     """
     inner = FactorySpec.model_json_schema()
@@ -88,7 +88,11 @@ def stack_file_schema() -> dict[str, Any]:
         "type": "string",
         "description": "Local target: the kubeconfig of the cluster, when the stack names one.",
     }
-    site_document_keys = (SITE_FILE, CLUSTER, KUBECONFIG)
+    aion[f"{NAMESPACE}:{PROGRAMME}"] = {
+        "type": "string",
+        "minLength": 1,
+        "description": "The programme the site document is one of, relative to the stack file: the site is planned in it.",
+    }
     config = {
         "type": "object",
         "description": "The stack's config: `aion:` keys, and other namespaces' keys (`scaleway:region`).",
@@ -101,7 +105,7 @@ def stack_file_schema() -> dict[str, Any]:
             "required": [f"{NAMESPACE}:{CLUSTER}"],
             "properties": {
                 f"{NAMESPACE}:{key}": _refused(
-                    f"the site document says this; next to {NAMESPACE}:{SITE_FILE} the stack sets only {', '.join(site_document_keys)}"
+                    f"the site document says this; next to {NAMESPACE}:{SITE_FILE} the stack sets only {', '.join(STACK_KEYS)}"
                 )
                 for key in SPEC_KEYS
             },
@@ -110,7 +114,7 @@ def stack_file_schema() -> dict[str, Any]:
             "required": [f"{NAMESPACE}:{key}" for key in inner.get("required", [])],
             "properties": {
                 f"{NAMESPACE}:{key}": _refused(f"needs {NAMESPACE}:{SITE_FILE}; an inline site deploys all its clusters")
-                for key in (CLUSTER, KUBECONFIG)
+                for key in (CLUSTER, KUBECONFIG, PROGRAMME)
             },
         },
     }

@@ -7,8 +7,10 @@ own cluster, and nothing the site already says:
     config:
       aion:site_file: ../sites/aion.yaml   # relative to the stack file
       aion:cluster: h1-c01
+      aion:programme: ../programme.yaml    # when the site is one of a programme's
 
-Every stack plans the whole site and deploys its own cluster only. A stack that
+Every stack plans the whole site and deploys its own cluster only; a site of a
+programme is planned with the programme, its tenants across sites included. A stack that
 holds the whole `aion:` config inline (`aion:site`, `aion:clusters`, `aion:tenants`)
 is a one-stack site that deploys every cluster it declares.
 """
@@ -28,9 +30,9 @@ from .spec import FactorySpec
 from .yaml_input import read_yaml as read_yaml  # the one reader of YAML files; modules that read stacks import it from here
 
 SPEC_KEYS = ("site", "clusters", "tenants", "account")
-SITE_FILE, CLUSTER, KUBECONFIG = "site_file", "cluster", "kubeconfig"
+SITE_FILE, CLUSTER, KUBECONFIG, PROGRAMME = "site_file", "cluster", "kubeconfig", "programme"
 # The keys a cluster stack of a site document may set: the rest is the site's to say.
-STACK_KEYS = (SITE_FILE, CLUSTER, KUBECONFIG)
+STACK_KEYS = (SITE_FILE, CLUSTER, KUBECONFIG, PROGRAMME)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class SiteStack:
     clusters: tuple[str, ...]
     site_file: Path | None = None  # None: the site is inline in the stack's config
     kubeconfig: str | None = None  # local target: the cluster's kubeconfig, when the stack names one
+    programme_file: Path | None = None  # the programme the site is one of: its tenants across sites, its accounts
 
 
 def load_site(path: str | Path, catalog: Catalog | None = None) -> FactorySpec:
@@ -62,7 +65,7 @@ def site_from_document(document: Any, path: str | Path, catalog: Catalog | None 
 def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catalog | None = None) -> SiteStack:
     """A stack's `aion:` values (keyed without namespace): a cluster stack of a site document, or an inline site."""
     if SITE_FILE not in values:
-        stray = [key for key in (CLUSTER, KUBECONFIG) if key in values]
+        stray = [key for key in (CLUSTER, KUBECONFIG, PROGRAMME) if key in values]
         if stray:
             raise ConfigError(
                 [Problem(key_path([k]), f"needs {key_path([SITE_FILE])}; an inline site deploys all its clusters") for k in stray]
@@ -89,6 +92,13 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
     kubeconfig = values.get(KUBECONFIG)
     if kubeconfig is not None and not isinstance(kubeconfig, str):
         problems.append(Problem(key_path([KUBECONFIG]), f"{shown(kubeconfig)} is not a path"))
+    programme = values.get(PROGRAMME)
+    if programme is not None and (not isinstance(programme, str) or not programme):
+        problems.append(
+            Problem(
+                key_path([PROGRAMME]), f"{shown(programme)} is not a path; allowed: a programme document's path, relative to the stack file"
+            )
+        )
     if problems:
         raise ConfigError(problems)
     path = (stack_dir / site_file).resolve()
@@ -98,7 +108,8 @@ def stack_from_config(values: Mapping[str, Any], stack_dir: Path, catalog: Catal
         raise ConfigError(
             [Problem(key_path([CLUSTER]), f"{shown(cluster)} is not a cluster of {path}; its clusters: {', '.join(names) or 'none'}")]
         )
-    return SiteStack(spec, (str(cluster),), path, kubeconfig)
+    programme_file = (stack_dir / programme).resolve() if programme else None
+    return SiteStack(spec, (str(cluster),), path, kubeconfig, programme_file)
 
 
 def stack_values(document: Any, path: Path) -> dict[str, Any]:

@@ -1,7 +1,9 @@
-"""`aion fleet OPERATION SITE`: every cluster stack of a site (or the ones named), with Pulumi's Automation API.
+"""`aion fleet OPERATION FILE`: every cluster stack of a site, or of every site of a programme (or
+the ones named), with Pulumi's Automation API.
 
-`stacks` writes the stack files a site's clusters lack and names those no cluster owns;
-`changed` and `matrix` say which clusters a change to the site touches (for CI).
+`stacks` writes the stack files the clusters lack and names those no cluster owns; `changed` and
+`matrix` say which stacks of the phase deployed today a change touches (for CI). In a programme a
+cluster is named SITE/CLUSTER.
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from ..errors import PATH_CHARS, ConfigError, Problem, shown
 from ..fleet.changes import changed_clusters
 from ..fleet.matrix import GITHUB_MATRIX_MAX_JOBS, matrix_document
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
-from ..fleet.stacks import Fleet, fleet_of, stack_name, write_missing_stacks
-from ..planner import make_plan
-from ..power_event import derates_beside
-from ..site import load_site
-from ..spec import FactorySpec
+from ..fleet.stacks import Fleets, fleets_of, stack_name, write_missing_stacks
+from ..programme_plan import plan_programme
 from ..target import with_config_refusals
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 from .project import stack_dir
@@ -74,29 +73,30 @@ def _positive(text: str) -> int:
 
 
 def _with_site(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("site_file", help="the site document")
+    parser.add_argument("site_file", help="the site document, or a programme of sites")
     parser.add_argument("--project", default=".", help="the Pulumi project's folder (default: here); its stackConfigDir holds the stacks")
     return parser
 
 
-def _fleet(args: argparse.Namespace) -> tuple[Fleet, Path, Path]:
+def _fleet(args: argparse.Namespace) -> tuple[Fleets, Path, Path]:
     project = Path(args.project)
     stacks = stack_dir(project)
-    return fleet_of(args.site_file, stacks), project, stacks
+    return fleets_of(args.site_file, stacks), project, stacks
 
 
 def _operate(args: argparse.Namespace) -> int:
     try:
-        fleet, project, _ = _fleet(args)
-        stacks = _chosen(fleet, args.cluster)
+        fleets, project, _ = _fleet(args)
+        stacks = _chosen(fleets, args.cluster)
         if args.base:
-            touched = set(_touched(fleet.spec, args.base, Path(args.site_file))[2])
+            touched = set(_touched(args.base, Path(args.site_file))[2])
             stacks = {c: p for c, p in stacks.items() if c in touched}
     except ConfigError as error:
         return bad_input(error)
-    if args.operation in ("preview", "up") and (violations := with_config_refusals(fleet.spec, make_plan(fleet.spec)).violations):
+    if args.operation in ("preview", "up") and (violations := plan_programme(fleets.programme, refine=with_config_refusals).violations):
         # Every stack would refuse the same way: say it once, run none.
-        print("the site's plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
+        what = "programme" if fleets.of_programme else "site"
+        print(f"the {what}'s plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
         return EXIT_VIOLATED
     logs = Path(args.logs) if args.logs else project / ".state" / "fleet"
     try:
@@ -109,21 +109,22 @@ def _operate(args: argparse.Namespace) -> int:
     return EXIT_FITS if all(r.ok for r in results) else EXIT_VIOLATED
 
 
-def _chosen(fleet: Fleet, clusters: list[str] | None) -> dict[str, Path]:
+def _chosen(fleets: Fleets, clusters: list[str] | None) -> dict[str, Path]:
+    stacks = fleets.stacks
     problems = [
-        Problem("--cluster", f"{shown(c)} has no stack file; clusters with one: {', '.join(fleet.stacks) or 'none'}")
+        Problem("--cluster", f"{shown(c)} has no stack file; clusters with one: {', '.join(stacks) or 'none'}")
         for c in clusters or []
-        if c not in fleet.stacks
+        if c not in stacks
     ]
     if problems:
         raise ConfigError(problems)
-    return {c: p for c, p in fleet.stacks.items() if not clusters or c in clusters}
+    return {c: p for c, p in stacks.items() if not clusters or c in clusters}
 
 
 def _stacks(args: argparse.Namespace) -> int:
     try:
-        fleet, _, stack_dir = _fleet(args)
-        written = write_missing_stacks(fleet, stack_dir)
+        fleets, _, stack_dir = _fleet(args)
+        written = write_missing_stacks(fleets, stack_dir)
     except ConfigError as error:
         return bad_input(error)
     except OSError as error:  # the stack folder cannot be written
@@ -131,9 +132,10 @@ def _stacks(args: argparse.Namespace) -> int:
         return bad_input(ConfigError([Problem("--project", why)]))
     for path in written:
         print(f"wrote {path}")
-    for orphan in fleet.orphans:
-        print(f"warning: {orphan} names a cluster that {fleet.site_file} does not have", file=sys.stderr)
-    return EXIT_BAD_INPUT if fleet.orphans else EXIT_FITS
+    for fleet in fleets.fleets:
+        for orphan in fleet.orphans:
+            print(f"warning: {orphan} names a cluster that {fleet.site_file} does not have", file=sys.stderr)
+    return EXIT_BAD_INPUT if fleets.orphans else EXIT_FITS
 
 
 def _changed(args: argparse.Namespace) -> int:
@@ -141,29 +143,31 @@ def _changed(args: argparse.Namespace) -> int:
 
     site_file = Path(args.site_file)
     try:
-        fleet = _fleet(args)[0] if args.as_matrix else None
-        before, after, clusters = _touched(fleet.spec if fleet else load_site(site_file), args.base, site_file)
+        fleets = _fleet(args)[0] if args.as_matrix else None
+        before, after, clusters = _touched(args.base, site_file)
     except ConfigError as error:
         return bad_input(error)
     if args.diff:
         print(deployed_diff(before or {}, after, clusters, args.base or "nothing"), end="")
-    elif fleet is None:
+    elif fleets is None:
         print("\n".join(clusters))
     else:
-        entries = [{"cluster": c, "stack": stack_name(fleet.stacks[c])} for c in clusters if c in fleet.stacks]
+        stacks = fleets.stacks
+        entries = [{"cluster": c, "stack": stack_name(stacks[c])} for c in clusters if c in stacks]
         print(json.dumps(matrix_document(entries, args.max_jobs)))
     return EXIT_FITS
 
 
-def _touched(spec: FactorySpec, base: str | None, site_file: Path) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:
-    """What the site's clusters deploy at `base` and now, and the clusters a change since `base` touches
-    (every one without a base); a dropped cluster's stack is destroyed by hand, not previewed."""
+def _touched(base: str | None, path: Path) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:
+    """What the clusters of the site or programme at `path` deploy today (in the phase its stacks
+    deploy) at `base` and now, and the clusters a change since `base` touches (every one without a
+    base); a dropped cluster's stack is destroyed by hand, not previewed, and a cluster whose phase
+    has not come deploys nothing yet."""
     # What a cluster deploys is rendered by the platform's builders: loaded only for these commands.
-    from ..fleet.deployed import deployed_documents
+    from ..fleet.deployed import documents_of
 
-    # A power event beside the site is a change too: the clusters whose caps, quotas or queues it moves.
-    after = deployed_documents(spec, derates_beside(site_file, spec)[1])
-    before, registration = _deployed_at(base, site_file) if base else (None, set())
+    after = documents_of(path)
+    before, registration = _deployed_at(base, path) if base else (None, set())
     kept = set(after)
     return before, after, [c for c in changed_clusters(before, after, registration) if c in kept]
 

@@ -23,9 +23,9 @@ from ..plan_diff import format_diff
 from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
 from ..power_event import derates_beside, events_path
-from ..programme import is_programme, programme_from_document
+from ..programme import Programme, is_programme, load_programme, programme_from_document, programme_of_site
 from ..report import REPORT_FILES, format_table, write_report
-from ..site import SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
+from ..site import PROGRAMME, SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
 from ..target import with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         document = read_yaml(path, "stack file, site or programme document") if path.is_file() else None
         programmes = [programme_from_document(document, path)] if is_programme(document) else None
         sites = sites_of(path, document) if programmes is None else []
-        programmes = programmes or programmes_of(sites)
+        programmes = programmes or _with_programmes(path, document, sites) or programmes_of(sites)
         if args.report:
             report_folders(Path(args.report), len(sites) if programmes is None else len(programmes) + 1)
         if args.diff and args.format != "text":
@@ -120,6 +120,23 @@ def run(args: argparse.Namespace) -> int:
         if warnings:
             print(format_problems(warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def _with_programmes(path: Path, document: Any, sites: list[PlannedSite]) -> list[Programme] | None:
+    """Where the stack file at `path`, or a stack file of the folder `path`, names its site's programme
+    (`aion:programme`): each programme named, and the sites of no programme, each a programme of one."""
+    stack_files = sorted(path.glob(STACK_GLOB)) if path.is_dir() else [path] if isinstance(document, dict) and "config" in document else []
+    files: dict[Path, None] = {}
+    for stack_file in stack_files:
+        named = stack_values(read_yaml(stack_file, "stack file"), stack_file).get(PROGRAMME)
+        if isinstance(named, str) and named:
+            files.setdefault((stack_file.parent / named).resolve(), None)
+    if not files:
+        return None
+    programmes = [load_programme(file) for file in files]
+    planned = {site.file for programme in programmes for site in programme.sites}
+    alone = [programme_of_site(site.spec, site.label) for site in sites if Path(site.label).resolve() not in planned]
+    return programmes + alone
 
 
 def _instant(text: str) -> datetime:

@@ -27,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError, Problem, shown
-from .deployed import site_documents
+from .deployed import documents_of
 from .revision import refuse_option
 
 # Files that decide how a document becomes resources, by the targets they serve (None: every target).
@@ -76,7 +76,7 @@ def documents_at(top: Path, revision: str, site_file: PurePosixPath, option: str
         if not (tree / site_file).is_file():
             return None, f"{site_file} did not exist at {revision}"
         if not _holds_the_toolkit(tree):
-            return site_documents(tree / site_file), ""
+            return documents_of(tree / site_file), ""
         _lay_out_package(tree, importable)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(importable), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
         result = subprocess.run([sys.executable, "-m", MODULE, str(tree / site_file)], cwd=tree, env=env, capture_output=True, check=False)

@@ -5,14 +5,18 @@ and pools). Two equal documents, built by the same registration code at the same
 deploy the same resources; `fleet/changes.py` compares them and `fleet/baseline.py` asks a git
 revision's own code for its documents.
 
-`python -m aion_factory.fleet.deployed SITE_DOCUMENT` prints `{cluster: document}` as JSON: the
-protocol between two revisions of the toolkit, so keep it stable (the version field says which).
+Each cluster is rendered as it stands in the phase its stacks deploy today (`phases.current_view`),
+with its site's shares of a programme's tenants across sites. `python -m aion_factory.fleet.deployed
+FILE` prints `{cluster: document}` as JSON for a site document, `{SITE/CLUSTER: document}` for a
+programme: the protocol between two revisions of the toolkit, so keep it stable (the version
+field says which).
 Pure but for importing each target's adapter (its platform choices).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import json
 import sys
@@ -23,10 +27,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..errors import ConfigError, format_problems
+from ..phases import current_view
 from ..planner import LevelDerate, make_plan
 from ..platform.manifest import platform_manifest
 from ..power_event import derates_beside
-from ..site import load_site
+from ..programme import Programme, is_programme, programme_from_document, programme_of_site, site_views
+from ..site import read_yaml, site_from_document
 from ..spec import FactorySpec
 from ..target import target_for
 from ..view import ClusterView, cluster_views
@@ -41,11 +47,31 @@ def deployed_documents(spec: FactorySpec, derates: tuple[LevelDerate, ...] = ())
     return {view.name: cluster_document(view) for view in cluster_views(spec, make_plan(spec, derates=derates))}
 
 
-def site_documents(path: str | Path) -> dict[str, Document]:
-    """What the clusters of the site document at `path` deploy, with the power events beside it in force now:
-    a derate committed beside the site changes the clusters whose caps, quotas or queues it moves."""
-    spec = load_site(path)
-    return deployed_documents(spec, derates_beside(Path(path), spec)[1])
+def documents_of(path: str | Path) -> dict[str, Document]:
+    """What the clusters of the site or programme document at `path` deploy today."""
+    path = Path(path)
+    document = read_yaml(path, "site or programme document")
+    if is_programme(document):
+        return programme_documents(programme_from_document(document, path), keyed=True)
+    spec = site_from_document(document, path)
+    return programme_documents(programme_of_site(spec, str(path), path), keyed=False)
+
+
+def programme_documents(programme: Programme, keyed: bool, today: datetime.date | None = None) -> dict[str, Document]:
+    """What every cluster of the programme's sites deploys `today`, by name (SITE/CLUSTER where
+    `keyed`): each site in its current phase, with its shares of the tenants across sites and the
+    power events beside it in force (a derate committed beside a site changes the clusters whose
+    caps, quotas or queues it moves). Nothing before the first phase's date."""
+    current = current_view(programme.sites[0].spec, today or datetime.date.today())
+    if current is None:
+        return {}
+    index = [p.name for p in programme.phases].index(current.phase.name) if current.phase else 0
+    documents = {}
+    for site, view in zip(programme.sites, site_views(programme)[index], strict=True):
+        derates = derates_beside(site.file, site.spec)[1] if site.file else ()
+        for name, document in deployed_documents(view.spec, derates).items():
+            documents[f"{site.spec.site.name}/{name}" if keyed else name] = document
+    return documents
 
 
 def cluster_document(view: ClusterView) -> Document:
@@ -93,10 +119,10 @@ def _plain(value: Any) -> Any:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m aion_factory.fleet.deployed SITE_DOCUMENT", file=sys.stderr)
+        print("usage: python -m aion_factory.fleet.deployed SITE_OR_PROGRAMME_DOCUMENT", file=sys.stderr)
         return 2
     try:
-        documents = site_documents(argv[0])
+        documents = documents_of(argv[0])
     except ConfigError as error:
         print(format_problems(error.problems, "the site cannot be rendered:"), file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Writes the 1 GW programme's site documents (sites/*.yaml) from the figures below: run it after
-changing one, then `aion fleet stacks` per site (README of this folder). The site documents are
-what the stacks read; this script is only how they were made, every assumption stated here and
+changing one, then `aion fleet stacks examples/aion-1gw/programme.yaml --project examples/aion-1gw` (a stack file per
+cluster of every site, naming its site document and the programme). The documents are what the
+stacks read; this script is only how they were made, every assumption stated here and
 copied into each document's header.
 
     .venv/bin/python examples/aion-1gw/generate.py

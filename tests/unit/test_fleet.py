@@ -292,3 +292,28 @@ def test_a_stacks_folder_is_found_from_the_folder_a_process_ran_in_checked_again
     starts = [tmp_path, tmp_path / "other", example / "stacks"]  # the program's folder, another project, the CLI's
     assert stack_dir_of("aion-factory", "h1-c01", starts) == example / "stacks"
     assert stack_dir_of("aion-factory", "h9-c01", starts) is None
+
+
+def test_in_a_programme_a_change_to_one_site_touches_the_other_sites_clusters_its_tenants_share(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    from aion_factory import cli
+
+    other = {
+        "site": {"name": "other", "facility_power_mw": 10, "pue": 1.2, "halls": [{"name": "h", "it_power_kw": 4000}]},
+        "clusters": [
+            {"name": "o1", "target": "scaleway", "hall": "h", "pools": [{"name": "b300", "node_type": "B300-SXM-8-288G", "size": 100}]}
+        ],
+    }
+    (repository / "sites/other.yaml").write_text(yaml.safe_dump(other))
+    programme = {"programme": "two", "sites": [{"file": "sites/dc.yaml"}, {"file": "sites/other.yaml"}]}
+    programme["tenants"] = [{"name": "lab", "power_kw": 1000, "clusters": ["dc/train-a", "other/o1"]}]
+    (repository / "programme.yaml").write_text(yaml.safe_dump(programme))
+    git(repository, "add", "-A")
+    git(repository, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "--quiet", "-m", "programme")
+    # o1 grows: lab's share moves from train-a (2,900 of 4,350 kW of its GPUs) towards o1 (now 2,175 of 5,075).
+    other["clusters"][0]["pools"][0]["size"] = 150
+    (repository / "sites/other.yaml").write_text(yaml.safe_dump(other))
+    monkeypatch.chdir(repository)
+    assert cli.main(["fleet", "changed", "programme.yaml", "--base", "HEAD"]) == 0
+    assert capsys.readouterr().out == "dc/train-a\nother/o1\n"

@@ -11,7 +11,9 @@ from aion_factory.config import spec_from_config
 from aion_factory.errors import ConfigError, NotDeployable
 from aion_factory.phases import current_view, views
 from aion_factory.programme import programme_of_site
-from aion_factory.programme_plan import deployed_phase, plan_programme
+from aion_factory.programme_plan import plan_programme
+from aion_factory.programme_stack import deployed_phase
+from aion_factory.site import SiteStack
 
 
 def phased(**changes):
@@ -36,7 +38,7 @@ def test_a_site_over_budget_in_phase_1_is_refused_naming_phase_1_though_the_fina
     assert message.endswith("clusters drawing on it: c")
     assert p2.plan.fits and p2.plan.levels[1].budget_kw == 200
     with pytest.raises(NotDeployable) as refused:
-        deployed_phase(spec, datetime.date(2029, 1, 1))
+        deployed_phase(SiteStack(spec, ("c",)), datetime.date(2029, 1, 1))
     assert [p.message.split(":")[0] for p in refused.value.problems] == ["in phase p1 (2027-06)"]
 
 
@@ -92,11 +94,11 @@ def test_a_tenant_runs_from_the_first_phase_one_of_its_clusters_exists_with_its_
 def test_the_stacks_deploy_the_phase_whose_date_has_come_or_the_one_the_document_names():
     spec = spec_from_config(phased(site={"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 200}]}))
     assert current_view(spec, datetime.date(2027, 5, 31)) is None
-    assert deployed_phase(spec, datetime.date(2027, 5, 31)) is None  # no power yet: nothing deployed
+    assert deployed_phase(SiteStack(spec, ("c",)), datetime.date(2027, 5, 31)) is None  # no power yet: nothing deployed
     assert current_view(spec, datetime.date(2027, 6, 1)).phase.name == "p1"
     assert current_view(spec, datetime.date(2030, 1, 1)).phase.name == "p2"
     named = spec.model_copy(update={"current_phase": "p1"})
-    assert deployed_phase(named, datetime.date(2030, 1, 1)).phase.name == "p1"
+    assert deployed_phase(SiteStack(named, ("c",)), datetime.date(2030, 1, 1)).phase.name == "p1"
     unphased = spec_from_config(
         phased(phases=[], site={"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 200}]})
     )

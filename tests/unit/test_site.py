@@ -47,9 +47,9 @@ def test_a_stack_of_a_site_says_nothing_the_site_says(tmp_path: Path):
     path = stack(tmp_path / "stacks", "x", site_file="../sites/dc.yaml", cluster="train-a", tenants=[], zone="fr-par-1", clustre="")
     assert problems(lambda: load_stack(path)) == [
         "aion:clustre: the site document says this (did you mean 'cluster'?); "
-        "allowed next to aion:site_file: site_file, cluster, kubeconfig",
-        "aion:tenants: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig",
-        "aion:zone: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig",
+        "allowed next to aion:site_file: site_file, cluster, kubeconfig, programme",
+        "aion:tenants: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig, programme",
+        "aion:zone: the site document says this; allowed next to aion:site_file: site_file, cluster, kubeconfig, programme",
     ]
 
 

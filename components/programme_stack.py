@@ -1,0 +1,57 @@
+"""What a cluster stack deploys today: its site in the current phase, with its shares of the tenants
+across sites when the site is one of a programme's, once every phase of every site fits.
+
+A stack of a programme's site names the programme beside its site document (`aion:programme`): the
+site is then planned as the programme plans it, with the shares of the programme's tenants that
+run on it, and the stack refuses while any site of the programme is over a budget in any phase.
+Without `aion:programme`, the site is a programme of one. Pure but for reading the programme.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from .catalog import Catalog, load_catalog
+from .errors import PATH_CHARS, ConfigError, NotDeployable, Problem, shown
+from .keys import key_path
+from .phases import current_view
+from .planner import PhasePlan
+from .programme import Programme, load_programme, programme_of_site
+from .programme_plan import plan_programme
+from .site import PROGRAMME, SiteStack
+
+
+def stack_programme(stack: SiteStack, catalog: Catalog | None = None) -> Programme:
+    """The programme a stack plans: the one it names (which must hold its site document), else its site alone."""
+    if stack.programme_file is None:
+        return programme_of_site(stack.spec, str(stack.site_file or stack.spec.site.name), stack.site_file)
+    programme = load_programme(stack.programme_file, catalog)
+    if stack.site_file not in {site.file for site in programme.sites}:
+        files = ", ".join(str(site.file) for site in programme.sites if site.file) or "none: its sites are inline"
+        raise ConfigError(
+            [
+                Problem(
+                    key_path([PROGRAMME]),
+                    f"{shown(str(stack.programme_file), PATH_CHARS)} does not name the stack's site document {stack.site_file}; "
+                    f"allowed: a programme whose `sites:` name it (its site files: {files})",
+                )
+            ]
+        )
+    return programme
+
+
+def deployed_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | None = None) -> PhasePlan | None:
+    """The stack's site in its current phase, planned (a site without phases: itself), once every
+    phase of every site of its programme fits, else `NotDeployable` naming each violation; None
+    before the first phase's date: no power is there yet, so no hardware is deployed."""
+    catalog = catalog or load_catalog()
+    programme = stack_programme(stack, catalog)
+    plan = plan_programme(programme, catalog)
+    if plan.violations:
+        what = "the programme's" if stack.programme_file else "the site's"
+        raise NotDeployable(f"the plan violates {what} budgets or limits", plan.violations)
+    current = current_view(stack.spec, today)
+    if current is None:
+        return None
+    site = next(s for s in plan.sites if s.name == stack.spec.site.name)
+    return next(p for p in site.plans if p.phase == current.phase)

@@ -1,0 +1,135 @@
+"""The cluster stacks of a programme: each names its site document and the programme, deploys its
+site's shares of the tenants across sites in the current phase, refuses while any site is over a
+budget in any phase, and the fleet's matrix holds the stacks of the current phase only.
+
+Figures by hand from the catalog: H100-SXM-8-80G 10.2 kW and 8 GPUs a node, POP2-4C-16G 18.4 W."""
+
+import datetime
+import json
+
+import pytest
+import yaml
+
+from aion_factory.errors import ConfigError, NotDeployable
+from aion_factory.programme_stack import deployed_phase
+from aion_factory.site import load_stack
+
+PHASES = [{"name": "p1", "date": "2027-06"}, {"name": "p2", "date": "2028-06"}]
+TODAY = datetime.date(2027, 7, 1)  # in p1
+
+
+def cluster(name, nodes, **more):
+    return {"name": name, "target": "scaleway", "hall": "h", "pools": [{"name": "g", "node_type": "H100-SXM-8-80G", "size": nodes}], **more}
+
+
+def site(name, hall_kw, clusters, **hall):
+    return {
+        "site": {"name": name, "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": hall_kw, **hall}]},
+        "phases": PHASES,
+        "clusters": clusters,
+        "tenants": [],
+    }
+
+
+def layout(tmp_path, a=None, b=None):
+    """Site a (cluster a1: 10 nodes, 102 kW of GPUs) and site b (b1: 30 nodes, 306 kW; b2 from p2),
+    a tenant `lab` of 204 kW on a1 and b1, and a project folder whose stacks are in stacks/."""
+    (tmp_path / "sites").mkdir()
+    a = a or site("a", 500, [cluster("a1", 10)])
+    b = b or site("b", 1000, [cluster("b1", 30), cluster("b2", 5, from_phase="p2")])
+    (tmp_path / "sites/a.yaml").write_text(yaml.safe_dump(a))
+    (tmp_path / "sites/b.yaml").write_text(yaml.safe_dump(b))
+    programme = {
+        "programme": "two",
+        "sites": [{"file": "sites/a.yaml"}, {"file": "sites/b.yaml"}],
+        "tenants": [{"name": "lab", "power_kw": 204, "clusters": ["a/a1", "b/b1"]}],
+    }
+    (tmp_path / "programme.yaml").write_text(yaml.safe_dump(programme))
+    (tmp_path / "Pulumi.yaml").write_text("name: aion-factory\nruntime: python\nstackConfigDir: stacks\n")
+    return tmp_path / "programme.yaml"
+
+
+def test_fleet_stacks_writes_a_stack_per_cluster_of_every_site_naming_the_programme(aion, tmp_path):
+    programme = layout(tmp_path)
+    result = aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "stacks").iterdir()) == ["Pulumi.a1.yaml", "Pulumi.b1.yaml", "Pulumi.b2.yaml"]
+    config = yaml.safe_load((tmp_path / "stacks/Pulumi.b1.yaml").read_text())["config"]
+    assert config == {"aion:cluster": "b1", "aion:site_file": "../sites/b.yaml", "aion:programme": "../programme.yaml"}
+
+
+def test_a_stack_of_a_programme_deploys_its_sites_share_of_the_tenants_across_sites(aion, tmp_path):
+    programme = layout(tmp_path)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    deployed = deployed_phase(load_stack(tmp_path / "stacks/Pulumi.a1.yaml"), TODAY)
+    # 204 kW over 102 + 306 kW of GPUs in p1: 51 kW at a, half of a1's 80 GPUs.
+    assert deployed.phase.name == "p1"
+    assert deployed.plan.tenant("lab").quotas_by_cluster == {"a1": {"h100-sxm": 40}}
+    assert [t.name for t in deployed.view.spec.tenants] == ["lab"]
+    # The same site without the programme has no such tenant: the stack file decides.
+    alone = yaml.safe_load((tmp_path / "stacks/Pulumi.a1.yaml").read_text())
+    del alone["config"]["aion:programme"]
+    (tmp_path / "stacks/Pulumi.a1.yaml").write_text(yaml.safe_dump(alone))
+    assert deployed_phase(load_stack(tmp_path / "stacks/Pulumi.a1.yaml"), TODAY).view.spec.tenants == ()
+
+
+def test_a_stack_refuses_while_another_site_of_its_programme_is_over_budget_in_phase_1(aion, tmp_path):
+    # b's hall: 300 kW in p1 against b1's 30 x 10.2 kW + 36.8 W = 306.0368 kW; 1,000 kW from p2.
+    over = site("b", 300, [cluster("b1", 30)], by_phase={"p2": 1000})
+    programme = layout(tmp_path, b=over)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    with pytest.raises(NotDeployable) as refused:
+        deployed_phase(load_stack(tmp_path / "stacks/Pulumi.a1.yaml"), datetime.date(2030, 1, 1))
+    assert str(refused.value).startswith("the plan violates the programme's budgets or limits")
+    [violation] = refused.value.problems
+    assert violation.path == "b/h" and violation.message.startswith("in phase p1 (2027-06): hall b/h draws 306.0 kW rated")
+    preview = aion("fleet", "preview", str(programme), "--project", str(tmp_path))
+    assert preview.returncode == 1 and "the programme's plan is violated; no stack of it deploys" in preview.stderr
+    assert "in phase p1 (2027-06): hall b/h" in preview.stderr
+
+
+def test_the_matrix_of_a_programme_holds_the_stacks_of_the_current_phase(aion, tmp_path):
+    a = {**site("a", 500, [cluster("a1", 10)]), "current_phase": "p1"}
+    b = {**site("b", 1000, [cluster("b1", 30), cluster("b2", 5, from_phase="p2")]), "current_phase": "p1"}
+    programme = layout(tmp_path, a, b)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    result = aion("fleet", "matrix", str(programme), "--project", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    # b2 exists from p2: no entry while p1 is deployed.
+    assert json.loads(result.stdout)["include"] == [{"cluster": "a/a1", "stack": "a1"}, {"cluster": "b/b1", "stack": "b1"}]
+    split = json.loads(aion("fleet", "matrix", str(programme), "--project", str(tmp_path), "--max-jobs", "1").stdout)["matrices"]
+    assert [[e["stack"] for e in m["include"]] for m in split] == [["a1"], ["b1"]]
+
+
+def test_a_stack_of_a_programmes_site_that_does_not_name_the_programme_is_refused(aion, tmp_path):
+    programme = layout(tmp_path)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    stack = tmp_path / "stacks/Pulumi.b1.yaml"
+    stack.write_text("config:\n  aion:site_file: ../sites/b.yaml\n  aion:cluster: b1\n")
+    result = aion("fleet", "matrix", str(programme), "--project", str(tmp_path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"{stack}: aion:programme: None: the stack deploys site b of the programme" in result.stderr
+    assert "allowed: ../programme.yaml" in result.stderr
+
+
+def test_a_stack_naming_a_programme_without_its_site_is_refused_at_aion_programme(tmp_path):
+    layout(tmp_path)
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump({"programme": "other", "sites": [{"file": "sites/a.yaml"}]}))
+    (tmp_path / "stacks").mkdir()
+    stack = tmp_path / "stacks/Pulumi.b1.yaml"
+    stack.write_text("config:\n  aion:site_file: ../sites/b.yaml\n  aion:cluster: b1\n  aion:programme: ../other.yaml\n")
+    with pytest.raises(ConfigError) as refused:
+        deployed_phase(load_stack(stack), TODAY)
+    [problem] = refused.value.problems
+    assert problem.path == "aion:programme" and "does not name the stack's site document" in problem.message
+    assert str(tmp_path / "sites/a.yaml") in problem.message
+
+
+def test_two_sites_clusters_of_one_name_get_no_stack_file_each_other_overwrites(aion, tmp_path):
+    programme = layout(tmp_path, b=site("b", 1000, [cluster("b1", 30), cluster("a1", 5)]))
+    result = aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    assert result.returncode == 2
+    assert (
+        f"{tmp_path / 'stacks/Pulumi.a1.yaml'}: exists and deploys something else, or two sites' clusters share the name" in result.stderr
+    )
+    assert list((tmp_path / "stacks").iterdir()) == []
