@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import environment
 from .errors import Problem, shown
 from .keys import key_path
 from .planner import Plan
@@ -66,6 +67,9 @@ ADAPTERS = {"scaleway": "aion_factory.scaleway.target", "local": "aion_factory.l
 # Each target's rules about a cluster's config: pure (no Pulumi, no credentials), so `aion plan` runs
 # them without loading an SDK, and each adapter's preflight runs the same ones before deploy.
 CONFIG_RULES = {"scaleway": "aion_factory.scaleway.preflight"}
+# Where a target's cluster is reached when the stack names no kubeconfig: the local target's is the one
+# `make local` writes; a Kapsule cluster's is an output of its own deploy, so a client's default then.
+KUBECONFIGS = {"local": environment.local_kubeconfig}
 
 
 def target_for(name: str, local: LocalSettings | None = None) -> Target:
@@ -79,6 +83,13 @@ def config_refusals(view: ClusterView) -> list[Problem]:
     module = CONFIG_RULES.get(view.target)
     problems: list[Problem] = importlib.import_module(module).cluster_problems(view) if module else []
     return problems
+
+
+def kubeconfig_of(target: str, configured: str | None) -> str | None:
+    """The kubeconfig that reaches a cluster of `target`: the configured one, else the target's own;
+    None: the Kubernetes client's default (~/.kube/config)."""
+    default = KUBECONFIGS.get(target)
+    return configured or (default() if default else None)
 
 
 def namespace_takeovers(view: ClusterView, kubeconfig_path: str | None) -> list[Problem]:

@@ -10,7 +10,7 @@ from aion_factory.platform import KueueInstall, StorageClassChoice
 from aion_factory.scaleway import ScalewayTarget
 from aion_factory.spec import Kueue
 from aion_factory.spec import Target as TargetName
-from aion_factory.target import ADAPTERS, LocalSettings, target_for
+from aion_factory.target import ADAPTERS, LocalSettings, kubeconfig_of, target_for
 from support import view_of
 
 SCALEWAY_ENV = {"SCW_ACCESS_KEY": "a", "SCW_SECRET_KEY": "s", "SCW_DEFAULT_PROJECT_ID": "p"}
@@ -28,6 +28,15 @@ def test_local_settings_win_over_the_environment(monkeypatch: Any, tmp_path: Pat
     assert LocalTarget(LocalSettings(kubeconfig_path="/given")).kubeconfig_path == "/given"
     monkeypatch.delenv(environment.LOCAL_KUBECONFIG)
     assert LocalTarget(LocalSettings()).kubeconfig_path == str(Path.cwd() / ".state/local/kubeconfig")
+
+
+def test_a_clusters_kubeconfig_is_the_configured_one_else_its_targets_own(monkeypatch: Any):
+    monkeypatch.setenv(environment.LOCAL_KUBECONFIG, "/from/env")
+    assert kubeconfig_of("local", None) == "/from/env"  # what `aion queues` reads a local cluster with
+    assert kubeconfig_of("local", "/given") == "/given"
+    # A Kapsule cluster's kubeconfig is an output of its deploy: the client's default, unless configured.
+    assert kubeconfig_of("scaleway", None) is None
+    assert kubeconfig_of("scaleway", "/given") == "/given"
 
 
 def test_the_local_target_skips_kapsules_rules_and_finds_kueue_with_the_cluster(config: dict[str, Any]):
