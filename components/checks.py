@@ -175,24 +175,6 @@ def reserved_namespace(name: str) -> str | None:
     return RESERVED_PREFIXES[prefix] if prefix is not None else RESERVED_NAMESPACES.get(name)
 
 
-def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
-    """Kapsule clusters with tenants whose CNI does not enforce NetworkPolicy: their fences are paper.
-    Warnings, not errors: a cluster may run a policy engine of its own beside the CNI."""
-    warnings = []
-    for c, cluster in enumerate(spec.clusters):
-        tenants = [t.name for t in spec.tenants if cluster.name in t.clusters]
-        if cluster.target == "scaleway" and tenants and cluster.cni not in catalog.network_policy_cnis:
-            warnings.append(
-                Problem(
-                    key_path(["clusters", c, "cni"]),
-                    f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
-                    f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
-                    "warning",
-                )
-            )
-    return warnings
-
-
 def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall], catalog: Catalog) -> list[Problem]:
     problems: list[Problem] = []
     hall = halls.get(cluster.hall)

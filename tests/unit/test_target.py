@@ -4,13 +4,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from aion_factory import environment, spec_from_config
+from aion_factory import environment, load_catalog, spec_from_config
 from aion_factory.local import LocalTarget
 from aion_factory.platform import KueueInstall, StorageClassChoice
 from aion_factory.scaleway import ScalewayTarget
 from aion_factory.spec import Kueue
 from aion_factory.spec import Target as TargetName
-from aion_factory.target import ADAPTERS, LocalSettings, kubeconfig_of, target_for
+from aion_factory.target import ADAPTERS, LocalSettings, config_warnings, kubeconfig_of, target_for
 from support import view_of
 
 SCALEWAY_ENV = {"SCW_ACCESS_KEY": "a", "SCW_SECRET_KEY": "s", "SCW_DEFAULT_PROJECT_ID": "p"}
@@ -63,6 +63,19 @@ def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[
     assert (choices.kueue.mode, choices.storage) == ("helm", StorageClassChoice.scaleway("sbs-5k"))
     # The chart gets the cluster's own Kueue settings.
     assert choices.kueue == KueueInstall.helm(Kueue(integrations=("batch/job", "ray.io/rayjob"), fair_sharing=True))
+
+
+def test_only_a_kapsule_cluster_warns_of_a_cni_that_leaves_its_tenants_unfenced(config: dict[str, Any]):
+    config["clusters"][0]["cni"] = "none"
+    [warning] = config_warnings(spec_from_config(config), load_catalog())
+    assert (str(warning), warning.level) == (
+        "aion:clusters[0].cni: 'none' does not enforce NetworkPolicy, so tenants t are not fenced from each other's pods; "
+        "CNIs that do: cilium, cilium_native, calico",
+        "warning",
+    )
+    # The rule is the Scaleway target's: the local target has none.
+    config["clusters"][0]["target"] = "local"
+    assert config_warnings(spec_from_config(config), load_catalog()) == []
 
 
 def local_view(config: dict[str, Any]) -> Any:
