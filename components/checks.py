@@ -200,6 +200,8 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
     zones = sorted(
         {z for n in catalog.gpu_node_types.values() for z in n.zones} | {z for n in catalog.cpu_node_types.values() for z in n.zones}
     )
+    # Zones are Scaleway's (`Cluster.zone`: ignored for local). Checked here, not by the Scaleway adapter: reading
+    # a config refuses them, and `config.spec_from_config` sits below the targets in the import layers.
     scaleway = cluster.target == "scaleway"
     if scaleway and cluster.zone not in zones:
         problems.append(_bad([*at, "zone"], cluster.zone, "is not a known zone", zones))
