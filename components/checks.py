@@ -175,24 +175,6 @@ def reserved_namespace(name: str) -> str | None:
     return RESERVED_PREFIXES[prefix] if prefix is not None else RESERVED_NAMESPACES.get(name)
 
 
-def network_policy_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
-    """Kapsule clusters with tenants whose CNI does not enforce NetworkPolicy: their fences are paper.
-    Warnings, not errors: a cluster may run a policy engine of its own beside the CNI."""
-    warnings = []
-    for c, cluster in enumerate(spec.clusters):
-        tenants = [t.name for t in spec.tenants if cluster.name in t.clusters]
-        if cluster.target == "scaleway" and tenants and cluster.cni not in catalog.network_policy_cnis:
-            warnings.append(
-                Problem(
-                    key_path(["clusters", c, "cni"]),
-                    f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
-                    f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
-                    "warning",
-                )
-            )
-    return warnings
-
-
 def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall], catalog: Catalog) -> list[Problem]:
     problems: list[Problem] = []
     hall = halls.get(cluster.hall)
@@ -218,6 +200,8 @@ def _check_cluster(at: list[str | int], cluster: Cluster, halls: dict[str, Hall]
     zones = sorted(
         {z for n in catalog.gpu_node_types.values() for z in n.zones} | {z for n in catalog.cpu_node_types.values() for z in n.zones}
     )
+    # Zones are Scaleway's (`Cluster.zone`: ignored for local). Checked here, not by the Scaleway adapter: reading
+    # a config refuses them, and `config.spec_from_config` sits below the targets in the import layers.
     scaleway = cluster.target == "scaleway"
     if scaleway and cluster.zone not in zones:
         problems.append(_bad([*at, "zone"], cluster.zone, "is not a known zone", zones))

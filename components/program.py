@@ -19,7 +19,6 @@ import psutil
 import pulumi
 
 from .catalog import load_catalog
-from .checks import network_policy_warnings
 from .derate_report import level_steps
 from .environment import STACK_DIR
 from .errors import ConfigError, NotDeployable, format_problems
@@ -32,7 +31,7 @@ from .power_event import derates_beside
 from .programme_stack import deployed_phase
 from .site import SPEC_KEYS, SiteStack, stack_from_config
 from .spec import FactorySpec
-from .target import LocalSettings
+from .target import LocalSettings, config_warnings
 
 # The site's plan, as the policy pack reads it: every stack of a site exports the same.
 SITE_OUTPUT = "aion-spec"
@@ -117,7 +116,7 @@ def run() -> None:
         raise pulumi.RunError(str(error)) from None
     for level in plan.derate.levels if plan.derate else ():  # what the deploy does about a power event, in kW
         pulumi.log.warn(f"power event: {level.kind} {level.level} derated to {level.derated_kw:,.1f} kW: " + "; ".join(level_steps(level)))
-    for warning in network_policy_warnings(spec, load_catalog()):
+    for warning in config_warnings(spec, load_catalog()):
         if warning.path.startswith(tuple(f"aion:clusters[{d.view.index}]." for d in deployments)):
             pulumi.log.warn(str(warning))
     clusters = {deployment.view.name: FactoryCluster(deployment.view.name, deployment) for deployment in deployments}

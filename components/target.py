@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import environment
+from .catalog import Catalog
 from .errors import Problem, shown
 from .keys import key_path
 from .planner import Plan
@@ -65,7 +67,11 @@ class LocalSettings:
 ADAPTERS = {"scaleway": "aion_factory.scaleway.target", "local": "aion_factory.local.target"}
 # Each target's rules about a cluster's config: pure (no Pulumi, no credentials), so `aion plan` runs
 # them without loading an SDK, and each adapter's preflight runs the same ones before deploy.
+# A module refuses with `cluster_problems(view)` and warns with `cluster_warnings(spec, index, catalog)`.
 CONFIG_RULES = {"scaleway": "aion_factory.scaleway.preflight"}
+# Where a target's cluster is reached when the stack names no kubeconfig: the local target's is the one
+# `make local` writes; a Kapsule cluster's is an output of its own deploy, so a client's default then.
+KUBECONFIGS = {"local": environment.local_kubeconfig}
 
 
 def target_for(name: str, local: LocalSettings | None = None) -> Target:
@@ -79,6 +85,22 @@ def config_refusals(view: ClusterView) -> list[Problem]:
     module = CONFIG_RULES.get(view.target)
     problems: list[Problem] = importlib.import_module(module).cluster_problems(view) if module else []
     return problems
+
+
+def config_warnings(spec: FactorySpec, catalog: Catalog) -> list[Problem]:
+    """What each cluster's target warns about its config (tenants its CNI leaves unfenced), whoever asks."""
+    warnings: list[Problem] = []
+    for c, cluster in enumerate(spec.clusters):
+        module = CONFIG_RULES.get(cluster.target)
+        warnings += importlib.import_module(module).cluster_warnings(spec, c, catalog) if module else []
+    return warnings
+
+
+def kubeconfig_of(target: str, configured: str | None) -> str | None:
+    """The kubeconfig that reaches a cluster of `target`: the configured one, else the target's own;
+    None: the Kubernetes client's default (~/.kube/config)."""
+    default = KUBECONFIGS.get(target)
+    return configured or (default() if default else None)
 
 
 def namespace_takeovers(view: ClusterView, kubeconfig_path: str | None) -> list[Problem]:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
-from ..checks import network_policy_warnings
 from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
@@ -27,7 +26,7 @@ from ..programme import Programme, is_programme, load_programme, programme_from_
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import PROGRAMME, SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
-from ..target import with_config_refusals
+from ..target import config_warnings, with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import FORMATS, github_annotations, print_json
 from .plan_diff import diffs_against, write_diff
@@ -94,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         documents = [plan_document(plan, site.stacks) for site, plan in plans]
         print_json(json.loads((documents[0] if len(documents) == 1 else sites_document(documents)).model_dump_json()))
     for index, (site, plan) in enumerate(plans):
-        warnings = [*plan.warnings, *network_policy_warnings(site.spec, load_catalog())]
+        warnings = [*plan.warnings, *config_warnings(site.spec, load_catalog())]
         if args.format == "github":
             for annotation in github_annotations([*plan.violations, *warnings], site.label):
                 print(annotation)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import load_catalog
-from ..checks import network_policy_warnings
 from ..errors import ConfigError, Problem, format_problems
 from ..fleet.revision import inputs_at
 from ..phases import current_view
@@ -25,7 +24,7 @@ from ..ramp_chart import write_ramp
 from ..report import write_report
 from ..site import read_yaml
 from ..spec import Phase
-from ..target import with_config_refusals
+from ..target import config_warnings, with_config_refusals
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import github_annotations, print_json
 
@@ -73,7 +72,7 @@ def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Progra
         ]
         print_json(documents[0] if len(documents) == 1 else documents)
     for n, (programme, (plan, index)) in enumerate(zip(programmes, plans, strict=True)):
-        warnings = [*plan.warnings, *(w for site in programme.sites for w in network_policy_warnings(site.spec, load_catalog()))]
+        warnings = [*plan.warnings, *(w for site in programme.sites for w in config_warnings(site.spec, load_catalog()))]
         current = current_phase(programme, today)
         if args.format == "github":
             for annotation in github_annotations([*plan.violations, *warnings], str(path) if path.is_file() else None):

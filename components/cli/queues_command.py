@@ -7,13 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .. import environment
 from ..admission import format_queue_power, queue_power
 from ..errors import ConfigError, Problem, shown
 from ..planner import make_plan
 from ..planner.derate import under
 from ..power_event import derates_beside
 from ..site import load_stack
+from ..target import kubeconfig_of
 from ..view import UnknownCluster, cluster_view
 from .exits import EXIT_FITS, bad_input
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         _, derates = derates_beside(stack.site_file or Path(args.stack_file), stack.spec)
         plan = make_plan(stack.spec, derates=derates)
         view = cluster_view(stack.spec, plan, name)
-        kubeconfig = args.kubeconfig or stack.kubeconfig or (environment.local_kubeconfig() if view.target == "local" else None)
+        kubeconfig = args.kubeconfig or kubeconfig_of(view.target, stack.kubeconfig)
         queues = _cluster_queues(kubeconfig)
     except UnknownCluster as error:
         return bad_input(ConfigError([Problem("--cluster", str(error))]))

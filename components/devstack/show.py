@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import labels
+from ..environment import DEFAULT_LOCAL_KUBECONFIG
 from ..platform.manifest import Object
 
 KUEUE = ("kueue.x-k8s.io", "v1beta2", "clusterqueues")
@@ -145,11 +146,10 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 def planned_objects(stack_file: str) -> list[Object]:
     """The platform objects of every cluster the stack file deploys, as its program registers them."""
-    from ..local.target import LocalTarget
     from ..planner import make_plan
     from ..platform.manifest import platform_manifest
     from ..site import load_stack
-    from ..target import LocalSettings
+    from ..target import target_for
     from ..view import cluster_view
 
     stack = load_stack(stack_file)
@@ -157,7 +157,8 @@ def planned_objects(stack_file: str) -> list[Object]:
     objects: list[Object] = []
     for name in stack.clusters:
         view = cluster_view(stack.spec, plan, name)
-        storage = LocalTarget(LocalSettings()).platform_choices(view).storage
+        # As the program does: the cluster's own target chooses (a Kapsule cluster's StorageClass is not the local one).
+        storage = target_for(view.target).platform_choices(view).storage
         objects += platform_manifest(view, storage).objects()
     return objects
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     from kubernetes import client, config
 
     parser = argparse.ArgumentParser(prog="python -m aion_factory.devstack.show")
-    parser.add_argument("--kubeconfig", default=".state/local/kubeconfig")
+    parser.add_argument("--kubeconfig", default=str(DEFAULT_LOCAL_KUBECONFIG))
     parser.add_argument("--stack-file", help="compare with what this stack file plans")
     args = parser.parse_args(argv)
     api_client = config.new_client_from_config(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]

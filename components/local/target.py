@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pulumi
 
-from .. import environment
 from ..errors import Problem
 from ..platform import KueueInstall, PlatformChoices, StorageClassChoice
-from ..target import Infrastructure, LocalSettings, namespace_takeovers
+from ..target import KUBECONFIGS, Infrastructure, LocalSettings, namespace_takeovers
 from ..view import ClusterView
 from .cluster import LocalCluster
 
@@ -16,7 +15,7 @@ class LocalTarget:
     name = "local"
 
     def __init__(self, settings: LocalSettings) -> None:
-        self.kubeconfig_path = settings.kubeconfig_path or environment.local_kubeconfig()
+        self.kubeconfig_path = settings.kubeconfig_path or KUBECONFIGS[self.name]()
 
     def preflight(self, view: ClusterView) -> list[Problem]:
         # The cluster exists before the stack (a local control plane, kind): its namespaces can be read.

@@ -1,8 +1,10 @@
-"""What Kapsule would refuse mid-deployment, found before any resource. Pure, no Pulumi.
+"""What Kapsule would refuse mid-deployment, found before any resource, and what it would deploy
+but leave unsafe (warnings). Pure, no Pulumi.
 
 Each rule names the config key, like the spec's own checks (`aion_factory.checks`,
 which already reserves the pool name `system`). These rules are Scaleway-specific,
-so they live with the Scaleway target; its adapter runs them with the credentials check.
+so they live with the Scaleway target; its adapter runs them with the credentials check,
+and `target.config_refusals` / `target.config_warnings` run them for whoever asks.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 
+from ..catalog import Catalog
 from ..errors import Problem
 from ..keys import key_path
+from ..spec import FactorySpec
 from ..view import ClusterView
 from .pool_inputs import kapsule_pools
 
@@ -74,6 +78,23 @@ def cluster_problems(view: ClusterView) -> list[Problem]:
         )
     found += _kapsule_pool_names(view, at)
     return found
+
+
+def cluster_warnings(spec: FactorySpec, index: int, catalog: Catalog) -> list[Problem]:
+    """Tenants on a Kapsule cluster whose CNI does not enforce NetworkPolicy: their fences are paper.
+    Warnings, not errors: a cluster may run a policy engine of its own beside the CNI."""
+    cluster = spec.clusters[index]
+    tenants = [t.name for t in spec.tenants if cluster.name in t.clusters]
+    if not tenants or cluster.cni in catalog.network_policy_cnis:
+        return []
+    return [
+        Problem(
+            key_path(["clusters", index, "cni"]),
+            f"{cluster.cni!r} does not enforce NetworkPolicy, so tenants {', '.join(tenants)} are not fenced "
+            f"from each other's pods; CNIs that do: {', '.join(catalog.network_policy_cnis)}",
+            "warning",
+        )
+    ]
 
 
 def _kapsule_pool_names(view: ClusterView, at: list[str | int]) -> list[Problem]:

@@ -1,5 +1,6 @@
 """The summary `make local` prints: Kueue counts as not installed only when the API server has no
-ClusterQueue resource (404); any other refusal is an error, never an empty Kueue."""
+ClusterQueue resource (404); any other refusal is an error, never an empty Kueue. What a stack
+plans is what each cluster's own target chooses."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from kubernetes import client
 
 from aion_factory.devstack import show
+from support import ROOT
 
 
 class Core:
@@ -75,3 +77,15 @@ def test_the_command_says_the_refusal_and_fails(api, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(config, "new_client_from_config", lambda config_file: object())
     assert show.main(["--kubeconfig", "unused"]) == 1
     assert capsys.readouterr().err.startswith("error: the API server refused a read (403 Forbidden)")
+
+
+@pytest.mark.parametrize(
+    ("stack", "storage_class"),
+    [
+        ("Pulumi.local.yaml", ("aion-local", "kubernetes.io/no-provisioner")),
+        ("Pulumi.dc5-train-1.yaml", ("aion-sbs-15k", "csi.scaleway.com")),  # Kapsule's, not the local one
+    ],
+)
+def test_planned_objects_are_those_of_each_clusters_own_target(stack: str, storage_class: tuple[str, str]) -> None:
+    objects = show.planned_objects(str(ROOT / "stacks" / stack))
+    assert [(o["metadata"]["name"], o["provisioner"]) for o in objects if o["kind"] == "StorageClass"] == [storage_class]

@@ -4,13 +4,13 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from aion_factory import environment, spec_from_config
+from aion_factory import environment, load_catalog, spec_from_config
 from aion_factory.local import LocalTarget
 from aion_factory.platform import KueueInstall, StorageClassChoice
 from aion_factory.scaleway import ScalewayTarget
 from aion_factory.spec import Kueue
 from aion_factory.spec import Target as TargetName
-from aion_factory.target import ADAPTERS, LocalSettings, target_for
+from aion_factory.target import ADAPTERS, LocalSettings, config_warnings, kubeconfig_of, target_for
 from support import view_of
 
 SCALEWAY_ENV = {"SCW_ACCESS_KEY": "a", "SCW_SECRET_KEY": "s", "SCW_DEFAULT_PROJECT_ID": "p"}
@@ -28,6 +28,15 @@ def test_local_settings_win_over_the_environment(monkeypatch: Any, tmp_path: Pat
     assert LocalTarget(LocalSettings(kubeconfig_path="/given")).kubeconfig_path == "/given"
     monkeypatch.delenv(environment.LOCAL_KUBECONFIG)
     assert LocalTarget(LocalSettings()).kubeconfig_path == str(Path.cwd() / ".state/local/kubeconfig")
+
+
+def test_a_clusters_kubeconfig_is_the_configured_one_else_its_targets_own(monkeypatch: Any):
+    monkeypatch.setenv(environment.LOCAL_KUBECONFIG, "/from/env")
+    assert kubeconfig_of("local", None) == "/from/env"  # what `aion queues` reads a local cluster with
+    assert kubeconfig_of("local", "/given") == "/given"
+    # A Kapsule cluster's kubeconfig is an output of its deploy: the client's default, unless configured.
+    assert kubeconfig_of("scaleway", None) is None
+    assert kubeconfig_of("scaleway", "/given") == "/given"
 
 
 def test_the_local_target_skips_kapsules_rules_and_finds_kueue_with_the_cluster(config: dict[str, Any]):
@@ -54,6 +63,19 @@ def test_the_scaleway_target_checks_credentials_and_kapsules_rules(config: dict[
     assert (choices.kueue.mode, choices.storage) == ("helm", StorageClassChoice.scaleway("sbs-5k"))
     # The chart gets the cluster's own Kueue settings.
     assert choices.kueue == KueueInstall.helm(Kueue(integrations=("batch/job", "ray.io/rayjob"), fair_sharing=True))
+
+
+def test_only_a_kapsule_cluster_warns_of_a_cni_that_leaves_its_tenants_unfenced(config: dict[str, Any]):
+    config["clusters"][0]["cni"] = "none"
+    [warning] = config_warnings(spec_from_config(config), load_catalog())
+    assert (str(warning), warning.level) == (
+        "aion:clusters[0].cni: 'none' does not enforce NetworkPolicy, so tenants t are not fenced from each other's pods; "
+        "CNIs that do: cilium, cilium_native, calico",
+        "warning",
+    )
+    # The rule is the Scaleway target's: the local target has none.
+    config["clusters"][0]["target"] = "local"
+    assert config_warnings(spec_from_config(config), load_catalog()) == []
 
 
 def local_view(config: dict[str, Any]) -> Any:
