@@ -113,6 +113,54 @@ jobs:
     assert rules.jobs_that_run(document, "pull_request", rules.github_context("pull_request")) == set()
 
 
+def test_the_job_graph_follows_a_call_into_the_called_workflow_once_per_matrix_entry() -> None:
+    caller = rules.parse(
+        """
+on: push
+jobs:
+  list: {runs-on: x, steps: [{run: "true"}]}
+  fan:
+    needs: list
+    if: "needs.list.outputs.parts != '[]'"
+    strategy: {matrix: {part: "${{ fromJSON(needs.list.outputs.parts) }}"}}
+    uses: ./.github/workflows/part.yml
+    with: {stacks: "${{ toJSON(matrix.part) }}"}
+"""
+    )
+    called = rules.parse(
+        """
+on:
+  workflow_call:
+    inputs:
+      stacks: {type: string, required: true}
+      mode: {type: string, default: quick}
+jobs:
+  each:
+    if: "github.ref == 'refs/heads/main'"
+    strategy: {matrix: {stack: "${{ fromJSON(inputs.stacks) }}"}}
+    runs-on: x
+    steps: [{run: "true"}]
+"""
+    )
+    found = {"caller.yml": caller, "part.yml": called}
+    parts = {"list": {"parts": '[["a", "b"], ["c"]]'}}
+
+    def reached(ref: str = "refs/heads/main", outputs: Any = parts) -> list[rules.Reached]:
+        return rules.reached_jobs(found, "caller.yml", "push", rules.github_context("push", ref=ref), outputs)
+
+    each = [r for r in reached() if r.workflow == "part.yml"]
+    assert [r.path for r in each] == ["caller.yml:fan > part.yml:each"] * 2
+    assert [r.parts for r in each] == [({"part": ["a", "b"]},), ({"part": ["c"]},)]
+    assert [[e["stack"] for e in rules.matrix_entries(r.job, r.context)] for r in each] == [["a", "b"], ["c"]]
+    assert each[0].context["inputs"]["mode"] == "quick"  # the input's declared default
+    # The called workflow sees its caller's `github` context: off main its job is skipped.
+    assert [r.path for r in reached(ref="refs/heads/x")] == ["caller.yml:list"]
+    assert [r.path for r in reached(outputs={"list": {"parts": "[]"}})] == ["caller.yml:list"]  # no part, no call
+    called["jobs"]["back"] = {"uses": "./.github/workflows/part.yml"}
+    with pytest.raises(ValueError, match="in a loop"):  # GitHub refuses a loop of calls
+        reached()
+
+
 # --- Issue 20: CI that a contributor cannot turn against production -------------------------
 
 
@@ -167,6 +215,61 @@ def test_a_rule_that_reaches_no_deploy_at_all_says_it_proves_nothing() -> None:
         "a push to main of this repository that CI passed deploys nothing: the rule would prove nothing"
         in rules.untrusted_runs_reach_a_deploy(mutated(never))
     )
+
+
+# Where the rules find the job that runs `pulumi up`, per stack.
+DEPLOY_PATH = "deploy.yml:deploy"
+
+
+def deploy_job(found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The job that runs `pulumi up`, in whichever workflow it is."""
+    [job] = [job for document in found.values() for job in document["jobs"].values() if rules.runs_pulumi_up(job)]
+    return job
+
+
+def deployed(
+    found: dict[str, dict[str, Any]], case: str = "a push to main of this repository that CI passed", outputs: Any = None
+) -> list[list[str]]:
+    """For each deploy job the run reaches (one per part), the environments its matrix runs in."""
+    event, context = {**rules.TRUSTED, **rules.UNTRUSTED}[case]
+    return [
+        [rules.environment_of(r.job, {**r.context, "matrix": entry}) for entry in rules.matrix_entries(r.job, r.context)]
+        for r in rules.reached_in(found, event, context, outputs or rules.DEPLOY_OUTPUTS)
+        if rules.runs_pulumi_up(r.job)
+    ]
+
+
+def test_a_deploy_runs_only_in_environments_the_gate_passed_one_update_per_stack_at_a_time() -> None:
+    assert rules.ungated_deploys(workflows()) == []
+    # The gate as the rules run it: of the two stacks, only dc5-train-1's environment has reviewers.
+    assert deployed(workflows()) == [["production-dc5-train-1"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        (lambda job: job.pop("environment"), " deploys dc5-train-1 outside its environment production-dc5-train-1"),
+        (lambda job: job.update(environment="production"), " deploys dc5-train-1 outside its environment production-dc5-train-1"),
+        # A matrix that is not the gate's answer: a stack without reviewers gets its environment created.
+        (
+            lambda job: job["strategy"]["matrix"].update(stack=["dc5-train-1", "dc5-new"]),
+            " names production-dc5-new, which the gate did not pass",
+        ),
+        (
+            lambda job: job.update(needs=[n for n in rules.needs_of(job) if n != "protected"]),
+            " needs no gate (scripts/protected_stacks.py) of its workflow",
+        ),
+        (lambda job: job["concurrency"].update(group="deploy"), ": not one update per stack at a time (concurrency group deploy)"),
+        (lambda job: job.pop("concurrency"), ": not one update per stack at a time (concurrency group none)"),
+        (
+            lambda job: job["concurrency"].update({"cancel-in-progress": True}),
+            ": a newer run may cancel an update half-way (cancel-in-progress)",
+        ),
+        (lambda job: job["strategy"].pop("fail-fast"), ": a failed matrix entry cancels the others' updates half-way (fail-fast)"),
+    ],
+)
+def test_a_deploy_outside_its_gated_environment_or_that_may_be_cancelled_is_found(change: Callable[[Any], Any], finding: str) -> None:
+    assert f"{DEPLOY_PATH}{finding}" in rules.ungated_deploys(mutated(lambda w: change(deploy_job(w))))
 
 
 def test_every_action_is_pinned_by_a_full_commit_sha_with_its_tag_in_a_comment() -> None:
