@@ -798,6 +798,9 @@ def test_ci_settings_are_documented() -> None:
     assert every and all(f"`{s}`" in doc or s.startswith("DRIFT_SCW_") for s in every), every - {s for s in every if f"`{s}`" in doc}
     for setting in ("`drift`", "`production-<stack>`", "Required reviewers", "pull_request_target", "no OIDC", "include_claim_keys"):
         assert setting in doc, setting
+    # How the fan-out works, each workflow named.
+    for setting in ("256", "`matrices`", "`deploy-part.yml`", "`drift-part.yml`", "secrets: inherit", "id-token: write"):
+        assert setting in doc, setting
 
 
 # The gate's decisions, on GitHub's documented answers for "get an environment".
