@@ -4,8 +4,9 @@ environment `production-<stack>` with required reviewers.
 
 GitHub creates an environment a job names when it does not exist yet, with no protection
 rules, and runs the job at once: a new stack file would deploy unapproved on its first run.
-So deploy.yml asks this script first, before any job names the environment, and deploys only
-the stacks it returns. Usage (in a workflow, with GITHUB_TOKEN allowed `actions: read`):
+So deploy.yml asks this script first (in each part it calls, deploy-part.yml), before any job
+names the environment, and deploys only the stacks it returns. Usage (in a workflow, with
+GITHUB_TOKEN allowed `actions: read`):
 
     scripts/protected_stacks.py '["dc5-train-1", "h1-c01"]'
 

@@ -7,13 +7,19 @@ mutated copies, so every rule is shown to fail on the shape it forbids.
 Job conditions are evaluated, not pattern-matched: `evaluate` is a small evaluator of GitHub's
 expression language (the operators and functions these workflows use), and `jobs_that_run`
 walks the job graph as GitHub does (a job whose needs did not all succeed is skipped unless its
-condition calls a status function).
+condition calls a status function). `reached_jobs` follows a job that calls a reusable workflow
+of this repository (`uses: ./.github/workflows/X.yml`) into the called workflow's jobs, once per
+entry of the calling job's matrix, with the `inputs` its `with:` gives them and the caller's
+`github` context, as GitHub runs them.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +197,6 @@ def strip_braces(expression: Any) -> str:
 
 
 def evaluate(expression: Any, context: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]] | None = None) -> Any:
-    import json
-
     base: dict[str, Callable[..., Any]] = {
         "contains": lambda haystack, needle: (
             any(_equal(item, needle) for item in haystack)
@@ -202,9 +206,33 @@ def evaluate(expression: Any, context: Mapping[str, Any], functions: Mapping[str
         "startswith": lambda text, prefix: str(text).casefold().startswith(str(prefix).casefold()),
         "endswith": lambda text, suffix: str(text).casefold().endswith(str(suffix).casefold()),
         "fromjson": lambda text: json.loads(text),
+        "tojson": lambda value: json.dumps(value, indent=2),
         "format": lambda template, *args: re.sub(r"\{(\d+)\}", lambda m: str(args[int(m.group(1))]), template),
     }
     return _Parser(strip_braces(expression), context, {**base, **(functions or {})}).parse()
+
+
+def as_string(value: Any) -> str:
+    """An expression's value where GitHub puts it into text."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def interpolate(value: Any, context: Mapping[str, Any]) -> Any:
+    """A workflow value with its `${{ }}` evaluated: the value itself when it is one expression, else text."""
+    if not isinstance(value, str):
+        return value
+    whole = re.fullmatch(r"\s*\$\{\{(.*?)\}\}\s*", value, re.DOTALL)
+    if whole:
+        return evaluate(whole.group(1), context)
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: as_string(evaluate(m.group(1), context)), value, flags=re.DOTALL)
 
 
 # --- The job graph -------------------------------------------------------------------------
@@ -215,42 +243,156 @@ def needs_of(job: Mapping[str, Any]) -> list[str]:
     return [needs] if isinstance(needs, str) else list(needs)
 
 
-def jobs_that_run(
-    document: Mapping[str, Any], event: str, context: Mapping[str, Any], outputs: Mapping[str, Mapping[str, Any]] | None = None
-) -> set[str]:
-    """The jobs GitHub would run for `event` (with `github` context `context["github"]`), every job that
-    runs succeeding and its outputs taken from `outputs` (a skipped job has none)."""
-    if event not in triggers(document) or not _filters_pass(triggers(document)[event], event, context):
-        return set()
-    jobs: dict[str, Any] = document["jobs"]
-    result: dict[str, str] = {}
+# What a job outputs when it succeeds: a mapping, or a function of the job and the context it ran in.
+JobOutputs = Mapping[str, Any] | Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+Outputs = Mapping[str, JobOutputs]
 
-    def settle(name: str) -> str:
+
+@dataclass(frozen=True)
+class Settled:
+    status: str  # "success" or "skipped"
+    context: dict[str, Any]  # what the job's expressions see: the run's contexts and its `needs`
+    outputs: dict[str, Any]
+
+
+def settle_jobs(document: Mapping[str, Any], event: str, context: Mapping[str, Any], outputs: Outputs | None = None) -> dict[str, Settled]:
+    """Each job of the workflow as GitHub would settle it for `event` (with `github` context `context["github"]`),
+    every job that runs succeeding and its outputs taken from `outputs` by job name (a skipped job has none)."""
+    if event not in triggers(document) or not _filters_pass(triggers(document)[event], event, context):
+        return {}
+    jobs: dict[str, Any] = document["jobs"]
+    result: dict[str, Settled] = {}
+
+    def settle(name: str) -> Settled:
         if name in result:
             return result[name]
         job = jobs[name]
         needs = {need: settle(need) for need in needs_of(job)}
-        needs_context = {
-            need: {"result": status, "outputs": dict((outputs or {}).get(need, {})) if status == "success" else {}}
-            for need, status in needs.items()
-        }
+        needs_context = {need: {"result": done.status, "outputs": done.outputs} for need, done in needs.items()}
         functions = {
-            "success": lambda: all(status == "success" for status in needs.values()),
-            "failure": lambda: any(status == "failure" for status in needs.values()),
+            "success": lambda: all(done.status == "success" for done in needs.values()),
+            "failure": lambda: any(done.status == "failure" for done in needs.values()),
             "always": lambda: True,
             "cancelled": lambda: False,
         }
+        job_context = {**context, "needs": needs_context}
         condition = job.get("if")
         expression = strip_braces(condition) if condition is not None else "success()"
         if not re.search(r"\b(" + "|".join(STATUS_FUNCTIONS) + r")\s*\(", expression):
             expression = f"success() && ({expression})"
-        runs = _truthy(evaluate(expression, {**context, "needs": needs_context}, functions))
-        result[name] = "success" if runs else "skipped"
+        runs = _truthy(evaluate(expression, job_context, functions))
+        given = (outputs or {}).get(name, {}) if runs else {}
+        produced = dict(given(job, job_context) if callable(given) else given)
+        result[name] = Settled("success" if runs else "skipped", job_context, produced)
         return result[name]
 
     for name in jobs:
         settle(name)
-    return {name for name, status in result.items() if status == "success"}
+    return result
+
+
+def jobs_that_run(document: Mapping[str, Any], event: str, context: Mapping[str, Any], outputs: Outputs | None = None) -> set[str]:
+    """The jobs GitHub would run for `event` (with `github` context `context["github"]`), every job that
+    runs succeeding and its outputs taken from `outputs` (a skipped job has none)."""
+    return {name for name, settled in settle_jobs(document, event, context, outputs).items() if settled.status == "success"}
+
+
+def called_workflow(job: Mapping[str, Any]) -> str | None:
+    """The file a job calls as a reusable workflow of this repository (`uses: ./.github/workflows/X.yml`)."""
+    called = str(job.get("uses", ""))
+    return called.rsplit("/", 1)[1] if called.startswith("./.github/workflows/") else None
+
+
+def matrix_entries(job: Mapping[str, Any], context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The matrix entries GitHub would expand the job into ([{}] without a matrix; none when a value is not a list)."""
+    matrix = (job.get("strategy") or {}).get("matrix")
+    if matrix is None:
+        return [{}]
+    if isinstance(matrix, str):
+        matrix = interpolate(matrix, context)
+    if not isinstance(matrix, Mapping):
+        return []
+    if {"include", "exclude"} & set(matrix):
+        raise ValueError("matrix include/exclude is not modelled here")
+    values = {}
+    for key, value in matrix.items():
+        try:
+            values[key] = interpolate(value, context)
+        except (TypeError, ValueError):  # fromJSON of nothing: GitHub fails the job, nothing runs
+            return []
+        if not isinstance(values[key], list):
+            return []
+    return [dict(zip(values, combination, strict=True)) for combination in itertools.product(*values.values())]
+
+
+def fails_fast(job: Mapping[str, Any]) -> bool:
+    """A matrix job whose failed entry cancels the others (GitHub's default)."""
+    strategy = job.get("strategy") or {}
+    return "matrix" in strategy and strategy.get("fail-fast", True) is not False
+
+
+def call_inputs(called: Mapping[str, Any], job: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """The called workflow's `inputs`: its declared defaults, then what the calling job's `with:` gives."""
+    declared = (triggers(called).get("workflow_call") or {}).get("inputs") or {}
+    inputs = {name: spec.get("default") for name, spec in declared.items() if isinstance(spec, Mapping)}
+    inputs.update({name: interpolate(value, context) for name, value in (job.get("with") or {}).items()})
+    return inputs
+
+
+@dataclass(frozen=True)
+class Reached:
+    path: str  # "deploy.yml:deploy > deploy-part.yml:deploy": the calls that led to the job, and the job
+    workflow: str  # the file the job is in
+    job: Mapping[str, Any]
+    context: dict[str, Any]  # what its expressions see: the caller's `github`, its workflow's `inputs`, its `needs`
+    callers: tuple[Mapping[str, Any], ...] = ()  # the jobs that called its workflow, outermost first
+    parts: tuple[dict[str, Any], ...] = ()  # each caller's matrix entry
+
+
+def reached_jobs(
+    workflows: Workflows,
+    name: str,
+    event: str,
+    context: Mapping[str, Any],
+    outputs: Outputs | None = None,
+    *,
+    _callers: tuple[tuple[str, str, dict[str, Any]], ...] = (),
+) -> list[Reached]:
+    """Every job GitHub would run for `event` in workflow `name`, a job that calls a workflow of this repository
+    replaced by the called workflow's jobs, once per entry of its matrix (GitHub refuses a loop of calls)."""
+    found = []
+    for job_name, settled in settle_jobs(workflows[name], event, context, outputs).items():
+        if settled.status != "success":
+            continue
+        job = workflows[name]["jobs"][job_name]
+        callee = called_workflow(job)
+        here = (*_callers, (name, job_name, {}))
+        if callee is None:
+            found.append(
+                Reached(
+                    path=" > ".join(f"{w}:{j}" for w, j, _ in here),
+                    workflow=name,
+                    job=job,
+                    context=settled.context,
+                    callers=tuple(workflows[w]["jobs"][j] for w, j, _ in _callers),
+                    parts=tuple(entry for _, _, entry in _callers),
+                )
+            )
+            continue
+        if callee in {w for w, _, _ in here}:
+            raise ValueError(f"{name}:{job_name} calls {callee} in a loop")
+        for entry in matrix_entries(job, settled.context):
+            inputs = call_inputs(workflows[callee], job, {**settled.context, "matrix": entry})
+            called_context = {key: value for key, value in context.items() if key not in ("inputs", "needs", "matrix")}
+            found += reached_jobs(
+                workflows,
+                callee,
+                "workflow_call",
+                {**called_context, "inputs": inputs},
+                outputs,
+                _callers=(*_callers, (name, job_name, entry)),
+            )
+    return found
 
 
 def _filters_pass(settings: Any, event: str, context: Mapping[str, Any]) -> bool:
@@ -329,29 +471,118 @@ TRUSTED = {
     "a push to main of this repository that CI passed": ("workflow_run", github_context("workflow_run")),
     "a run by hand from main": ("workflow_dispatch", github_context("workflow_dispatch")),
 }
-# What the jobs of a deploy would output: a stack to deploy, none refused.
-DEPLOY_OUTPUTS = {
+GATE = "scripts/protected_stacks.py"
+
+
+def is_gate(job: Mapping[str, Any]) -> bool:
+    """The job that asks GitHub which stacks' environments exist with required reviewers."""
+    return any(GATE in str(step.get("run", "")) for step in steps(job))
+
+
+def gate(opted_in: set[str]) -> Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, str]]:
+    """The gate's outputs, as scripts/protected_stacks.py writes them, for the stacks its job was given
+    (its `STACKS`, evaluated where it ran) when the environments of `opted_in` alone have reviewers."""
+
+    def outputs(job: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, str]:
+        [check] = [step for step in steps(job) if GATE in str(step.get("run", ""))]
+        asked = json.loads(interpolate((check.get("env") or {}).get("STACKS"), context) or "[]")
+        return {
+            "stacks": json.dumps([s for s in asked if s in opted_in]),
+            "refused": json.dumps([s for s in asked if s not in opted_in]),
+        }
+
+    return outputs
+
+
+# What the jobs of a deploy would output: two stacks in one part, the environment of one opted in.
+DEPLOY_OUTPUTS: dict[str, JobOutputs] = {
     "origin": {"sha": HEAD_SHA},
-    "stacks": {"stacks": '["dc5-train-1"]'},
-    "protected": {"stacks": '["dc5-train-1"]', "refused": "[]"},
+    "stacks": {"stacks": '["dc5-train-1", "dc5-new"]', "matrices": '[["dc5-train-1", "dc5-new"]]'},
+    "protected": gate({"dc5-train-1"}),
 }
 
 
-def deploys_reached(workflows: Workflows, runs: Mapping[str, tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
-    """For each run, the `workflow:job`s that would run `pulumi up` (or destroy)."""
-    reached: dict[str, list[str]] = {}
-    for case, (event, context) in runs.items():
-        for name, document in workflows.items():
-            running = jobs_that_run(document, event, context, DEPLOY_OUTPUTS)
-            reached.setdefault(case, []).extend(f"{name}:{job}" for job in sorted(running) if runs_pulumi_up(document["jobs"][job]))
-    return reached
+def reached_in(workflows: Workflows, event: str, context: Mapping[str, Any], outputs: Outputs) -> Iterator[Reached]:
+    """Every job a run reaches, in every workflow it triggers and every workflow those call."""
+    for name in workflows:
+        yield from reached_jobs(workflows, name, event, context, outputs)
 
 
-def untrusted_runs_reach_a_deploy(workflows: Workflows) -> list[str]:
-    findings = [f"{case} runs {', '.join(jobs)}" for case, jobs in deploys_reached(workflows, UNTRUSTED).items() if jobs]
+def deploys_reached(
+    workflows: Workflows, runs: Mapping[str, tuple[str, dict[str, Any]]], outputs: Outputs = DEPLOY_OUTPUTS
+) -> dict[str, list[str]]:
+    """For each run, the jobs that would run `pulumi up` (or destroy), each as the path of calls that reaches it."""
+    return {
+        case: sorted({reached.path for reached in reached_in(workflows, event, context, outputs) if runs_pulumi_up(reached.job)})
+        for case, (event, context) in runs.items()
+    }
+
+
+def untrusted_runs_reach_a_deploy(workflows: Workflows, outputs: Outputs = DEPLOY_OUTPUTS) -> list[str]:
+    findings = [f"{case} runs {', '.join(jobs)}" for case, jobs in deploys_reached(workflows, UNTRUSTED, outputs).items() if jobs]
     findings += [
-        f"{case} deploys nothing: the rule would prove nothing" for case, jobs in deploys_reached(workflows, TRUSTED).items() if not jobs
+        f"{case} deploys nothing: the rule would prove nothing"
+        for case, jobs in deploys_reached(workflows, TRUSTED, outputs).items()
+        if not jobs
     ]
+    return findings
+
+
+def environment_of(job: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+    environment = job.get("environment")
+    if isinstance(environment, Mapping):
+        environment = environment.get("name")
+    return as_string(interpolate(environment, context))
+
+
+def ungated_deploys(workflows: Workflows, outputs: Outputs = DEPLOY_OUTPUTS) -> list[str]:
+    """However it is reached (through called workflows too), a job that names a `production-` environment
+    needs the gate of its own workflow and names only environments the gate passed; a job that runs
+    `pulumi up` does so for each stack in `production-<stack>`, one update per stack at a time
+    (concurrency `deploy-<stack>`, never cancelled: no cancel-in-progress, no fail-fast on its way),
+    with no secret handed down by a caller (its environment's secrets alone)."""
+    findings, deployed = set(), set()
+    for case, (event, context) in {**TRUSTED, **UNTRUSTED}.items():
+        for reached in reached_in(workflows, event, context, outputs):
+            findings |= _deploy_findings(workflows, reached)
+            if case in TRUSTED and runs_pulumi_up(reached.job):
+                deployed |= {as_string(e.get("stack")) for e in matrix_entries(reached.job, reached.context)}
+    if not deployed:
+        findings.add("no trusted run deploys a stack: the rule would prove nothing")
+    return sorted(findings)
+
+
+def _deploy_findings(workflows: Workflows, reached: Reached) -> set[str]:
+    job, where = reached.job, reached.path
+    deploys = runs_pulumi_up(job)
+    entries = matrix_entries(job, reached.context)
+    named = {as_string(e.get("stack")): environment_of(job, {**reached.context, "matrix": e}) for e in entries}
+    if not deploys and not any(environment.startswith("production-") for environment in named.values()):
+        return set()
+    findings = set()
+    jobs = workflows[reached.workflow]["jobs"]
+    gates = [need for need in needs_of(job) if need in jobs and is_gate(jobs[need])]
+    if not gates:
+        findings.add(f"{where} needs no gate ({GATE}) of its workflow")
+    passed = {s for need in gates for s in json.loads(reached.context["needs"][need]["outputs"].get("stacks") or "[]")}
+    for stack, environment in named.items():
+        if deploys and environment != f"production-{stack}":
+            findings.add(f"{where} deploys {stack or 'a stack'} outside its environment production-{stack}")
+        if environment.startswith("production-") and environment.removeprefix("production-") not in passed:
+            findings.add(f"{where} names {environment}, which the gate did not pass")
+    if deploys:
+        concurrency = job.get("concurrency") or {}
+        for entry in entries:
+            group = as_string(interpolate(concurrency.get("group"), {**reached.context, "matrix": entry}))
+            if group != f"deploy-{as_string(entry.get('stack'))}":
+                findings.add(f"{where}: not one update per stack at a time (concurrency group {group or 'none'})")
+        if concurrency.get("cancel-in-progress") is not False:
+            findings.add(f"{where}: a newer run may cancel an update half-way (cancel-in-progress)")
+        for holder in (*reached.callers, job):
+            if fails_fast(holder):
+                findings.add(f"{where}: a failed matrix entry cancels the others' updates half-way (fail-fast)")
+            if holder is not job and "secrets" in holder:
+                findings.add(f"{where}: a caller passes secrets down; a stack's credentials are its environment's alone")
     return findings
 
 
@@ -393,8 +624,7 @@ def pull_request_workflows(workflows: Workflows) -> list[str]:
         for name, document in workflows.items():
             if name in found:
                 for job in document["jobs"].values():
-                    called = str(job.get("uses", ""))
-                    if called.startswith("./.github/workflows/") and (callee := called.rsplit("/", 1)[1]) not in found:
+                    if (callee := called_workflow(job)) is not None and callee not in found:
                         found.append(callee)
                         changed = True
     return found
@@ -489,7 +719,8 @@ def oidc_environments(workflows: Workflows, production_stacks: list[str]) -> set
     found = set()
     for document in workflows.values():
         for job in document["jobs"].values():
-            if (job.get("permissions") or {}).get("id-token") == "write":
+            # A job that calls a workflow only grants the permission; the called job asks, in its environment.
+            if (job.get("permissions") or {}).get("id-token") == "write" and called_workflow(job) is None:
                 environment = str(job.get("environment", ""))
                 if "${{ matrix.stack }}" in environment:
                     found |= {environment.replace("${{ matrix.stack }}", stack) for stack in production_stacks}
@@ -498,17 +729,30 @@ def oidc_environments(workflows: Workflows, production_stacks: list[str]) -> set
     return found
 
 
+def called_by(workflows: Workflows, name: str) -> list[str]:
+    """The workflow and every workflow of this repository it calls, directly or through another."""
+    found = [name]
+    for current in found:
+        for job in workflows[current]["jobs"].values():
+            callee = called_workflow(job)
+            if callee is not None and callee not in found:
+                found.append(callee)
+    return found
+
+
 def drift_that_writes(workflows: Workflows, drift_source: str) -> list[str]:
-    """The drift job only asks (refresh --preview-only, preview), never updates."""
+    """The drift jobs (drift.yml's and those of the workflows it calls) only ask (refresh --preview-only,
+    preview), never update."""
     findings = []
-    for job_name, job in workflows["drift.yml"]["jobs"].items():
-        if runs_pulumi_up(job):
-            findings.append(f"drift.yml:{job_name} runs an update")
-        for step in steps(job):
-            if str(step.get("uses", "")).startswith("pulumi/actions@"):
-                findings.append(f"drift.yml:{job_name} runs pulumi/actions ({(step.get('with') or {}).get('command')})")
-            if re.search(r"\bpulumi\s+(refresh|import|state|stack\s+import)\b", str(step.get("run", ""))):
-                findings.append(f"drift.yml:{job_name}: {step['run'].strip()[:80]} may write the state")
+    for name in called_by(workflows, "drift.yml"):
+        for job_name, job in workflows[name]["jobs"].items():
+            if runs_pulumi_up(job):
+                findings.append(f"{name}:{job_name} runs an update")
+            for step in steps(job):
+                if str(step.get("uses", "")).startswith("pulumi/actions@"):
+                    findings.append(f"{name}:{job_name} runs pulumi/actions ({(step.get('with') or {}).get('command')})")
+                if re.search(r"\bpulumi\s+(refresh|import|state|stack\s+import)\b", str(step.get("run", ""))):
+                    findings.append(f"{name}:{job_name}: {step['run'].strip()[:80]} may write the state")
     for line in re.findall(r'\("refresh"[^)]*\)', drift_source):
         if '"--preview-only"' not in line:
             findings.append(f"fleet/drift.py: {line} refreshes for real")
@@ -523,7 +767,7 @@ def unverified_plugins_or_venv(workflows: Workflows, action: Mapping[str, Any]) 
     findings = []
     for name, document in workflows.items():
         for job_name, job in document["jobs"].items():
-            if not holds_credentials(job):
+            if not holds_credentials(job) or called_workflow(job) is not None:  # a called job is checked where it is
                 continue
             setups = [s for s in steps(job) if s.get("uses") == "./.github/actions/setup"]
             if not setups or any((s.get("with") or {}).get("trusted") != "true" for s in setups):

@@ -10,7 +10,7 @@ A tag can be moved to other content; a digest cannot. Each reference carries the
 content it was reviewed at, where a source we can cite gives it (`tag@sha256:...`: the runtime
 pulls by digest, the tag only names it), and copies keep digests, so a mirrored reference keeps
 it. A production deploy refuses a reference without one:
-`python -m aion_factory.platform.require_digests` (deploy.yml).
+`python -m aion_factory.platform.require_digests` (deploy-part.yml).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`python -m aion_factory.platform.require_digests`: exit 1, naming each, while an image or chart the
-platform pulls has no digest; production deploys run it before `pulumi up` (deploy.yml). A module of
+platform pulls has no digest; production deploys run it before `pulumi up` (deploy-part.yml). A module of
 its own: the package imports `images`, and running that one as `__main__` would load it twice."""
 
 from __future__ import annotations

@@ -113,13 +113,82 @@ jobs:
     assert rules.jobs_that_run(document, "pull_request", rules.github_context("pull_request")) == set()
 
 
+def test_the_job_graph_follows_a_call_into_the_called_workflow_once_per_matrix_entry() -> None:
+    caller = rules.parse(
+        """
+on: push
+jobs:
+  list: {runs-on: x, steps: [{run: "true"}]}
+  fan:
+    needs: list
+    if: "needs.list.outputs.parts != '[]'"
+    strategy: {matrix: {part: "${{ fromJSON(needs.list.outputs.parts) }}"}}
+    uses: ./.github/workflows/part.yml
+    with: {stacks: "${{ toJSON(matrix.part) }}"}
+"""
+    )
+    called = rules.parse(
+        """
+on:
+  workflow_call:
+    inputs:
+      stacks: {type: string, required: true}
+      mode: {type: string, default: quick}
+jobs:
+  each:
+    if: "github.ref == 'refs/heads/main'"
+    strategy: {matrix: {stack: "${{ fromJSON(inputs.stacks) }}"}}
+    runs-on: x
+    steps: [{run: "true"}]
+"""
+    )
+    found = {"caller.yml": caller, "part.yml": called}
+    parts = {"list": {"parts": '[["a", "b"], ["c"]]'}}
+
+    def reached(ref: str = "refs/heads/main", outputs: Any = parts) -> list[rules.Reached]:
+        return rules.reached_jobs(found, "caller.yml", "push", rules.github_context("push", ref=ref), outputs)
+
+    each = [r for r in reached() if r.workflow == "part.yml"]
+    assert [r.path for r in each] == ["caller.yml:fan > part.yml:each"] * 2
+    assert [r.parts for r in each] == [({"part": ["a", "b"]},), ({"part": ["c"]},)]
+    assert [[e["stack"] for e in rules.matrix_entries(r.job, r.context)] for r in each] == [["a", "b"], ["c"]]
+    assert each[0].context["inputs"]["mode"] == "quick"  # the input's declared default
+    # The called workflow sees its caller's `github` context: off main its job is skipped.
+    assert [r.path for r in reached(ref="refs/heads/x")] == ["caller.yml:list"]
+    assert [r.path for r in reached(outputs={"list": {"parts": "[]"}})] == ["caller.yml:list"]  # no part, no call
+    called["jobs"]["back"] = {"uses": "./.github/workflows/part.yml"}
+    with pytest.raises(ValueError, match="in a loop"):  # GitHub refuses a loop of calls
+        reached()
+
+
 # --- Issue 20: CI that a contributor cannot turn against production -------------------------
+
+# Where the job that runs `pulumi up`, per stack, is reached: deploy.yml's `deploy` calls deploy-part.yml once per part.
+DEPLOY_PATH = "deploy.yml:deploy > deploy-part.yml:deploy"
+
+
+def deploy_job(found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The job that runs `pulumi up`, in whichever workflow it is."""
+    [job] = [job for document in found.values() for job in document["jobs"].values() if rules.runs_pulumi_up(job)]
+    return job
+
+
+def deployed(
+    found: dict[str, dict[str, Any]], case: str = "a push to main of this repository that CI passed", outputs: Any = None
+) -> list[list[str]]:
+    """For each deploy job the run reaches (one per part), the environments its matrix runs in."""
+    event, context = {**rules.TRUSTED, **rules.UNTRUSTED}[case]
+    return [
+        [rules.environment_of(r.job, {**r.context, "matrix": entry}) for entry in rules.matrix_entries(r.job, r.context)]
+        for r in rules.reached_in(found, event, context, outputs or rules.DEPLOY_OUTPUTS)
+        if rules.runs_pulumi_up(r.job)
+    ]
 
 
 def test_only_a_push_to_main_of_this_repository_reaches_pulumi_up() -> None:
     assert rules.untrusted_runs_reach_a_deploy(workflows()) == []
     reached = rules.deploys_reached(workflows(), rules.TRUSTED)
-    assert reached == {case: ["deploy.yml:deploy"] for case in rules.TRUSTED}
+    assert reached == {case: [DEPLOY_PATH] for case in rules.TRUSTED}
 
 
 def test_a_deploy_gated_by_the_branch_name_alone_lets_a_forks_main_through() -> None:
@@ -128,8 +197,8 @@ def test_a_deploy_gated_by_the_branch_name_alone_lets_a_forks_main_through() -> 
         found["deploy.yml"]["jobs"]["origin"]["if"] = "github.event.workflow_run.conclusion == 'success'"
 
     findings = rules.untrusted_runs_reach_a_deploy(mutated(by_name))
-    assert "a fork's pull request from a branch named main runs deploy.yml:deploy" in findings
-    assert "a pull request of this repository from a branch named main runs deploy.yml:deploy" in findings
+    assert f"a fork's pull request from a branch named main runs {DEPLOY_PATH}" in findings
+    assert f"a pull request of this repository from a branch named main runs {DEPLOY_PATH}" in findings
 
 
 @pytest.mark.parametrize(
@@ -147,16 +216,45 @@ def test_each_condition_of_the_origin_is_needed(dropped: str, case: str) -> None
         assert dropped in origin["if"]
         origin["if"] = origin["if"].replace(dropped, "true")
 
-    assert f"{case} runs deploy.yml:deploy" in rules.untrusted_runs_reach_a_deploy(mutated(loosen))
+    assert f"{case} runs {DEPLOY_PATH}" in rules.untrusted_runs_reach_a_deploy(mutated(loosen))
 
 
 def test_a_deploy_job_that_does_not_need_the_origin_is_reached() -> None:
     def detach(found: dict[str, dict[str, Any]]) -> None:
-        found["deploy.yml"]["jobs"]["deploy"]["needs"] = ["protected"]
-        found["deploy.yml"]["jobs"]["protected"]["needs"] = ["stacks"]
+        found["deploy.yml"]["jobs"]["deploy"]["needs"] = ["stacks"]
         found["deploy.yml"]["jobs"]["stacks"].pop("needs")
 
-    assert "a fork's pull request from a branch named main runs deploy.yml:deploy" in rules.untrusted_runs_reach_a_deploy(mutated(detach))
+    assert f"a fork's pull request from a branch named main runs {DEPLOY_PATH}" in rules.untrusted_runs_reach_a_deploy(mutated(detach))
+
+
+def test_a_call_of_the_deploy_part_that_does_not_need_the_origin_is_reached() -> None:
+    # The called workflow holds the per-stack deploy; a second caller that skips `origin` reaches it.
+    def second_caller(found: dict[str, dict[str, Any]]) -> None:
+        caller = copy.deepcopy(found["deploy.yml"]["jobs"]["deploy"])
+        caller["needs"] = ["stacks"]
+        found["deploy.yml"]["jobs"]["again"] = caller
+        found["deploy.yml"]["jobs"]["stacks"].pop("needs")
+
+    findings = rules.untrusted_runs_reach_a_deploy(mutated(second_caller))
+    assert "a fork's pull request from a branch named main runs deploy.yml:again > deploy-part.yml:deploy" in findings
+
+
+def test_a_fleet_split_in_two_parts_deploys_each_part_and_still_refuses_a_forks_main() -> None:
+    # Past 256 stacks, production-stacks.yml's `matrices` holds more than one part; each reaches the deploy.
+    two_parts = {
+        **rules.DEPLOY_OUTPUTS,
+        "stacks": {"stacks": '["a", "b", "c"]', "matrices": '[["a", "b"], ["c"]]'},
+        "protected": rules.gate({"a", "c"}),
+    }
+    assert rules.untrusted_runs_reach_a_deploy(workflows(), two_parts) == []
+    assert rules.ungated_deploys(workflows(), two_parts) == []
+    for case in rules.TRUSTED:
+        assert deployed(workflows(), case, two_parts) == [["production-a"], ["production-c"]]  # b refused: no environment named
+    for case in rules.UNTRUSTED:
+        assert deployed(workflows(), case, two_parts) == []
+    # The same split with the origin loosened to the branch's name: a fork's main reaches both parts.
+    loose = mutated(lambda w: w["deploy.yml"]["jobs"]["origin"].update({"if": "github.event.workflow_run.conclusion == 'success'"}))
+    assert deployed(loose, "a fork's pull request from a branch named main", two_parts) == [["production-a"], ["production-c"]]
 
 
 def test_a_rule_that_reaches_no_deploy_at_all_says_it_proves_nothing() -> None:
@@ -167,6 +265,62 @@ def test_a_rule_that_reaches_no_deploy_at_all_says_it_proves_nothing() -> None:
         "a push to main of this repository that CI passed deploys nothing: the rule would prove nothing"
         in rules.untrusted_runs_reach_a_deploy(mutated(never))
     )
+
+
+def test_a_deploy_runs_only_in_environments_the_gate_passed_one_update_per_stack_at_a_time() -> None:
+    assert rules.ungated_deploys(workflows()) == []
+    # The gate as the rules run it: of the two stacks, only dc5-train-1's environment has reviewers.
+    assert deployed(workflows()) == [["production-dc5-train-1"]]
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        (lambda job: job.pop("environment"), " deploys dc5-train-1 outside its environment production-dc5-train-1"),
+        (lambda job: job.update(environment="production"), " deploys dc5-train-1 outside its environment production-dc5-train-1"),
+        # A matrix that is not the gate's answer: a stack without reviewers gets its environment created.
+        (
+            lambda job: job["strategy"]["matrix"].update(stack=["dc5-train-1", "dc5-new"]),
+            " names production-dc5-new, which the gate did not pass",
+        ),
+        (
+            lambda job: job["strategy"]["matrix"].update(stack="${{ fromJSON(inputs.stacks) }}"),
+            " names production-dc5-new, which the gate did not pass",
+        ),
+        (
+            lambda job: job.update(needs=[n for n in rules.needs_of(job) if n != "protected"]),
+            " needs no gate (scripts/protected_stacks.py) of its workflow",
+        ),
+        (lambda job: job["concurrency"].update(group="deploy"), ": not one update per stack at a time (concurrency group deploy)"),
+        (lambda job: job.pop("concurrency"), ": not one update per stack at a time (concurrency group none)"),
+        (
+            lambda job: job["concurrency"].update({"cancel-in-progress": True}),
+            ": a newer run may cancel an update half-way (cancel-in-progress)",
+        ),
+        (lambda job: job["strategy"].pop("fail-fast"), ": a failed matrix entry cancels the others' updates half-way (fail-fast)"),
+    ],
+)
+def test_a_deploy_outside_its_gated_environment_or_that_may_be_cancelled_is_found(change: Callable[[Any], Any], finding: str) -> None:
+    assert f"{DEPLOY_PATH}{finding}" in rules.ungated_deploys(mutated(lambda w: change(deploy_job(w))))
+
+
+@pytest.mark.parametrize(
+    ("change", "finding"),
+    [
+        # A failed part would cancel the other parts' updates half-way.
+        (lambda caller: caller["strategy"].pop("fail-fast"), ": a failed matrix entry cancels the others' updates half-way (fail-fast)"),
+        (
+            lambda caller: caller.update(secrets="inherit"),
+            ": a caller passes secrets down; a stack's credentials are its environment's alone",
+        ),
+        (
+            lambda caller: caller.update(secrets={"SCW_SECRET_KEY": "${{ secrets.SCW_SECRET_KEY }}"}),
+            ": a caller passes secrets down; a stack's credentials are its environment's alone",
+        ),
+    ],
+)
+def test_a_caller_that_may_cancel_a_part_or_hands_secrets_down_is_found(change: Callable[[Any], Any], finding: str) -> None:
+    assert f"{DEPLOY_PATH}{finding}" in rules.ungated_deploys(mutated(lambda w: change(w["deploy.yml"]["jobs"]["deploy"])))
 
 
 def test_every_action_is_pinned_by_a_full_commit_sha_with_its_tag_in_a_comment() -> None:
@@ -230,6 +384,8 @@ def test_the_pinned_shas_are_the_tags_they_name() -> None:
 def test_no_job_a_pull_request_runs_holds_a_credential() -> None:
     assert rules.pull_request_workflows(workflows()) == ["ci.yml", "preview.yml", "production-stacks.yml"]
     assert rules.credentials_in_pull_request_jobs(workflows()) == []
+    # A fan-out of a pull request's jobs over called workflows, without a credential, is clean.
+    assert rules.credentials_in_pull_request_jobs(mutated(lambda w: preview_fanned_out(w, RENDER))) == []
 
 
 @pytest.mark.parametrize(
@@ -252,6 +408,39 @@ def test_a_secret_an_environment_or_an_oidc_token_in_a_pull_requests_job_is_foun
     assert rules.credentials_in_pull_request_jobs(mutated(change)) == [f"{finding} holds a credential in a pull request's run"]
 
 
+def preview_fanned_out(found: dict[str, dict[str, Any]], called: dict[str, Any], **caller: Any) -> None:
+    """preview.yml fanned out as deploy and drift are: one call per part of a workflow holding `called`'s job."""
+    found["preview-part.yml"] = {"on": {"workflow_call": {"inputs": {"stacks": {"type": "string"}}}}, "jobs": {"render": called}}
+    found["preview.yml"]["jobs"]["render"] = {
+        "needs": "stacks",
+        "strategy": {"fail-fast": False, "matrix": {"part": "${{ fromJSON(needs.stacks.outputs.matrices) }}"}},
+        "uses": "./.github/workflows/preview-part.yml",
+        "with": {"stacks": "${{ toJSON(matrix.part) }}"},
+        **caller,
+    }
+
+
+RENDER = {"runs-on": "ubuntu-latest", "strategy": {"matrix": {"stack": "${{ fromJSON(inputs.stacks) }}"}}, "steps": [{"run": "true"}]}
+
+
+@pytest.mark.parametrize(
+    ("change", "findings"),
+    [
+        # A called workflow's job is a pull request's job: its secret, environment or token is found.
+        (lambda w: preview_fanned_out(w, {**RENDER, "env": {"K": "${{ secrets.SCW_SECRET_KEY }}"}}), ["preview-part.yml:render"]),
+        (lambda w: preview_fanned_out(w, {**RENDER, "environment": "production-${{ matrix.stack }}"}), ["preview-part.yml:render"]),
+        (lambda w: preview_fanned_out(w, {**RENDER, "permissions": {"id-token": "write"}}), ["preview-part.yml:render"]),
+        # So is the caller that grants a token or hands secrets down, whatever the called job does.
+        (lambda w: preview_fanned_out(w, RENDER, permissions={"id-token": "write"}), ["preview.yml:render"]),
+        (lambda w: preview_fanned_out(w, RENDER, secrets="inherit"), ["preview.yml:render"]),
+        # drift.yml's caller copied into a pull request's workflow: its token, and the called job's environment and secrets.
+        (lambda w: w["preview.yml"]["jobs"].update(drift=w["drift.yml"]["jobs"]["drift"]), ["preview.yml:drift", "drift-part.yml:drift"]),
+    ],
+)
+def test_a_credential_reached_through_a_workflow_a_pull_request_calls_is_found(change: Callable[[Any], Any], findings: list[str]) -> None:
+    assert rules.credentials_in_pull_request_jobs(mutated(change)) == [f"{f} holds a credential in a pull request's run" for f in findings]
+
+
 def test_pull_request_target_is_found() -> None:
     def target(found: dict[str, dict[str, Any]]) -> None:
         found["preview.yml"]["on"] = {"pull_request_target": None}
@@ -263,9 +452,9 @@ def test_no_checkout_leaves_the_jobs_token_in_the_repository() -> None:
     assert rules.persisted_checkout_credentials(workflows()) == []
 
     def persist(found: dict[str, dict[str, Any]]) -> None:
-        uses(found["deploy.yml"]["jobs"]["deploy"], "actions/checkout@")[0]["with"].pop("persist-credentials")
+        uses(found["deploy-part.yml"]["jobs"]["deploy"], "actions/checkout@")[0]["with"].pop("persist-credentials")
 
-    assert rules.persisted_checkout_credentials(mutated(persist)) == ["deploy.yml:deploy checks out with its token persisted"]
+    assert rules.persisted_checkout_credentials(mutated(persist)) == ["deploy-part.yml:deploy checks out with its token persisted"]
 
 
 def test_every_run_step_fails_when_a_command_in_it_fails() -> None:
@@ -341,12 +530,18 @@ def test_drift_only_asks() -> None:
     ]
 
     def update(found: dict[str, dict[str, Any]]) -> None:
-        found["drift.yml"]["jobs"]["drift"]["steps"].append({"uses": "pulumi/actions@x", "with": {"command": "up"}})
+        found["drift-part.yml"]["jobs"]["drift"]["steps"].append({"uses": "pulumi/actions@x", "with": {"command": "up"}})
 
     assert rules.drift_that_writes(mutated(update), source) == [
-        "drift.yml:drift runs an update",
-        "drift.yml:drift runs pulumi/actions (up)",
+        "drift-part.yml:drift runs an update",
+        "drift-part.yml:drift runs pulumi/actions (up)",
     ]
+
+    # Drift calling the deploy's part is found too: the rule follows the calls.
+    def call_the_deploy(found: dict[str, dict[str, Any]]) -> None:
+        found["drift.yml"]["jobs"]["drift"]["uses"] = "./.github/workflows/deploy-part.yml"
+
+    assert "deploy-part.yml:deploy runs an update" in rules.drift_that_writes(mutated(call_the_deploy), source)
 
 
 def test_jobs_with_credentials_take_hashed_requirements_and_pinned_plugins_only() -> None:
@@ -357,12 +552,12 @@ def test_jobs_with_credentials_take_hashed_requirements_and_pinned_plugins_only(
     ("change", "finding"),
     [
         (
-            lambda w, a: w["deploy.yml"]["jobs"]["deploy"]["env"].pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"),
-            "deploy.yml:deploy lets Pulumi download plugins on its own",
+            lambda w, a: w["deploy-part.yml"]["jobs"]["deploy"]["env"].pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"),
+            "deploy-part.yml:deploy lets Pulumi download plugins on its own",
         ),
         (
-            lambda w, a: uses(w["drift.yml"]["jobs"]["drift"], "./.github/actions/setup")[0]["with"].pop("trusted"),
-            "drift.yml:drift holds credentials without the trusted setup",
+            lambda w, a: uses(w["drift-part.yml"]["jobs"]["drift"], "./.github/actions/setup")[0]["with"].pop("trusted"),
+            "drift-part.yml:drift holds credentials without the trusted setup",
         ),
         (lambda w, a: a["runs"]["steps"][2].update({"if": "true"}), "action.yml: Pulumi plugins cache is restored for trusted jobs"),
         (lambda w, a: a["runs"]["steps"][0]["with"].update(cache="pip"), "action.yml: setup-python restores a pip cache for every job"),
@@ -412,9 +607,9 @@ def test_the_hashed_requirements_pin_every_dependency_at_the_checkouts_versions(
 
 
 def test_production_refuses_images_and_charts_pinned_by_tag_only() -> None:
-    [check] = [s for s in steps(load("deploy.yml")["jobs"]["deploy"]) if s.get("name") == "Images and charts by digest"]
+    [check] = [s for s in steps(load("deploy-part.yml")["jobs"]["deploy"]) if s.get("name") == "Images and charts by digest"]
     assert check["run"] == ".venv/bin/python -m aion_factory.platform.require_digests"
-    order = [s.get("name") for s in steps(load("deploy.yml")["jobs"]["deploy"])]
+    order = [s.get("name") for s in steps(load("deploy-part.yml")["jobs"]["deploy"])]
     assert order.index("Images and charts by digest") < order.index("pulumi up")
 
 
@@ -450,27 +645,55 @@ def test_production_stacks_come_from_the_site_document_or_else_every_stack_file_
 def test_production_deploys_wait_for_ci_on_main_and_a_reviewer() -> None:
     deploy = load("deploy.yml")
     assert deploy["on"]["workflow_run"] == {"workflows": ["CI"], "types": ["completed"], "branches": ["main"]}
-    job = deploy["jobs"]["deploy"]
+    assert "pull_request" not in deploy["on"] and "push" not in deploy["on"]
+    assert set(load("deploy-part.yml")["on"]) == {"workflow_call"}  # run only as deploy.yml's part
+    job = load("deploy-part.yml")["jobs"]["deploy"]
     # Required reviewers live on this GitHub environment, one per stack.
     assert job["environment"] == "production-${{ matrix.stack }}"
     assert job["concurrency"]["cancel-in-progress"] is False
     [pulumi] = uses(job, "pulumi/actions@")
     assert (pulumi["with"]["command"], pulumi["with"]["policyPacks"]) == ("up", "policy")
-    assert "pull_request" not in deploy["on"] and "push" not in deploy["on"]
-    # The commit CI tested, as the origin read it from the triggering run.
-    assert [s["with"]["ref"] for s in uses(job, "actions/checkout@")] == ["${{ needs.origin.outputs.sha }}"]
+    # The commit CI tested, as the origin read it from the triggering run, handed to each part.
+    assert [s["with"]["ref"] for s in uses(job, "actions/checkout@")] == ["${{ inputs.ref }}"]
+    [reached] = [
+        r
+        for r in rules.reached_in(workflows(), *rules.TRUSTED["a push to main of this repository that CI passed"], rules.DEPLOY_OUTPUTS)
+        if r.path == DEPLOY_PATH
+    ]
+    assert reached.context["inputs"]["ref"] == rules.HEAD_SHA
+
+
+def test_a_run_by_hand_deploys_only_the_stack_it_asked_for_in_whichever_part() -> None:
+    job = load("deploy-part.yml")["jobs"]["deploy"]
+    [wanted] = [s for s in steps(job) if s.get("name") == "Skip stacks not asked for"]
+    assert steps(job)[0] is wanted and wanted["env"] == {"ASKED": "${{ inputs.stack }}", "STACK": "${{ matrix.stack }}"}
+    assert all(s.get("if", "").startswith("steps.wanted.outputs.run == 'true'") for s in steps(job)[1:])
+    # deploy.yml's input `stack` reaches every part as the part's own input.
+    event, context = rules.TRUSTED["a run by hand from main"]
+    asked = {**context, "inputs": {"stack": "dc5-train-1"}}
+    [reached] = [r for r in rules.reached_in(workflows(), event, asked, rules.DEPLOY_OUTPUTS) if r.path == DEPLOY_PATH]
+    assert reached.context["inputs"]["stack"] == "dc5-train-1"
 
 
 def test_drift_is_checked_on_a_schedule_for_every_production_stack() -> None:
-    drift = load("drift.yml")
-    assert drift["on"]["schedule"]
-    job = drift["jobs"]["drift"]
+    assert load("drift.yml")["on"]["schedule"]
+    job = load("drift-part.yml")["jobs"]["drift"]
     commands = " ".join(s.get("run", "") for s in steps(job))
     # Both checks (refresh --preview-only and preview, each --expect-no-changes) are in fleet/drift.py.
     assert "-m aion_factory.fleet.drift --stack" in commands and "--policy-pack policy" in commands
-    by_hand = rules.github_context("workflow_dispatch", ref="refs/heads/feature")
-    assert rules.jobs_that_run(drift, "workflow_dispatch", by_hand, {"stacks": {"stacks": '["a"]'}}) == set()
-    assert rules.jobs_that_run(drift, "schedule", rules.github_context("schedule"), {"stacks": {"stacks": '["a"]'}}) == {"stacks", "drift"}
+    # Every stack of every part, each in its own job; nothing from another branch by hand.
+    two_parts = {"stacks": {"stacks": '["a", "b", "c"]', "matrices": '[["a", "b"], ["c"]]'}}
+
+    def checked(event: str, context: dict[str, Any]) -> list[list[str]]:
+        return [
+            [entry["stack"] for entry in rules.matrix_entries(r.job, r.context)]
+            for r in rules.reached_jobs(workflows(), "drift.yml", event, context, two_parts)
+            if r.path == "drift.yml:drift > drift-part.yml:drift"
+        ]
+
+    assert checked("schedule", rules.github_context("schedule")) == [["a", "b"], ["c"]]
+    assert checked("workflow_dispatch", rules.github_context("workflow_dispatch")) == [["a", "b"], ["c"]]
+    assert checked("workflow_dispatch", rules.github_context("workflow_dispatch", ref="refs/heads/feature")) == []
 
 
 def test_main_runs_the_local_stack_up_and_down_end_to_end() -> None:
@@ -493,7 +716,7 @@ def test_pip_the_pulumi_plugins_and_the_toolchain_are_cached_for_jobs_without_cr
 
 def test_every_workflow_is_read_by_these_tests() -> None:
     names = sorted(p.name for p in Path(WORKFLOWS).glob("*.yml"))
-    assert names == ["ci.yml", "deploy.yml", "drift.yml", "preview.yml", "production-stacks.yml"]
+    assert names == ["ci.yml", "deploy-part.yml", "deploy.yml", "drift-part.yml", "drift.yml", "preview.yml", "production-stacks.yml"]
 
 
 def test_every_secret_is_an_environment_secret_of_the_job_that_reads_it() -> None:
@@ -516,7 +739,7 @@ def test_every_secret_is_an_environment_secret_of_the_job_that_reads_it() -> Non
     assert "PULUMI_ACCESS_TOKEN" not in "".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))  # OIDC, not a stored token
 
 
-@pytest.mark.parametrize(("workflow", "job", "team"), [("deploy.yml", "deploy", "DEPLOY"), ("drift.yml", "drift", "DRIFT")])
+@pytest.mark.parametrize(("workflow", "job", "team"), [("deploy-part.yml", "deploy", "DEPLOY"), ("drift-part.yml", "drift", "DRIFT")])
 def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: str, job: str, team: str) -> None:
     found = load(workflow)["jobs"][job]
     [login] = uses(found, "pulumi/auth-actions@")
@@ -524,6 +747,9 @@ def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: 
     assert login["with"]["requested-token-type"] == "urn:pulumi:token-type:access_token:team"
     assert login["with"]["scope"] == f"team:${{{{ vars.PULUMI_{team}_TEAM }}}}"
     assert found["permissions"]["id-token"] == "write"
+    # A called job's token has at most what its caller granted: the calling job grants the OIDC token.
+    [caller] = [j for d in workflows().values() for j in d["jobs"].values() if j.get("uses") == f"./.github/workflows/{workflow}"]
+    assert caller["permissions"]["id-token"] == "write"
     # Logged in before the first step that runs Pulumi against the stack.
     runs_pulumi = [
         i
@@ -534,26 +760,36 @@ def test_pulumi_cloud_is_reached_with_oidc_as_a_team_of_the_jobs_role(workflow: 
 
 
 def test_deploys_run_only_for_stacks_whose_environment_has_required_reviewers() -> None:
-    deploy = load("deploy.yml")
-    gate = deploy["jobs"]["protected"]
-    assert gate["needs"] == ["origin", "stacks"] and not rules.secrets_of(gate) and "environment" not in gate
+    part = load("deploy-part.yml")
+    gate = part["jobs"]["protected"]
+    assert "needs" not in gate and not rules.secrets_of(gate) and "environment" not in gate
     assert gate["permissions"] == {"contents": "read", "actions": "read"}
     [check] = [s for s in steps(gate) if s.get("id") == "check"]
     assert check["run"] == 'python3 scripts/protected_stacks.py "$STACKS"'
-    assert check["env"]["STACKS"] == "${{ needs.stacks.outputs.stacks }}"
-    refused = deploy["jobs"]["refused"]
+    assert check["env"]["STACKS"] == "${{ inputs.stacks }}"  # the part's stacks
+    refused = part["jobs"]["refused"]
     assert refused["if"] == "needs.protected.outputs.refused != '[]'" and "exit 1" in steps(refused)[0]["run"]
-    job = deploy["jobs"]["deploy"]
+    job = part["jobs"]["deploy"]
     # Only the job the gate passed names an environment, and only the stacks it passed.
-    assert job["needs"] == ["origin", "protected"]
+    assert rules.needs_of(job) == ["protected"]
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.protected.outputs.stacks) }}"
-    assert [name for name, j in deploy["jobs"].items() if "environment" in j] == ["deploy"]
+    assert [name for name, j in part["jobs"].items() if "environment" in j] == ["deploy"]
+    assert not any("environment" in j for j in load("deploy.yml")["jobs"].values())
+    # Each part's stacks go to its gate; the caller grants the gate's `actions: read`.
+    caller = load("deploy.yml")["jobs"]["deploy"]
+    assert caller["strategy"]["matrix"]["part"] == "${{ fromJSON(needs.stacks.outputs.matrices) }}"
+    assert caller["with"]["stacks"] == "${{ toJSON(matrix.part) }}" and caller["permissions"]["actions"] == "read"
     # A refused stack does not stop the others; no stack to deploy, no deploy.
-    trusted = rules.TRUSTED["a push to main of this repository that CI passed"][1]
-    some_refused = {**rules.DEPLOY_OUTPUTS, "protected": {"stacks": '["a"]', "refused": '["b"]'}}
-    assert {"deploy", "refused"} <= rules.jobs_that_run(deploy, "workflow_run", trusted, some_refused)
-    none_allowed = {**rules.DEPLOY_OUTPUTS, "protected": {"stacks": "[]", "refused": '["b"]'}}
-    assert "deploy" not in rules.jobs_that_run(deploy, "workflow_run", trusted, none_allowed)
+    event, trusted = rules.TRUSTED["a push to main of this repository that CI passed"]
+
+    def paths(outputs: Any) -> set[str]:
+        return {r.path for r in rules.reached_in(workflows(), event, trusted, outputs)}
+
+    assert {DEPLOY_PATH, "deploy.yml:deploy > deploy-part.yml:refused"} <= paths(
+        {**rules.DEPLOY_OUTPUTS, "protected": rules.gate({"dc5-train-1"})}
+    )
+    assert DEPLOY_PATH not in paths({**rules.DEPLOY_OUTPUTS, "protected": rules.gate(set())})
+    assert not {p for p in paths({**rules.DEPLOY_OUTPUTS, "stacks": {"stacks": "[]", "matrices": "[]"}}) if "deploy-part.yml" in p}
 
 
 def test_ci_settings_are_documented() -> None:
@@ -561,6 +797,9 @@ def test_ci_settings_are_documented() -> None:
     every = set().union(*(rules.secrets_of(d) for d in workflows().values()))
     assert every and all(f"`{s}`" in doc or s.startswith("DRIFT_SCW_") for s in every), every - {s for s in every if f"`{s}`" in doc}
     for setting in ("`drift`", "`production-<stack>`", "Required reviewers", "pull_request_target", "no OIDC", "include_claim_keys"):
+        assert setting in doc, setting
+    # How the fan-out works, each workflow named.
+    for setting in ("256", "`matrices`", "`deploy-part.yml`", "`drift-part.yml`", "secrets: inherit", "id-token: write"):
         assert setting in doc, setting
 
 
@@ -638,7 +877,7 @@ def test_the_gate_reads_a_missing_environment_as_none(monkeypatch: pytest.Monkey
     assert asked == [("https://api.github.com/repos/aion/factory/environments/production-new", "Bearer t")]
 
 
-@pytest.mark.parametrize(("workflow", "job"), [("deploy.yml", "deploy"), ("drift.yml", "drift")])
+@pytest.mark.parametrize(("workflow", "job"), [("deploy-part.yml", "deploy"), ("drift-part.yml", "drift")])
 def test_jobs_that_run_pulumi_take_every_plugin_from_the_operators_mirror_at_its_pin(workflow: str, job: str) -> None:
     [setup] = uses(load(workflow)["jobs"][job], "./.github/actions/setup")
     assert setup["with"] == {"trusted": "true", "plugin-mirror": "${{ vars.AION_PLUGIN_MIRROR }}"}
@@ -649,7 +888,7 @@ def test_jobs_that_run_pulumi_take_every_plugin_from_the_operators_mirror_at_its
 
 
 def test_a_deploy_refreshes_first_so_hand_edits_are_restored() -> None:
-    [up] = [step for step in uses(load("deploy.yml")["jobs"]["deploy"], "pulumi/actions@") if step["with"]["command"] == "up"]
+    [up] = [step for step in uses(load("deploy-part.yml")["jobs"]["deploy"], "pulumi/actions@") if step["with"]["command"] == "up"]
     assert up["with"]["refresh"] is True
 
 
