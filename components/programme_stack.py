@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog
 from .errors import PATH_CHARS, ConfigError, NotDeployable, Problem, shown
 from .keys import key_path
 from .phases import current_view
@@ -44,14 +44,19 @@ def deployed_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | No
     """The stack's site in its current phase, planned (a site without phases: itself), once every
     phase of every site of its programme fits, else `NotDeployable` naming each violation; None
     before the first phase's date: no power is there yet, so no hardware is deployed."""
-    catalog = catalog or load_catalog()
-    programme = stack_programme(stack, catalog)
-    plan = plan_programme(programme, catalog)
-    if plan.violations:
+    violations, current = current_phase(stack, today, catalog)
+    if violations:
         what = "the programme's" if stack.programme_file else "the site's"
-        raise NotDeployable(f"the plan violates {what} budgets or limits", plan.violations)
+        raise NotDeployable(f"the plan violates {what} budgets or limits", violations)
+    return current
+
+
+def current_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | None = None) -> tuple[list[Problem], PhasePlan | None]:
+    """Every violation of the stack's programme, in any site and phase, and its site's plan in the
+    current phase (None before the first phase's date): what a deployed cluster was given."""
+    plan = plan_programme(stack_programme(stack, catalog), catalog)
     current = current_view(stack.spec, today)
     if current is None:
-        return None
+        return plan.violations, None
     site = next(s for s in plan.sites if s.name == stack.spec.site.name)
-    return next(p for p in site.plans if p.phase == current.phase)
+    return plan.violations, next(p for p in site.plans if p.phase == current.phase)

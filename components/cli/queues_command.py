@@ -4,6 +4,7 @@ deployed cluster, per tenant and flavor, and the power it draws; why waiting wor
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from ..errors import ConfigError, Problem, shown
 from ..planner import make_plan
 from ..planner.derate import under
 from ..power_event import derates_beside
+from ..programme_stack import current_phase
 from ..site import load_stack
 from ..target import kubeconfig_of
 from ..view import UnknownCluster, cluster_view
@@ -32,9 +34,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         stack = load_stack(args.stack_file)
         name = args.cluster or _only(stack.clusters)
+        # What the cluster was given: its site in the phase deployed today, a programme's tenants included.
+        current = current_phase(stack, datetime.date.today())[1]
+        if current is None:
+            raise ConfigError([Problem(str(args.stack_file), "deploys nothing yet: no phase of its site has come")])
         _, derates = derates_beside(stack.site_file or Path(args.stack_file), stack.spec)
-        plan = make_plan(stack.spec, derates=derates)
-        view = cluster_view(stack.spec, plan, name)
+        plan = make_plan(current.view.spec, derates=derates)
+        view = cluster_view(current.view.spec, plan, name)
         kubeconfig = args.kubeconfig or kubeconfig_of(view.target, stack.kubeconfig)
         queues = _cluster_queues(kubeconfig)
     except UnknownCluster as error:

@@ -133,3 +133,13 @@ def test_two_sites_clusters_of_one_name_get_no_stack_file_each_other_overwrites(
         f"{tmp_path / 'stacks/Pulumi.a1.yaml'}: exists and deploys something else, or two sites' clusters share the name" in result.stderr
     )
     assert list((tmp_path / "stacks").iterdir()) == []
+
+
+def test_aion_plan_of_a_folder_of_programme_stacks_plans_the_programme(aion, tmp_path):
+    programme = layout(tmp_path, b=site("b", 300, [cluster("b1", 30)], by_phase={"p2": 1000}))
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    for target in (tmp_path / "stacks", tmp_path / "stacks/Pulumi.a1.yaml"):
+        result = aion("plan", str(target))
+        assert result.returncode == 1, result.stderr
+        assert result.stdout.startswith("programme two: 2 sites; phases p1 (2027-06), p2 (2028-06)")
+        assert "b/h: in phase p1 (2027-06): hall b/h draws 306.0 kW rated" in result.stdout
