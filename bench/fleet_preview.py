@@ -1,16 +1,17 @@
-"""Benchmark 9: `aion fleet preview` of a fleet of 100+ cluster stacks under Pulumi mocks, at --parallel 1, 2 and 4.
+"""Benchmark 9: `aion fleet preview` of a programme's 100+ cluster stacks under Pulumi mocks, at --parallel 1, 2 and 4.
 
-The fleet is one site document of N Kapsule clusters (seven of 430 B300 nodes per hall, a tenant
-per cluster) and a stack file per cluster, written by `aion fleet stacks`' own function. The run
-is `aion fleet`'s runner (`fleet/runner.run_fleet`: its thread pool, a log per stack, progress
-lines), with each stack's Automation API call replaced by the stack's program run under Pulumi
-mocks in a process of its own (mocked runs in one process can hang, pulumi/pulumi#7663): what a
-stack costs before the engine, i.e. Python's start, the imports, reading and planning the whole
-site, and registering its own cluster. The stack finds its site document as under `aion fleet`,
-from AION_STACK_DIR. Reported: wall time per configuration (median of --runs), seconds per stack,
-the CPU the children used per wall second, and where one stack's time goes.
+The fleet is the 1 GW programme (examples/aion-1gw: three sites) deployed in one phase (--phase,
+default p3: 166 clusters), copied with that phase made current, and its stack files written by
+`aion fleet stacks`' own function: each names its site document and the programme. The run is
+`aion fleet`'s runner (`fleet/runner.run_fleet`: its thread pool, a log per stack, progress lines),
+with each stack's Automation API call replaced by the stack's program run under Pulumi mocks in a
+process of its own (mocked runs in one process can hang, pulumi/pulumi#7663): what a stack costs
+before the engine, i.e. Python's start, the imports, reading and planning the whole programme
+(every site, every phase), and registering its own cluster. The stack finds its documents as
+under `aion fleet`, from AION_STACK_DIR. Reported: wall time per configuration (median of
+--runs), seconds per stack, the CPU the children used per wall second, and where one stack's time goes.
 
-    .venv/bin/python bench/fleet_preview.py [--stacks 120] [--runs 3] [--parallel 1 2 4]
+    .venv/bin/python bench/fleet_preview.py [--phase p3] [--runs 3] [--parallel 1 2 4]
 """
 
 from __future__ import annotations
@@ -30,27 +31,19 @@ from typing import Any
 import yaml
 from _common import PYTHON, ROOT, Stats, print_machine, ratio, write_result
 
-CLUSTERS_PER_HALL = 7
+PROGRAMME = ROOT / "examples/aion-1gw"
 
 
-def site(stacks: int) -> dict[str, Any]:
-    """`stacks` Kapsule clusters of 430 B300 nodes, seven per hall of 45 MW, a tenant on each; quotas declared to fit."""
-    halls = -(-stacks // CLUSTERS_PER_HALL)
-    clusters = [
-        {"name": f"h{i // CLUSTERS_PER_HALL + 1}-c{i % CLUSTERS_PER_HALL + 1:02d}", "target": "scaleway", "zone": "fr-par-2",
-         "hall": f"hall-{i // CLUSTERS_PER_HALL + 1}", "subnet": f"172.{16 + i // 64}.{(i % 64) * 4}.0/22",
-         "pools": [{"name": "b300", "node_type": "B300-SXM-8-288G", "size": 430}]}
-        for i in range(stacks)
-    ]  # fmt: skip
-    return {
-        "site": {"name": "bench", "facility_power_mw": halls * 52, "pue": 1.15,
-                 "halls": [{"name": f"hall-{h + 1}", "it_power_kw": 45_000} for h in range(halls)]},
-        "account": {"quotas": {"kapsule_clusters": stacks, "dedicated_control_planes_4_8": stacks,
-                               "block_volumes": stacks * 430, "block_storage_gb": stacks * 43_000,
-                               "instances": {"B300-SXM-8-288G": {"fr-par-2": stacks * 430}, "POP2-4C-16G": {"fr-par-2": stacks * 2}}}},
-        "clusters": clusters,
-        "tenants": [{"name": f"t-{c['name']}", "power_kw": 5_000, "clusters": [c["name"]]} for c in clusters],
-    }  # fmt: skip
+def programme_copy(work: Path, phase: str) -> Path:
+    """The 1 GW programme in `work`, each site document saying `phase` is current (the example's
+    dates have not come yet, so as it stands its stacks deploy nothing)."""
+    shutil.copy(PROGRAMME / "programme.yaml", work / "programme.yaml")
+    (work / "sites").mkdir()
+    for site_file in sorted((PROGRAMME / "sites").glob("*.yaml")):
+        document = yaml.safe_load(site_file.read_text())
+        document["current_phase"] = phase
+        (work / "sites" / site_file.name).write_text(yaml.safe_dump(document, sort_keys=False))
+    return work / "programme.yaml"
 
 
 def child(stack_file: Path) -> None:
@@ -84,12 +77,13 @@ def fleet_run(stacks: dict[str, Path], work: Path, parallel: int) -> tuple[float
     from aion_factory.fleet import runner
 
     timings: list[dict[str, Any]] = []
+    files = {path.name.removeprefix("Pulumi.").removesuffix(".yaml"): path for path in stacks.values()}  # the runner names stacks
     env = {**os.environ, "SCW_ACCESS_KEY": "SCWXXXXXXXXXXXXXXXXX", "SCW_SECRET_KEY": "00000000-0000-0000-0000-000000000000",
            "SCW_DEFAULT_PROJECT_ID": "00000000-0000-0000-0000-000000000000"}  # fmt: skip
 
     def operate(run: runner.FleetRun, stack: str, write: Any) -> str:
         done = subprocess.run(
-            [PYTHON, __file__, "--child", str(stacks[stack])], env={**env, **(run.env or {})},
+            [PYTHON, __file__, "--child", str(files[stack])], env={**env, **(run.env or {})},
             capture_output=True, text=True, check=False, timeout=600,
         )  # fmt: skip
         write(done.stderr)
@@ -116,7 +110,7 @@ def fleet_run(stacks: dict[str, Path], work: Path, parallel: int) -> tuple[float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stacks", type=int, default=120)
+    parser.add_argument("--phase", default="p3", help="the phase deployed (p1: 16 stacks, p2: 94, p3: 166)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
@@ -124,17 +118,20 @@ def main() -> int:
     if args.child:
         child(args.child)
         return 0
-    from aion_factory.fleet.stacks import fleet_of, write_missing_stacks
+    from aion_factory.fleet.deployed import documents_of
+    from aion_factory.fleet.stacks import fleets_of, write_missing_stacks
 
     info = print_machine()
     work = Path(tempfile.mkdtemp(prefix="aion-bench-fleet-preview-"))
     try:
         (work / "stacks").mkdir()
-        site_file = work / "site.yaml"
-        site_file.write_text(yaml.safe_dump(site(args.stacks)))
-        write_missing_stacks(fleet_of(site_file, work / "stacks"), work / "stacks")
-        stacks = fleet_of(site_file, work / "stacks").stacks
-        print(f"{len(stacks)} stacks of one site document; {args.runs} runs per configuration; figures: median [min..max, IQR, n]\n")
+        programme = programme_copy(work, args.phase)
+        write_missing_stacks(fleets_of(programme, work / "stacks"), work / "stacks")
+        # As CI's matrix: the stacks of the clusters that exist in the phase deployed.
+        deployed = documents_of(programme)
+        stacks = {key: path for key, path in fleets_of(programme, work / "stacks").stacks.items() if key in deployed}
+        print(f"{len(stacks)} stacks of the 1 GW programme in phase {args.phase}; {args.runs} runs per configuration; "
+              "figures: median [min..max, IQR, n]\n")  # fmt: skip
         samples: dict[int, dict[str, list[float]]] = {p: {"wall": [], "cores": []} for p in args.parallel}
         per_stack: list[dict[str, Any]] = []
         for _ in range(args.runs):
@@ -154,12 +151,12 @@ def main() -> int:
         imports, program = Stats.of([t["import_s"] for t in per_stack]), Stats.of([t["program_s"] for t in per_stack])
         import_cpu, program_cpu = Stats.of([t["import_cpu_s"] for t in per_stack]), Stats.of([t["program_cpu_s"] for t in per_stack])
         print(f"\none stack, wall: Python start and imports {imports.fmt('s')}")
-        print(f"                 the program (read and plan the whole site, register its cluster) {program.fmt('s')}")
+        print(f"                 the program (read and plan the whole programme, register its cluster) {program.fmt('s')}")
         print(f"one stack, CPU: imports {import_cpu.fmt('s')}, the program {program_cpu.fmt('s')}")
         print(f"resources one stack registers: {per_stack[0]['registered']}")
         write_result(
             "fleet_preview",
-            {"machine": info, "stacks": len(stacks), "runs": args.runs,
+            {"machine": info, "stacks": len(stacks), "phase": args.phase, "runs": args.runs,
              "parallel": {p: {k: v.as_dict() for k, v in s.items()} for p, s in stats.items()},
              "import_s": imports.as_dict(), "program_s": program.as_dict(),
              "import_cpu_s": import_cpu.as_dict(), "program_cpu_s": program_cpu.as_dict()},
