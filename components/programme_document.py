@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .plan_document import H100Equivalents, Kw, PlanDocument, ProblemDocument, _Document, plan_document
+from .plan_document import AccountQuotaDocument, H100Equivalents, Kw, PlanDocument, ProblemDocument, _Document, plan_document
 from .programme_plan import ProgrammePlan
 from .spec import Phase
 
@@ -49,6 +49,17 @@ class ProgrammeSiteDocument(_Document):
     phases: list[SitePhaseDocument]
 
 
+class OrganizationPhaseDocument(_Document):
+    """An Organization of the programme's `accounts:` in one phase: every cluster its sites deploy then, against its quotas."""
+
+    organization: str
+    phase: str | None
+    fits: bool
+    """No quota to raise for this phase."""
+    quotas: list[AccountQuotaDocument]
+    """Each quota: `limit` the figure now, `needed` + `in_use` what the phase asks; raise it by the phase's date where it does not fit."""
+
+
 class ProgrammePlanDocument(_Document):
     """What `aion plan --json` prints for a programme, or for a site with phases."""
 
@@ -60,6 +71,8 @@ class ProgrammePlanDocument(_Document):
     """The phase the stacks deploy today; None before the first phase's date, or without phases."""
     totals: list[TotalDocument]
     sites: list[ProgrammeSiteDocument]
+    organizations: list[OrganizationPhaseDocument] = Field(default_factory=list)
+    """Per Organization of `accounts:` and phase, its quotas: which to raise, to what, by when."""
     violations: list[ProblemDocument]
     warnings: list[ProblemDocument] = Field(default_factory=list)
 
@@ -82,6 +95,16 @@ def programme_document(plan: ProgrammePlan, current: Phase | None, only: int | N
                 phases=[SitePhaseDocument(phase=_name(site.plans[i].phase), plan=plan_document(site.plans[i].plan)) for i in indices],
             )
             for site in plan.sites
+        ],
+        organizations=[
+            OrganizationPhaseDocument(
+                organization=o.organization,
+                phase=_name(o.phase),
+                fits=not o.to_raise,
+                quotas=[AccountQuotaDocument.model_validate(use) for use in o.uses],
+            )
+            for o in plan.organizations
+            if only is None or o.phase == plan.phases[only]
         ],
         violations=[ProblemDocument.model_validate(v) for v in plan.violations],
         warnings=[ProblemDocument.model_validate(w) for w in plan.warnings],

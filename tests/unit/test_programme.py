@@ -154,6 +154,15 @@ def test_the_json_of_a_programme_follows_its_committed_schema(aion):
     assert montereau["site"]["rated_it_kw"] == round(16 * (371 * 14.5 + 2 * 0.0184), 3)
     unpowered = [lv for lv in montereau["levels"] if lv["budget_kw"] == 0]
     assert len(unpowered) == 8 and all(lv["percent_of_budget"] is None for lv in unpowered)
+    # Organization aion holds every site: 16 Kapsule clusters in p1, against Scaleway's default of 40 for
+    # a validated identity (catalog: kapsule_clusters); 94 in p2, over it: to raise by p2's date.
+    [aion_p1] = document["organizations"]
+    clusters = {q["name"]: q for q in aion_p1["quotas"]}["kapsule_clusters"]
+    assert (aion_p1["phase"], clusters["limit"], clusters["raised"]) == ("p1", 40, False)
+    assert clusters["needed"] == sum(t["clusters"] for t in document["totals"]) == 16
+    p2 = json.loads(aion("plan", str(ROOT / "examples/aion-1gw/programme.yaml"), "--json", "--phase", "p2").stdout)
+    [aion_p2] = p2["organizations"]
+    assert aion_p2["fits"] is False and {q["name"]: q["needed"] for q in aion_p2["quotas"]}["kapsule_clusters"] == 94
 
 
 def test_a_programme_naming_a_programme_takes_its_sites_and_nesting_is_bounded(aion, tmp_path):
