@@ -135,6 +135,8 @@ def programme_from_document(document: Any, path: Path, catalog: Catalog | None =
     """A programme from its parsed document; `_reading`: the programmes that name this one, for cycles."""
     catalog = catalog or load_catalog()
     here = str(path) if len(str(path)) <= PATH_CHARS else shown(str(path), PATH_CHARS)
+    if not is_programme(document):  # a site document, say: one problem, not one per key it holds
+        raise ConfigError([Problem(here, "is not a programme document; it needs `programme:` at its top level (and `sites:`)")])
     try:
         spec = ProgrammeSpec.model_validate(document)
     except ValidationError as error:

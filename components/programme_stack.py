@@ -10,6 +10,7 @@ Without `aion:programme`, the site is a programme of one. Pure but for reading t
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 
 from .catalog import Catalog
 from .errors import PATH_CHARS, ConfigError, NotDeployable, Problem, shown
@@ -25,7 +26,7 @@ def stack_programme(stack: SiteStack, catalog: Catalog | None = None) -> Program
     """The programme a stack plans: the one it names (which must hold its site document), else its site alone."""
     if stack.programme_file is None:
         return programme_of_site(stack.spec, str(stack.site_file or stack.spec.site.name), stack.site_file)
-    programme = load_programme(stack.programme_file, catalog)
+    programme = named_programme(stack.programme_file, key_path([PROGRAMME]), catalog)
     if stack.site_file not in {site.file for site in programme.sites}:
         files = ", ".join(str(site.file) for site in programme.sites if site.file) or "none: its sites are inline"
         raise ConfigError(
@@ -38,6 +39,14 @@ def stack_programme(stack: SiteStack, catalog: Catalog | None = None) -> Program
             ]
         )
     return programme
+
+
+def named_programme(path: Path, key: str, catalog: Catalog | None = None) -> Programme:
+    """The programme a stack file names at `key`; what is wrong with it is said under that key."""
+    try:
+        return load_programme(path, catalog)
+    except ConfigError as error:  # the stack's key is what to fix, or the file it names
+        raise ConfigError([Problem(key, f"{p.path}: {p.message}") for p in error.problems]) from None
 
 
 def deployed_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | None = None) -> PhasePlan | None:

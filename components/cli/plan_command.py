@@ -18,11 +18,13 @@ from ..catalog import load_catalog
 from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
+from ..keys import key_path
 from ..plan_diff import format_diff
 from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
 from ..power_event import derates_beside, events_path
-from ..programme import Programme, is_programme, load_programme, programme_from_document, programme_of_site
+from ..programme import Programme, is_programme, programme_from_document, programme_of_site
+from ..programme_stack import named_programme
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import PROGRAMME, SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
@@ -125,14 +127,14 @@ def _with_programmes(path: Path, document: Any, sites: list[PlannedSite]) -> lis
     """Where the stack file at `path`, or a stack file of the folder `path`, names its site's programme
     (`aion:programme`): each programme named, and the sites of no programme, each a programme of one."""
     stack_files = sorted(path.glob(STACK_GLOB)) if path.is_dir() else [path] if isinstance(document, dict) and "config" in document else []
-    files: dict[Path, None] = {}
+    files: dict[Path, str] = {}
     for stack_file in stack_files:
         named = stack_values(read_yaml(stack_file, "stack file"), stack_file).get(PROGRAMME)
         if isinstance(named, str) and named:
-            files.setdefault((stack_file.parent / named).resolve(), None)
+            files.setdefault((stack_file.parent / named).resolve(), f"{stack_file}: {key_path([PROGRAMME])}")
     if not files:
         return None
-    programmes = [load_programme(file) for file in files]
+    programmes = [named_programme(file, key) for file, key in files.items()]
     planned = {site.file for programme in programmes for site in programme.sites}
     alone = [programme_of_site(site.spec, site.label) for site in sites if Path(site.label).resolve() not in planned]
     return programmes + alone

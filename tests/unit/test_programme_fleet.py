@@ -143,3 +143,24 @@ def test_aion_plan_of_a_folder_of_programme_stacks_plans_the_programme(aion, tmp
         assert result.returncode == 1, result.stderr
         assert result.stdout.startswith("programme two: 2 sites; phases p1 (2027-06), p2 (2028-06)")
         assert "b/h: in phase p1 (2027-06): hall b/h draws 306.0 kW rated" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("named", "says"),
+    [
+        ("../sites/b.yaml", "sites/b.yaml: is not a programme document; it needs `programme:` at its top level (and `sites:`)"),
+        ("../nothere.yaml", "nothere.yaml: cannot read the programme document: No such file or directory"),
+    ],
+)
+def test_a_wrong_aion_programme_is_one_problem_under_the_stacks_key(aion, tmp_path, named, says):
+    layout(tmp_path)
+    (tmp_path / "stacks").mkdir()
+    stack = tmp_path / "stacks/Pulumi.b1.yaml"
+    stack.write_text(f"config:\n  aion:site_file: ../sites/b.yaml\n  aion:cluster: b1\n  aion:programme: {named}\n")
+    result = aion("plan", str(stack))
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()  # a site document's every key is not a problem of its own
+    assert line.startswith(f"error: {stack}: aion:programme: ") and line.endswith(says), line
+    with pytest.raises(ConfigError) as refused:
+        deployed_phase(load_stack(stack), TODAY)
+    assert [p.path for p in refused.value.problems] == ["aion:programme"]
