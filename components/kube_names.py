@@ -1,6 +1,6 @@
 """What Kubernetes accepts as a name, a label or a taint: apimachinery's rules, as plain functions.
 
-The rules of k8s.io/apimachinery/pkg/util/validation (IsDNS1123Label, IsDNS1123Subdomain,
+The rules of k8s.io/apimachinery/pkg/util/validation (IsDNS1123Label as a pattern, IsDNS1123Subdomain,
 IsQualifiedName, IsValidLabelValue) and of the core API's taint validation (key: a qualified
 name; value: a label value). Each function returns why a string is refused, or nothing; the
 spec's checks turn that into a problem at the config key. Pure: no I/O, no imports of our own.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
 QUALIFIED_NAME_MAX = 63  # the name part of a label key, taint key or annotation key
 LABEL_VALUE_MAX = 63
@@ -21,14 +20,6 @@ _QUALIFIED_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 
 _LABEL_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit"
 _NAME_RULE = "letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-
-
-def dns1123_label(name: str) -> list[str]:
-    """Why `name` is not a DNS-1123 label (namespaces, most object names), or []."""
-    found = [] if re.fullmatch(DNS1123_LABEL, name) else [f"a DNS-1123 label has only {_LABEL_RULE}"]
-    if len(name) > DNS1123_LABEL_MAX:
-        found.append(f"must be no more than {DNS1123_LABEL_MAX} characters")
-    return found
 
 
 def dns1123_subdomain(name: str) -> list[str]:

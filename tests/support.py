@@ -94,3 +94,11 @@ def one_hall_two_stacks(tmp_path: Path) -> Path:
     for name in ("train-a", "train-b"):
         stack(tmp_path / "stacks", name, site_file="../sites/dc.yaml", cluster=name)
     return tmp_path / "stacks"
+
+
+def power_cap_configs(view: Any) -> dict[str, str]:
+    """Each GPU pool's cap as its ConfigMap holds it: watts, or `default`."""
+    from aion_factory.labels import POOL
+    from aion_factory.platform.power_caps import power_cap_objects
+
+    return {obj["metadata"]["labels"][POOL]: obj["data"]["cap_w"] for obj in power_cap_objects(view) if obj["kind"] == "ConfigMap"}

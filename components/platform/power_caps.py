@@ -31,11 +31,6 @@ def power_cap_daemonsets(view: ClusterView) -> list[dict[str, Any]]:
     return [obj for obj in power_cap_objects(view) if obj["kind"] == "DaemonSet"]
 
 
-def power_cap_configs(view: ClusterView) -> dict[str, str]:
-    """Each GPU pool's cap as its ConfigMap holds it: watts, or `default`."""
-    return {obj["metadata"]["labels"][POOL]: obj["data"]["cap_w"] for obj in power_cap_objects(view) if obj["kind"] == "ConfigMap"}
-
-
 def power_cap_objects(view: ClusterView) -> list[dict[str, Any]]:
     """A ConfigMap and a DaemonSet per GPU pool, applying the cap the planner counted (a power event's
     included), or the GPU's default limit where there is none: a pool a derate capped is set back when it ends."""

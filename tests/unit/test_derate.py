@@ -17,8 +17,9 @@ from test_properties import CATALOG, admissible_kw, configs
 
 from aion_factory import make_plan, spec_from_config
 from aion_factory.planner import LevelDerate
-from aion_factory.platform import power_caps, queues
+from aion_factory.platform import queues
 from aion_factory.view import cluster_view
+from support import power_cap_configs
 
 ROW = "dr/hall-a/row-1"
 SYSTEM_KW = 0.0184  # one POP2-4C-16G per cluster
@@ -122,7 +123,7 @@ def test_where_caps_are_not_enough_the_lowest_priority_quota_is_lowered_and_its_
     assert by_tenant["crunch"]["stopPolicy"] == "HoldAndDrain" and "stopPolicy" not in by_tenant["serve"]
     [crunch_gpus] = [g for g in by_tenant["crunch"]["resourceGroups"] if g["coveredResources"] == ["nvidia.com/gpu"]]
     assert crunch_gpus["flavors"][0]["resources"][0]["nominalQuota"] == "0"
-    assert power_caps.power_cap_configs(view) == {"h100": "200"}
+    assert power_cap_configs(view) == {"h100": "200"}
 
 
 def test_tenants_of_one_priority_keep_the_same_share():

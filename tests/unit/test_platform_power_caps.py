@@ -10,7 +10,7 @@ from kube_validation import assert_valid_builtin
 from aion_factory import load_stack_file, make_plan, spec_from_config
 from aion_factory.labels import pool_selector
 from aion_factory.platform import power_caps
-from support import ROOT, view_of
+from support import ROOT, power_cap_configs, view_of
 
 SPEC = load_stack_file(ROOT / "stacks/Pulumi.local.yaml")
 PLAN = make_plan(SPEC)
@@ -29,9 +29,7 @@ def by_pool(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 def test_every_gpu_pool_has_its_cap_in_a_config_map_the_planners_or_the_gpus_default():
     objects = power_caps.power_cap_objects(VIEW)
     [h100] = [p for p in PLAN.pools_of("local") if p.gpu_power_cap_w is not None]
-    assert (
-        power_caps.power_cap_configs(VIEW) == {"h100": str(h100.gpu_power_cap_w), "l40s": "default"} == {"h100": "600", "l40s": "default"}
-    )
+    assert power_cap_configs(VIEW) == {"h100": str(h100.gpu_power_cap_w), "l40s": "default"} == {"h100": "600", "l40s": "default"}
     daemonsets, configs = by_pool(objects, "DaemonSet"), by_pool(objects, "ConfigMap")
     assert set(daemonsets) == set(configs) == {"h100", "l40s"}
     daemonset = daemonsets["h100"]
@@ -68,7 +66,7 @@ def test_another_stack_caps_its_own_pool():
     view = view_of(spec, "train-1")
     daemonset = by_pool(power_caps.power_cap_objects(view), "DaemonSet")["b300"]
     assert daemonset["spec"]["template"]["spec"]["nodeSelector"] == pool_selector("train-1", "b300")
-    assert power_caps.power_cap_configs(view)["b300"] == "1000"
+    assert power_cap_configs(view)["b300"] == "1000"
 
 
 def test_the_system_namespace_allows_privileged_pods():
