@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
@@ -30,7 +32,7 @@ TOOLCHAIN_ENV = Path(os.environ.get("AION_TOOLCHAIN_CACHE", Path.home() / ".cach
 def machine() -> dict[str, Any]:
     """What the figures were measured on: they mean little without it."""
     model = "unknown"
-    try:
+    try:  # psutil does not say the CPU's model
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
@@ -161,7 +163,8 @@ def use_toolchain() -> dict[str, str]:
 
 
 def _status_mib(pid: int, field: str) -> float | None:
-    """A `Vm...:` line of /proc/PID/status in MiB (None when the process is gone)."""
+    """A `Vm...:` line of /proc/PID/status in MiB (None when the process is gone): read here, since
+    psutil gives no peak RSS (VmHWM) on Linux."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(f"{field}:"):
@@ -184,8 +187,7 @@ def proc_hwm_mib(pid: int) -> float | None:
 def proc_cpu_s(pid: int) -> float | None:
     """User + system CPU seconds a live process has used."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    return times.user + times.system

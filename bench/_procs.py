@@ -1,7 +1,7 @@
 """Who spent the CPU: a sampler of a command's process tree, and the control plane's own processes.
 
 A command's descendants (the pulumi engine, its plugins, the Python program, the
-dynamic provider, kubectl) come and go: their CPU is read from /proc every
+dynamic provider, kubectl) come and go: their CPU is read (psutil) every
 `interval_s` and the last reading of each pid counts. Long-lived processes (the
 API server, etcd) are read before and after.
 """
@@ -17,25 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from _common import proc_cpu_s
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(ppid, cpu seconds) of a live pid."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
 
 
 def classify(argv: list[str]) -> str:
@@ -82,20 +65,18 @@ class TreeSampler:
             self._stop.wait(self.interval_s)
 
     def sample(self) -> None:
-        parents: dict[int, int] = {}
-        cpu: dict[int, float] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                stat = _stat(int(entry))
-                if stat:
-                    parents[int(entry)], cpu[int(entry)] = stat
-        for pid in cpu:
-            ancestor, hops = pid, 0
-            while ancestor not in (self.root, 0, 1) and hops < 32:
-                ancestor, hops = parents.get(ancestor, 0), hops + 1
-            if ancestor == self.root:
-                name = self.seen[pid][0] if pid in self.seen else classify(_cmdline(pid))
-                self.seen[pid] = (name, cpu[pid])
+        try:
+            descendants = psutil.Process(self.root).children(recursive=True)
+        except psutil.Error:  # the command has ended
+            return
+        for process in descendants:
+            try:
+                with process.oneshot():
+                    times = process.cpu_times()
+                    name = self.seen[process.pid][0] if process.pid in self.seen else classify(process.cmdline())
+            except psutil.Error:  # gone since the listing
+                continue
+            self.seen[process.pid] = (name, times.user + times.system)
 
     def by_class(self) -> dict[str, float]:
         totals: dict[str, float] = defaultdict(float)
