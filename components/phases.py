@@ -134,12 +134,20 @@ def phase_figure(order: dict[str, int], base: float, by_phase: Mapping[str, floa
 def current_view(spec: FactorySpec, today: datetime.date) -> PhaseView | None:
     """What the stacks deploy: the site itself without phases; else its view in `current_phase`,
     or in the last phase whose date has come by `today`; None before the first phase's date."""
+    index = current_index(spec, today)
+    if index is None:
+        return None
+    return view_at(spec, index) if spec.phases else views(spec)[0]
+
+
+def current_index(spec: FactorySpec, today: datetime.date) -> int | None:
+    """The index of the phase the stacks deploy (0 for a site without phases); None before the first phase's date."""
     if not spec.phases:
-        return views(spec)[0]
+        return 0
     if spec.current_phase is not None:
-        return view_at(spec, [p.name for p in spec.phases].index(spec.current_phase))
+        return [p.name for p in spec.phases].index(spec.current_phase)
     come = [i for i, phase in enumerate(spec.phases) if phase.day <= today]
-    return view_at(spec, come[-1]) if come else None
+    return come[-1] if come else None
 
 
 def phase_problems(spec: FactorySpec) -> list[Problem]:

@@ -26,11 +26,10 @@ from .factory import FactoryCluster, deployable_clusters
 from .fleet.stacks import stack_dir_of
 from .keys import NAMESPACE
 from .plan_document import plan_document
-from .planner import Plan, make_plan
+from .planner import PhasePlan, Plan, make_plan
 from .power_event import derates_beside
 from .programme_stack import deployed_phase
 from .site import SPEC_KEYS, SiteStack, stack_from_config
-from .spec import FactorySpec
 from .target import LocalSettings, config_warnings
 
 # The site's plan, as the policy pack reads it: every stack of a site exports the same.
@@ -97,18 +96,21 @@ def run() -> None:
         stack = stack_from_pulumi_config()
         # Every phase is checked; the current one is deployed: no hardware before its power.
         current = deployed_phase(stack, datetime.date.today())
-        if current is None:
-            pulumi.log.warn(f"no phase of site {stack.spec.site.name} has come yet (the first: {_first(stack.spec)}): nothing is deployed")
-            return
+        present = {cluster.name for cluster in current.view.spec.clusters} if current else set()
+        deployed = [name for name in stack.clusters if name in present]
+        if current is None or not deployed:
+            # An update that registers nothing deletes whatever the stack holds: never by default.
+            raise pulumi.RunError(
+                f"{_not_yet(stack, current)}; refused: an update now could only delete what the stack holds "
+                "(`pulumi destroy` takes a stack down on purpose)"
+            )
         plan, spec = current.plan, current.view.spec
         # The power events in force beside the site (or an inline site's stack file): once one ends, the next up restores the plan.
         _, derates = derates_beside(stack.site_file or _stack_dir() / f"Pulumi.{pulumi.get_stack()}.yaml", stack.spec)
         if derates:
             plan = make_plan(spec, derates=derates)
-        present = {c.name for c in spec.clusters}
-        for name in (c for c in stack.clusters if c not in present):
+        for name in (c for c in stack.clusters if c not in deployed):
             pulumi.log.warn(f"cluster {name} does not exist in {current.view.label}: nothing of it is deployed")
-        deployed = [c for c in stack.clusters if c in present]
         deployments = deployable_clusters(spec, plan, deployed, LocalSettings(kubeconfig_path=stack.kubeconfig))
     except ConfigError as error:
         raise pulumi.RunError(format_problems(error.problems, "invalid stack config; nothing was deployed:")) from None
@@ -124,8 +126,14 @@ def run() -> None:
     pulumi.export(SITE_OUTPUT, stack.spec.model_dump(mode="json"))
 
 
-def _first(spec: FactorySpec) -> str:
-    return f"{spec.phases[0].name} on {spec.phases[0].date}" if spec.phases else "-"
+def _not_yet(stack: SiteStack, current: PhasePlan | None) -> str:
+    """Why a stack deploys nothing today: no phase has come, or none of its clusters exists in this one."""
+    if current is None:
+        first = stack.spec.phases[0]
+        return f"no phase of site {stack.spec.site.name} has come yet (the first: {first.name} on {first.date}): nothing is deployed"
+    starts = {c.name: c.from_phase for c in stack.spec.clusters}
+    coming = ", ".join(f"{name} from phase {starts[name]}" for name in stack.clusters)
+    return f"no cluster of this stack exists in {current.view.label} ({coming}): nothing is deployed"
 
 
 def export_outputs(clusters: dict[str, FactoryCluster], plan: Plan) -> None:

@@ -15,10 +15,10 @@ from pathlib import Path
 from .catalog import Catalog
 from .errors import PATH_CHARS, ConfigError, NotDeployable, Problem, shown
 from .keys import key_path
-from .phases import current_view
+from .phases import current_index
 from .planner import PhasePlan
 from .programme import Programme, load_programme, programme_of_site
-from .programme_plan import plan_programme
+from .programme_plan import ProgrammePlan, plan_programme
 from .site import PROGRAMME, SiteStack
 
 
@@ -27,17 +27,7 @@ def stack_programme(stack: SiteStack, catalog: Catalog | None = None) -> Program
     if stack.programme_file is None:
         return programme_of_site(stack.spec, str(stack.site_file or stack.spec.site.name), stack.site_file)
     programme = named_programme(stack.programme_file, key_path([PROGRAMME]), catalog)
-    if stack.site_file not in {site.file for site in programme.sites}:
-        files = ", ".join(str(site.file) for site in programme.sites if site.file) or "none: its sites are inline"
-        raise ConfigError(
-            [
-                Problem(
-                    key_path([PROGRAMME]),
-                    f"{shown(str(stack.programme_file), PATH_CHARS)} does not name the stack's site document {stack.site_file}; "
-                    f"allowed: a programme whose `sites:` name it (its site files: {files})",
-                )
-            ]
-        )
+    require_site(programme, stack.site_file, key_path([PROGRAMME]))
     return programme
 
 
@@ -47,6 +37,22 @@ def named_programme(path: Path, key: str, catalog: Catalog | None = None) -> Pro
         return load_programme(path, catalog)
     except ConfigError as error:  # the stack's key is what to fix, or the file it names
         raise ConfigError([Problem(key, f"{p.path}: {p.message}") for p in error.problems]) from None
+
+
+def require_site(programme: Programme, site_file: Path | None, key: str) -> None:
+    """Refuse, at `key`, a programme that does not hold the site document a stack deploys."""
+    if site_file in {site.file for site in programme.sites}:
+        return
+    files = ", ".join(str(site.file) for site in programme.sites if site.file) or "none: its sites are inline"
+    raise ConfigError(
+        [
+            Problem(
+                key,
+                f"{shown(str(programme.path), PATH_CHARS)} does not name the stack's site document {site_file}; "
+                f"allowed: a programme whose `sites:` name it (its site files: {files})",
+            )
+        ]
+    )
 
 
 def deployed_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | None = None) -> PhasePlan | None:
@@ -64,8 +70,13 @@ def current_phase(stack: SiteStack, today: datetime.date, catalog: Catalog | Non
     """Every violation of the stack's programme, in any site and phase, and its site's plan in the
     current phase (None before the first phase's date): what a deployed cluster was given."""
     plan = plan_programme(stack_programme(stack, catalog), catalog)
-    current = current_view(stack.spec, today)
-    if current is None:
-        return plan.violations, None
-    site = next(s for s in plan.sites if s.name == stack.spec.site.name)
-    return plan.violations, next(p for p in site.plans if p.phase == current.phase)
+    return plan.violations, site_now(plan, stack.spec.site.name, today)
+
+
+def site_now(plan: ProgrammePlan, site: str, today: datetime.date) -> PhasePlan | None:
+    """A site of a planned programme as its stacks deploy it `today`: in the phase the site document
+    names current, else the last whose date has come (the site itself without phases); None before
+    the first phase's date. The one rule for the program, `aion queues` and what CI renders."""
+    planned = next(s for s in plan.sites if s.name == site)
+    index = current_index(planned.plans[0].view.spec, today)
+    return None if index is None else planned.plans[index]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import environment
-from .catalog import Catalog
+from .catalog import Catalog, load_catalog
 from .errors import Problem, shown
 from .keys import key_path
 from .planner import Plan
@@ -136,8 +136,11 @@ def _namespace_labels(kubeconfig_path: str) -> dict[str, dict[str, str]]:
     return {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in found}
 
 
-def with_config_refusals(spec: FactorySpec, plan: Plan) -> Plan:
-    """The plan with what each cluster's target would refuse among its violations, so that
-    `aion plan` never says "fits" where `pulumi up` stops."""
+def with_target_rules(spec: FactorySpec, plan: Plan) -> Plan:
+    """The plan with what each cluster's target would refuse among its violations, so that `aion
+    plan` never says "fits" where `pulumi up` stops, and what it warns about among its warnings."""
     refusals = [replace(p, level="violation") for view in cluster_views(spec, plan) for p in config_refusals(view)]
-    return replace(plan, violations=(*plan.violations, *refusals)) if refusals else plan
+    warnings = config_warnings(spec, load_catalog())
+    if not refusals and not warnings:
+        return plan
+    return replace(plan, violations=(*plan.violations, *refusals), warnings=(*plan.warnings, *warnings))

@@ -642,6 +642,9 @@ def credentials_in_pull_request_jobs(workflows: Workflows) -> list[str]:
         for job_name, job in document["jobs"].items():
             if holds_credentials(job) or job.get("secrets") == "inherit":
                 findings.append(f"{name}:{job_name} holds a credential in a pull request's run")
+            elif "uses" in job and called_workflow(job) is None:
+                # Its jobs are not in this repository, so no rule here can read them: they may name our environments.
+                findings.append(f"{name}:{job_name} calls a workflow of another repository in a pull request's run")
     return findings
 
 

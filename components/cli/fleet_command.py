@@ -9,6 +9,7 @@ cluster is named SITE/CLUSTER.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path, PurePosixPath
@@ -19,29 +20,31 @@ from ..fleet.changes import changed_clusters
 from ..fleet.matrix import GITHUB_MATRIX_MAX_JOBS, matrix_document
 from ..fleet.runner import DEFAULT_PARALLEL, OPERATIONS, FleetRun, run_fleet, summary_table
 from ..fleet.stacks import Fleets, fleets_of, stack_name, write_missing_stacks
-from ..programme_plan import plan_programme
-from ..target import with_config_refusals
+from ..programme_plan import ProgrammePlan, plan_programme
+from ..target import with_target_rules
 from .exits import EXIT_BAD_INPUT, EXIT_FITS, EXIT_VIOLATED, bad_input
 from .project import stack_dir
 
+# The operations that run a stack's program: a stack whose cluster does not exist today is left out.
+DEPLOYING = ("preview", "up", "refresh")
 HELP = {
-    "preview": "`pulumi preview` of every cluster stack of the site, in parallel",
-    "up": "`pulumi up` of every cluster stack of the site, in parallel",
-    "destroy": "`pulumi destroy` of every cluster stack of the site, the last created first",
-    "refresh": "`pulumi refresh` of every cluster stack of the site, in parallel",
+    "preview": "`pulumi preview` of every cluster stack of the site or programme deployed today, in parallel",
+    "up": "`pulumi up` of every cluster stack of the site or programme deployed today, in parallel",
+    "destroy": "`pulumi destroy` of every cluster stack of the site or programme, the last created first",
+    "refresh": "`pulumi refresh` of every cluster stack of the site or programme deployed today, in parallel",
     "status": "each cluster stack's last update",
-    "stacks": "write the stack files the site's clusters lack; name those no cluster owns",
-    "changed": "the clusters a change to the site touches, one a line",
+    "stacks": "write the stack files the clusters of the site or programme lack; name those no cluster owns",
+    "changed": "the clusters deployed today that a change to the site or programme touches, one a line",
     "matrix": "the stacks of those clusters, as a GitHub Actions matrix (and split into matrices of at most --max-jobs)",
 }
 
 
 def add_parser(commands: Any) -> None:
-    fleet = commands.add_parser("fleet", help="run or shape every cluster stack of a site")
+    fleet = commands.add_parser("fleet", help="run or shape every cluster stack of a site or programme")
     operations = fleet.add_subparsers(dest="fleet_command", required=True)
     for operation in OPERATIONS:
         run = _with_site(operations.add_parser(operation, help=HELP[operation]))
-        run.add_argument("--cluster", action="append", help="only this cluster's stack (repeatable)")
+        run.add_argument("--cluster", action="append", help="only this cluster's stack (repeatable; SITE/CLUSTER in a programme)")
         run.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help=f"stacks at once (default {DEFAULT_PARALLEL})")
         run.add_argument("--logs", help="folder of the stacks' log files (default: PROJECT/.state/fleet)")
         if operation == "preview":
@@ -87,16 +90,18 @@ def _fleet(args: argparse.Namespace) -> tuple[Fleets, Path, Path]:
 def _operate(args: argparse.Namespace) -> int:
     try:
         fleets, project, _ = _fleet(args)
-        stacks = _chosen(fleets, args.cluster)
+        plan = plan_programme(fleets.programme, refine=with_target_rules)
+        stacks = _chosen(fleets, args.cluster, plan if args.operation in DEPLOYING else None)
         if args.base:
-            touched = set(_touched(args.base, Path(args.site_file))[2])
+            _, after, clusters = _touched(args.base, Path(args.site_file))
+            touched = set(_with_changed_stack_files(clusters, after, fleets, args.base, Path(args.site_file)))
             stacks = {c: p for c, p in stacks.items() if c in touched}
     except ConfigError as error:
         return bad_input(error)
-    if args.operation in ("preview", "up") and (violations := plan_programme(fleets.programme, refine=with_config_refusals).violations):
+    if args.operation in ("preview", "up") and plan.violations:
         # Every stack would refuse the same way: say it once, run none.
         what = "programme" if fleets.of_programme else "site"
-        print(f"the {what}'s plan is violated; no stack of it deploys:", *(f"  {v}" for v in violations), sep="\n", file=sys.stderr)
+        print(f"the {what}'s plan is violated; no stack of it deploys:", *(f"  {v}" for v in plan.violations), sep="\n", file=sys.stderr)
         return EXIT_VIOLATED
     logs = Path(args.logs) if args.logs else project / ".state" / "fleet"
     try:
@@ -109,16 +114,24 @@ def _operate(args: argparse.Namespace) -> int:
     return EXIT_FITS if all(r.ok for r in results) else EXIT_VIOLATED
 
 
-def _chosen(fleets: Fleets, clusters: list[str] | None) -> dict[str, Path]:
+def _chosen(fleets: Fleets, clusters: list[str] | None, plan: ProgrammePlan | None) -> dict[str, Path]:
+    """The stacks to run: those named (all without --cluster); with `plan`, only those whose cluster
+    exists in the phase deployed today (a stack of a later one would refuse: it has nothing to deploy)."""
     stacks = fleets.stacks
-    problems = [
-        Problem("--cluster", f"{shown(c)} has no stack file; clusters with one: {', '.join(stacks) or 'none'}")
-        for c in clusters or []
-        if c not in stacks
-    ]
+    now = fleets.deployed_today(plan, datetime.date.today()) if plan else set(stacks)
+    problems = []
+    for name in clusters or []:
+        if name not in stacks:
+            like = [key for key in stacks if key.endswith(f"/{name}")]
+            hint = f"; in a programme a cluster is SITE/CLUSTER: {', '.join(like)}" if like else ""
+            why = f"{shown(name)} has no stack file{hint}; clusters with one: {', '.join(stacks) or 'none'}"
+            problems.append(Problem("--cluster", why))
+        elif name not in now:
+            allowed = ", ".join(c for c in stacks if c in now) or "none"
+            problems.append(Problem("--cluster", f"{shown(name)} does not exist in the phase deployed today; allowed: {allowed}"))
     if problems:
         raise ConfigError(problems)
-    return {c: p for c, p in stacks.items() if not clusters or c in clusters}
+    return {c: p for c, p in stacks.items() if (not clusters or c in clusters) and c in now}
 
 
 def _stacks(args: argparse.Namespace) -> int:
@@ -145,6 +158,8 @@ def _changed(args: argparse.Namespace) -> int:
     try:
         fleets = _fleet(args)[0] if args.as_matrix else None
         before, after, clusters = _touched(args.base, site_file)
+        if fleets is not None and args.base:
+            clusters = _with_changed_stack_files(clusters, after, fleets, args.base, site_file)
     except ConfigError as error:
         return bad_input(error)
     if args.diff:
@@ -156,6 +171,16 @@ def _changed(args: argparse.Namespace) -> int:
         entries = [{"cluster": c, "stack": stack_name(stacks[c])} for c in clusters if c in stacks]
         print(json.dumps(matrix_document(entries, args.max_jobs)))
     return EXIT_FITS
+
+
+def _with_changed_stack_files(clusters: list[str], after: dict[str, Any], fleets: Fleets, base: str, path: Path) -> list[str]:
+    """`clusters`, and the clusters deployed today whose stack file changed since `base`: a stack file
+    says which cluster, site and programme the stack deploys, so editing it changes what it deploys."""
+    from ..fleet.baseline import files_changed, repository_top
+
+    stacks = fleets.stacks
+    edited = files_changed(repository_top(path, "--base"), base, list(stacks.values()))
+    return [c for c in stacks if c in after and (c in clusters or stacks[c] in edited)]
 
 
 def _touched(base: str | None, path: Path) -> tuple[dict[str, Any] | None, dict[str, Any], list[str]]:

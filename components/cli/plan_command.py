@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..catalog import load_catalog
 from ..derate_report import format_derates
 from ..errors import PATH_CHARS, ConfigError, Problem, format_problems, shown
 from ..fleet.stacks import STACK_GLOB, fleet_of, stack_name
@@ -24,11 +23,11 @@ from ..plan_document import plan_document, sites_document
 from ..planner import make_plan
 from ..power_event import derates_beside, events_path
 from ..programme import Programme, is_programme, programme_from_document, programme_of_site
-from ..programme_stack import named_programme
+from ..programme_stack import named_programme, require_site
 from ..report import REPORT_FILES, format_table, write_report
 from ..site import PROGRAMME, SITE_FILE, load_stack, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
-from ..target import config_warnings, with_config_refusals
+from ..target import with_target_rules
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import FORMATS, github_annotations, print_json
 from .plan_diff import diffs_against, write_diff
@@ -72,22 +71,20 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists() and looks_like_stack_name(args.path):
             path = named_stack(args.path, Path(args.project))
         document = read_yaml(path, "stack file, site or programme document") if path.is_file() else None
-        programmes = [programme_from_document(document, path)] if is_programme(document) else None
-        sites = sites_of(path, document) if programmes is None else []
-        programmes = programmes or _with_programmes(path, document, sites) or programmes_of(sites)
+        programmes, sites = _plannable(path, document)
         if args.report:
             report_folders(Path(args.report), len(sites) if programmes is None else len(programmes) + 1)
         if args.diff and args.format != "text":
             raise ConfigError([Problem("--diff", "prints text (and diff.md with --report); allowed: --diff with --format text")])
         if programmes is not None:
-            return run_programmes(args, path, programmes, sites_of)
+            return run_programmes(args, path, programmes, programmes_at)
         if args.phase is not None:
             raise ConfigError(
                 [Problem("--phase", f"{args.phase!r}: {path} has no phases; allowed: --phase with a programme or a site with phases")]
             )
         at = _instant(args.at) if args.at else None
         events = {site.label: derates_beside(Path(site.label), site.spec, at) for site in sites}
-        plans = [(site, with_config_refusals(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
+        plans = [(site, with_target_rules(site.spec, make_plan(site.spec, derates=events[site.label][1]))) for site in sites]
         diffs = diffs_against(args.diff, path, [plan for _, plan in plans], sites_of) if args.diff else None
     except ConfigError as error:
         return bad_input(error, args.format, str(path) if path.is_file() else None)
@@ -95,9 +92,8 @@ def run(args: argparse.Namespace) -> int:
         documents = [plan_document(plan, site.stacks) for site, plan in plans]
         print_json(json.loads((documents[0] if len(documents) == 1 else sites_document(documents)).model_dump_json()))
     for index, (site, plan) in enumerate(plans):
-        warnings = [*plan.warnings, *config_warnings(site.spec, load_catalog())]
         if args.format == "github":
-            for annotation in github_annotations([*plan.violations, *warnings], site.label):
+            for annotation in github_annotations([*plan.violations, *plan.warnings], site.label):
                 print(annotation)
         elif diffs is not None:
             print(format_diff(diffs[index], args.diff), end="\n" if len(plans) > 1 else "")
@@ -118,26 +114,46 @@ def run(args: argparse.Namespace) -> int:
                 print(f"wrote {report_file}", file=sys.stderr)
         if plan.violations and not table:
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if warnings:
-            print(format_problems(warnings, indent="warning: "), file=sys.stderr)
+        if plan.warnings:
+            print(format_problems(plan.warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for _, plan in plans) else EXIT_FITS
+
+
+def _plannable(path: Path, document: Any) -> tuple[list[Programme] | None, list[PlannedSite]]:
+    """What `path` (whose document is `document`, None for a folder) plans: programmes (a programme
+    document, stack files naming one, sites with phases), else plain sites."""
+    if is_programme(document):
+        return [programme_from_document(document, path)], []
+    sites = sites_of(path, document)
+    return _with_programmes(path, document, sites) or programmes_of(sites), sites
+
+
+def programmes_at(path: Path) -> list[Programme]:
+    """What `path` plans, as programmes (a plain site as a programme of one): `--diff`'s base, read as now."""
+    programmes, sites = _plannable(path, read_yaml(path, "stack file, site or programme document") if path.is_file() else None)
+    return programmes or [programme_of_site(site.spec, site.label) for site in sites]
 
 
 def _with_programmes(path: Path, document: Any, sites: list[PlannedSite]) -> list[Programme] | None:
     """Where the stack file at `path`, or a stack file of the folder `path`, names its site's programme
-    (`aion:programme`): each programme named, and the sites of no programme, each a programme of one."""
+    (`aion:programme`): each programme named (holding that stack's site, as the stack checks), and the
+    sites of no programme, each a programme of one."""
     stack_files = sorted(path.glob(STACK_GLOB)) if path.is_dir() else [path] if isinstance(document, dict) and "config" in document else []
-    files: dict[Path, str] = {}
+    programmes: dict[Path, Programme] = {}
     for stack_file in stack_files:
-        named = stack_values(read_yaml(stack_file, "stack file"), stack_file).get(PROGRAMME)
-        if isinstance(named, str) and named:
-            files.setdefault((stack_file.parent / named).resolve(), f"{stack_file}: {key_path([PROGRAMME])}")
-    if not files:
+        values = stack_values(read_yaml(stack_file, "stack file"), stack_file)
+        named, site_file = values.get(PROGRAMME), values.get(SITE_FILE)
+        if not isinstance(named, str) or not named or not isinstance(site_file, str):
+            continue
+        key, file = f"{stack_file}: {key_path([PROGRAMME])}", (stack_file.parent / named).resolve()
+        if file not in programmes:
+            programmes[file] = named_programme(file, key)
+        require_site(programmes[file], (stack_file.parent / site_file).resolve(), key)
+    if not programmes:
         return None
-    programmes = [named_programme(file, key) for file, key in files.items()]
-    planned = {site.file for programme in programmes for site in programme.sites}
+    planned = {site.file for programme in programmes.values() for site in programme.sites}
     alone = [programme_of_site(site.spec, site.label) for site in sites if Path(site.label).resolve() not in planned]
-    return programmes + alone
+    return [*programmes.values(), *alone]
 
 
 def _instant(text: str) -> datetime:

@@ -10,7 +10,7 @@ from ..errors import ConfigError, Problem
 from ..fleet.revision import inputs_at
 from ..plan_diff import SiteDiff, diff_plans, markdown_diff
 from ..planner import Plan, make_plan
-from ..target import with_config_refusals
+from ..target import with_target_rules
 
 DIFF_FILE = "diff.md"
 
@@ -25,7 +25,7 @@ def diffs_against(revision: str, path: Path, plans: list[Plan], sites_of: Callab
             raise ConfigError(
                 [Problem(f"--diff {revision}: {p.path.replace(root, '')}", p.message.replace(root, "")) for p in error.problems]
             ) from None
-        before = {plan.site.name: plan for plan in (with_config_refusals(site.spec, make_plan(site.spec)) for site in sites)}
+        before = {plan.site.name: plan for plan in (with_target_rules(site.spec, make_plan(site.spec)) for site in sites)}
     return [diff_plans(before.get(plan.site.name), plan) for plan in plans]
 
 

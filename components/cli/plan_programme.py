@@ -11,20 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..catalog import load_catalog
 from ..errors import ConfigError, Problem, format_problems
 from ..fleet.revision import inputs_at
 from ..phases import current_view
 from ..plan_diff import diff_plans, format_diff, markdown_diff
-from ..programme import Programme, is_programme, load_programme, programme_of_site
+from ..programme import Programme, programme_of_site
 from ..programme_document import programme_document
 from ..programme_plan import ProgrammePlan, phase_label, plan_programme
 from ..programme_report import format_programme
 from ..ramp_chart import write_ramp
 from ..report import write_report
-from ..site import read_yaml
 from ..spec import Phase
-from ..target import config_warnings, with_config_refusals
+from ..target import with_target_rules
 from .exits import EXIT_FITS, EXIT_VIOLATED, bad_input
 from .output import github_annotations, print_json
 
@@ -54,17 +52,19 @@ def chosen_phase(plan: ProgrammePlan, name: str | None) -> int | None:
 def plan_all(programmes: list[Programme], phase: str | None) -> list[tuple[ProgrammePlan, int | None]]:
     plans = []
     for programme in programmes:
-        plan = plan_programme(programme, refine=with_config_refusals)
+        plan = plan_programme(programme, refine=with_target_rules)
         plans.append((plan, chosen_phase(plan, phase)))
     return plans
 
 
-def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Programme], sites_of: Callable[[Path], list[Any]]) -> int:
+def run_programmes(
+    args: argparse.Namespace, path: Path, programmes: list[Programme], programmes_at: Callable[[Path], list[Programme]]
+) -> int:
     """Print (and report, and diff) the programmes' plans; bad input raises ConfigError before any output.
-    `sites_of`: what a path that is not a programme document stands for (`aion plan`'s reading of it)."""
+    `programmes_at`: what a path stands for as programmes (`aion plan`'s reading of it), for the base of `--diff`."""
     today = datetime.date.today()
     plans = plan_all(programmes, args.phase)
-    diffs = _diffs(args.diff, path, plans, sites_of) if args.diff else None
+    diffs = _diffs(args.diff, path, plans, programmes_at) if args.diff else None
     if args.format == "json":
         documents = [
             json.loads(programme_document(plan, current_phase(p, today), index).model_dump_json())
@@ -72,10 +72,9 @@ def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Progra
         ]
         print_json(documents[0] if len(documents) == 1 else documents)
     for n, (programme, (plan, index)) in enumerate(zip(programmes, plans, strict=True)):
-        warnings = [*plan.warnings, *(w for site in programme.sites for w in config_warnings(site.spec, load_catalog()))]
         current = current_phase(programme, today)
         if args.format == "github":
-            for annotation in github_annotations([*plan.violations, *warnings], str(path) if path.is_file() else None):
+            for annotation in github_annotations([*plan.violations, *plan.warnings], str(path) if path.is_file() else None):
                 print(annotation)
         elif diffs is not None:
             print(diffs[n][0], end="")
@@ -92,8 +91,8 @@ def run_programmes(args: argparse.Namespace, path: Path, programmes: list[Progra
                 print(f"wrote {report_file}", file=sys.stderr)
         if plan.violations and (args.format != "text" or diffs is not None):  # else the table lists them
             print(format_problems(plan.violations, indent="violation: "), file=sys.stderr)
-        if warnings:
-            print(format_problems(warnings, indent="warning: "), file=sys.stderr)
+        if plan.warnings:
+            print(format_problems(plan.warnings, indent="warning: "), file=sys.stderr)
     return EXIT_VIOLATED if any(plan.violations for plan, _ in plans) else EXIT_FITS
 
 
@@ -112,18 +111,18 @@ def _report(plan: ProgrammePlan, current: Phase | None, index: int | None, folde
 
 
 def _diffs(
-    revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | None]], sites_of: Callable[[Path], list[Any]]
+    revision: str, path: Path, plans: list[tuple[ProgrammePlan, int | None]], programmes_at: Callable[[Path], list[Programme]]
 ) -> list[tuple[str, str]]:
     """Per programme, what the change does per phase and site, as text and Markdown."""
     with inputs_at(revision, path) as (tree, old):
         try:
-            before_programmes = _programmes_at(old, sites_of) if old is not None else []
+            before_programmes = programmes_at(old) if old is not None else []
         except ConfigError as error:
             root = f"{tree}/"
             raise ConfigError(
                 [Problem(f"--diff {revision}: {p.path.replace(root, '')}", p.message.replace(root, "")) for p in error.problems]
             ) from None
-        before = {p.name: plan_programme(p, refine=with_config_refusals) for p in before_programmes}
+        before = {p.name: plan_programme(p, refine=with_target_rules) for p in before_programmes}
     result = []
     for plan, index in plans:
         old_plan = before.get(plan.name)
@@ -144,9 +143,3 @@ def _diffs(
                 heading = ""
         result.append(("\n".join(texts), "\n".join(markdowns)))
     return result
-
-
-def _programmes_at(path: Path, sites_of: Callable[[Path], list[Any]]) -> list[Programme]:
-    if is_programme(read_yaml(path, "programme or site document")):
-        return [load_programme(path)]
-    return [programme_of_site(site.spec, site.label) for site in sites_of(path)]

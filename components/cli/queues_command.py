@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
         current = current_phase(stack, datetime.date.today())[1]
         if current is None:
             raise ConfigError([Problem(str(args.stack_file), "deploys nothing yet: no phase of its site has come")])
+        if name in stack.clusters and name not in {c.name for c in current.view.spec.clusters}:
+            why = f"deploys nothing yet: cluster {name} does not exist in {current.view.label}"
+            raise ConfigError([Problem(str(args.stack_file), why)])
         _, derates = derates_beside(stack.site_file or Path(args.stack_file), stack.spec)
         plan = make_plan(current.view.spec, derates=derates)
         view = cluster_view(current.view.spec, plan, name)

@@ -100,6 +100,20 @@ def registration_changed(top: Path, base: str, head: str | None, option: str = "
     return changed
 
 
+def files_changed(top: Path, base: str, paths: list[Path], option: str = "--base") -> set[Path]:
+    """Which of `paths` (files in the checkout at `top`) differ in the working tree from `base`, new ones included."""
+    refuse_option(base, option)
+    if not paths:
+        return set()
+    relative = {path.resolve().relative_to(top.resolve()).as_posix(): path for path in paths}
+    result = _git(["diff", "--name-only", "--no-renames", base, "--", *relative], top, option)
+    if result.returncode != 0:
+        raise ConfigError([Problem(option, f"{shown(base)}: git cannot compare with it: {_stderr(result)}")])
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *relative], top, option).stdout
+    named = (result.stdout + untracked).decode().split()
+    return {relative[name] for name in named if name in relative}
+
+
 def _package_dirs(tree: Path) -> dict[str, str]:
     """pyproject.toml's `package-dir` at that revision; empty where it is not the toolkit's."""
     try:

@@ -5,8 +5,8 @@ and pools). Two equal documents, built by the same registration code at the same
 deploy the same resources; `fleet/changes.py` compares them and `fleet/baseline.py` asks a git
 revision's own code for its documents.
 
-Each cluster is rendered as it stands in the phase its stacks deploy today (`phases.current_view`),
-with its site's shares of a programme's tenants across sites. `python -m aion_factory.fleet.deployed
+Each cluster is rendered as its stack deploys it today (`programme_stack.site_now`: the current
+phase, with its site's shares of a programme's tenants across sites). `python -m aion_factory.fleet.deployed
 FILE` prints `{cluster: document}` as JSON for a site document, `{SITE/CLUSTER: document}` for a
 programme: the protocol between two revisions of the toolkit, so keep it stable (the version
 field says which).
@@ -27,11 +27,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..errors import ConfigError, format_problems
-from ..phases import current_view
 from ..planner import LevelDerate, make_plan
 from ..platform.manifest import platform_manifest
 from ..power_event import derates_beside
-from ..programme import Programme, is_programme, programme_from_document, programme_of_site, site_views
+from ..programme import Programme, is_programme, programme_from_document, programme_of_site
+from ..programme_plan import plan_programme
+from ..programme_stack import site_now
 from ..site import read_yaml, site_from_document
 from ..spec import FactorySpec
 from ..target import target_for
@@ -59,17 +60,18 @@ def documents_of(path: str | Path) -> dict[str, Document]:
 
 def programme_documents(programme: Programme, keyed: bool, today: datetime.date | None = None) -> dict[str, Document]:
     """What every cluster of the programme's sites deploys `today`, by name (SITE/CLUSTER where
-    `keyed`): each site in its current phase, with its shares of the tenants across sites and the
-    power events beside it in force (a derate committed beside a site changes the clusters whose
-    caps, quotas or queues it moves). Nothing before the first phase's date."""
-    current = current_view(programme.sites[0].spec, today or datetime.date.today())
-    if current is None:
-        return {}
-    index = [p.name for p in programme.phases].index(current.phase.name) if current.phase else 0
+    `keyed`): each site as its stacks deploy it (`programme_stack.site_now`: the current phase, its
+    shares of the tenants across sites), with the power events beside it in force (a derate
+    committed beside a site changes the clusters whose caps, quotas or queues it moves). Nothing
+    before the first phase's date."""
+    plan = plan_programme(programme)
     documents = {}
-    for site, view in zip(programme.sites, site_views(programme)[index], strict=True):
+    for site in programme.sites:
+        now = site_now(plan, site.spec.site.name, today or datetime.date.today())
+        if now is None:
+            continue
         derates = derates_beside(site.file, site.spec)[1] if site.file else ()
-        for name, document in deployed_documents(view.spec, derates).items():
+        for name, document in deployed_documents(now.view.spec, derates).items():
             documents[f"{site.spec.site.name}/{name}" if keyed else name] = document
     return documents
 

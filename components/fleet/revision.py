@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from ..errors import ConfigError, Problem, shown
-from ..site import SITE_FILE, read_yaml, stack_values
+from ..site import PROGRAMME, SITE_FILE, read_yaml, stack_values
 from .stacks import STACK_GLOB
 
 GIT_ERROR_CHARS = 300
@@ -93,14 +93,14 @@ def inputs_at(revision: str, path: Path, option: str = "--diff") -> Iterator[tup
 
 
 def _site_file_of(copy: Path, name: str) -> list[str]:
-    """The site document a stack file names (the site documents a programme names), relative to the
-    repository's top; none outside it."""
+    """The site document and the programme a stack file names (the site documents a programme names),
+    relative to the repository's top; none outside it."""
     try:
         document = read_yaml(copy, "stack file")
-        site_file = stack_values(document, copy).get(SITE_FILE) if isinstance(document, dict) and "config" in document else None
+        values = stack_values(document, copy) if isinstance(document, dict) and "config" in document else {}
     except ConfigError:  # planning it says what is wrong
         return []
-    named = [site_file] if isinstance(site_file, str) else []
+    named = [value for value in (values.get(SITE_FILE), values.get(PROGRAMME)) if isinstance(value, str)]
     if isinstance(document, dict) and isinstance(document.get("sites"), list):  # a programme: the sites it names
         named += [entry["file"] for entry in document["sites"] if isinstance(entry, dict) and isinstance(entry.get("file"), str)]
     targets = [posixpath.normpath(posixpath.join(posixpath.dirname(name), file)) for file in named]

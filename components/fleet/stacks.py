@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -14,6 +15,8 @@ import yaml
 from ..errors import ConfigError, Problem, shown
 from ..keys import key_path
 from ..programme import Programme, is_programme, programme_from_document, programme_of_site
+from ..programme_plan import ProgrammePlan
+from ..programme_stack import site_now
 from ..site import CLUSTER, PROGRAMME, SITE_FILE, load_site, read_yaml, site_from_document, stack_values
 from ..spec import FactorySpec
 
@@ -92,7 +95,7 @@ def fleet_of(site_file: str | Path, stack_dir: str | Path, spec: FactorySpec | N
             outside.append(
                 Problem(
                     f"{stack_file}: {key_path([PROGRAMME])}",
-                    f"{shown(values.get(PROGRAMME))}: the stack deploys site {spec.site.name} of the programme {programme_file} "
+                    f"{_said(values.get(PROGRAMME))}: the stack deploys site {spec.site.name} of the programme {programme_file} "
                     f"without it (its tenants across sites, its accounts); allowed: {relative}",
                 )
             )
@@ -112,6 +115,10 @@ def fleet_of(site_file: str | Path, stack_dir: str | Path, spec: FactorySpec | N
     order = [c.name for c in spec.clusters]
     stacks = {cluster: claims[cluster][0] for cluster in sorted(claims, key=order.index)}
     return Fleet(site_file, spec, stacks, tuple(orphans), programme_file)
+
+
+def _said(value: Any) -> str:
+    return "missing" if value is None else shown(value)
 
 
 def _named(stack_file: Path, path: Any) -> Path | None:
@@ -139,6 +146,14 @@ class Fleets:
     @property
     def orphans(self) -> tuple[Path, ...]:
         return tuple(orphan for fleet in self.fleets for orphan in fleet.orphans)
+
+    def deployed_today(self, plan: ProgrammePlan, today: datetime.date) -> set[str]:
+        """The keys of the clusters that exist in the phase the stacks deploy `today` (`plan`: the programme's)."""
+        keys = set()
+        for fleet in self.fleets:
+            now = site_now(plan, fleet.spec.site.name, today)
+            keys |= {self.key(fleet, cluster.name) for cluster in now.view.spec.clusters} if now else set()
+        return keys
 
 
 def fleets_of(path: str | Path, stack_dir: str | Path) -> Fleets:

@@ -82,6 +82,9 @@ def test_a_stack_deploys_its_current_phase_only(run_program, local_stack, monkey
     assert sorted(nodes) == ["local-h100-nodes", "local-system-nodes"]
 
 
-def test_a_stack_before_its_first_phase_deploys_nothing(run_program, local_stack, monkeypatch):
+def test_a_stack_before_its_first_phase_registers_nothing_and_refuses(run_program, local_stack, monkeypatch):
     phased_stack(monkeypatch, [{"name": "p1", "date": "2999-01"}])
-    assert run_program(program.run).resources == []
+    recorder, [error] = run_and_catch(run_program)
+    # An update that registers nothing would delete what the stack holds: refused, not run quietly.
+    assert str(error).startswith("no phase of site lab has come yet (the first: p1 on 2999-01): nothing is deployed; refused")
+    assert recorder.resources == []

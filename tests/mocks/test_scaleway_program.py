@@ -128,3 +128,38 @@ def test_tenants_on_a_cni_without_network_policy_are_warned_of_and_the_cluster_s
     assert errors == [] and recorder.resources  # a warning, not a refusal: a policy engine may run beside the CNI
     [warning] = [w for w in warnings if "NetworkPolicy" in w]
     assert warning.startswith("aion:clusters[0].cni: 'none' does not enforce NetworkPolicy, so tenants t are not fenced")
+
+
+@pytest.mark.parametrize(
+    ("current", "cluster", "says"),
+    [
+        # p2 has not come (2999-01): the stack of a cluster that exists only from p2 has nothing to deploy.
+        (None, "late", "no cluster of this stack exists in phase p1 (2020-06) (late from phase p2)"),
+        # No phase has come at all.
+        ("none", "early", "no phase of site s has come yet (the first: p1 on 2998-06)"),
+    ],
+)
+def test_a_stack_with_nothing_to_deploy_today_refuses_rather_than_delete_what_it_holds(
+    run_program, monkeypatch, tmp_path, current, cluster, says
+):
+    for name in ENV:
+        monkeypatch.setenv(name, "x")
+    pool = [{"name": "g", "node_type": "H100-SXM-8-80G", "size": 2}]
+    first = "2998-06" if current == "none" else "2020-06"
+    site = {
+        "site": {"name": "s", "facility_power_mw": 1, "pue": 1.0, "halls": [{"name": "h", "it_power_kw": 500}]},
+        "phases": [{"name": "p1", "date": first}, {"name": "p2", "date": "2999-01"}],
+        "clusters": [
+            {"name": "early", "target": "scaleway", "hall": "h", "pools": pool},
+            {"name": "late", "target": "scaleway", "hall": "h", "from_phase": "p2", "subnet": "172.16.4.0/22", "pools": pool},
+        ],
+        "tenants": [],
+    }
+    (tmp_path / "site.yaml").write_text(json.dumps(site))
+    stack_config(monkeypatch, {"site_file": str(tmp_path / "site.yaml"), "cluster": cluster})
+
+    recorder, [error] = run_and_catch(run_program)
+
+    assert says in str(error), str(error)
+    assert "refused: an update now could only delete what the stack holds" in str(error)
+    assert recorder.resources == []

@@ -6,6 +6,7 @@ Figures by hand from the catalog: H100-SXM-8-80G 10.2 kW and 8 GPUs a node, POP2
 
 import datetime
 import json
+import subprocess
 
 import pytest
 import yaml
@@ -108,7 +109,7 @@ def test_a_stack_of_a_programmes_site_that_does_not_name_the_programme_is_refuse
     stack.write_text("config:\n  aion:site_file: ../sites/b.yaml\n  aion:cluster: b1\n")
     result = aion("fleet", "matrix", str(programme), "--project", str(tmp_path))
     assert result.returncode == 2 and result.stdout == ""
-    assert f"{stack}: aion:programme: None: the stack deploys site b of the programme" in result.stderr
+    assert f"{stack}: aion:programme: missing: the stack deploys site b of the programme" in result.stderr
     assert "allowed: ../programme.yaml" in result.stderr
 
 
@@ -164,3 +165,62 @@ def test_a_wrong_aion_programme_is_one_problem_under_the_stacks_key(aion, tmp_pa
     with pytest.raises(ConfigError) as refused:
         deployed_phase(load_stack(stack), TODAY)
     assert [p.path for p in refused.value.problems] == ["aion:programme"]
+
+
+def test_fleet_runs_only_the_stacks_of_the_phase_deployed_today_and_says_how_a_programme_names_a_cluster(aion, tmp_path):
+    a = {**site("a", 500, [cluster("a1", 10)]), "current_phase": "p1"}
+    b = {**site("b", 1000, [cluster("b1", 30), cluster("b2", 5, from_phase="p2")]), "current_phase": "p1"}
+    programme = layout(tmp_path, a, b)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    later = aion("fleet", "preview", str(programme), "--project", str(tmp_path), "--cluster", "b/b2")
+    assert later.returncode == 2
+    assert "--cluster: 'b/b2' does not exist in the phase deployed today; allowed: a/a1, b/b1" in later.stderr
+    bare = aion("fleet", "up", str(programme), "--project", str(tmp_path), "--cluster", "a1")
+    assert bare.returncode == 2 and "'a1' has no stack file; in a programme a cluster is SITE/CLUSTER: a/a1" in bare.stderr
+
+
+def test_aion_plan_refuses_a_stack_whose_programme_does_not_hold_its_site_as_the_stack_does(aion, tmp_path):
+    layout(tmp_path)
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump({"programme": "other", "sites": [{"file": "sites/a.yaml"}]}))
+    (tmp_path / "stacks").mkdir()
+    stack = tmp_path / "stacks/Pulumi.b1.yaml"
+    stack.write_text("config:\n  aion:site_file: ../sites/b.yaml\n  aion:cluster: b1\n  aion:programme: ../other.yaml\n")
+    result = aion("plan", str(stack))
+    assert result.returncode == 2
+    assert f"{stack}: aion:programme: " in result.stderr and "other.yaml' does not name the stack's site document" in result.stderr
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_what_a_change_does_to_a_folder_of_programme_stacks_and_which_stacks_it_touches(aion, tmp_path, monkeypatch):
+    a = {**site("a", 500, [cluster("a1", 10)]), "current_phase": "p1"}
+    b = {**site("b", 1000, [cluster("b1", 30)]), "current_phase": "p1"}
+    programme = layout(tmp_path, a, b)
+    aion("fleet", "stacks", str(programme), "--project", str(tmp_path))
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "--quiet", "-m", "base")
+    b["clusters"][0]["pools"][0]["size"] = 40  # b1: 30 -> 40 nodes, 306 -> 408 kW of GPUs
+    (tmp_path / "sites/b.yaml").write_text(yaml.safe_dump(b))
+    monkeypatch.chdir(tmp_path)
+    diff = aion("plan", "stacks", "--diff", "HEAD")
+    assert diff.returncode == 0, diff.stderr
+    # Site b's plan is compared with the base's: b1's pool grows by 10 nodes, 102.0 kW.
+    assert "b1/g" in diff.stdout and "30 -> 40" in diff.stdout
+    # lab's 204 kW moves with the GPUs' kW: a1 and b1 both change; a stack file edited is touched too.
+    assert aion("fleet", "changed", "programme.yaml", "--base", "HEAD").stdout == "a/a1\nb/b1\n"
+    git(tmp_path, "commit", "--quiet", "-am", "b grows")
+    stack = tmp_path / "stacks/Pulumi.a1.yaml"
+    stack.write_text(stack.read_text() + "# a comment that changes no value, still a changed stack file\n")
+    matrix = json.loads(aion("fleet", "matrix", "programme.yaml", "--project", ".", "--base", "HEAD").stdout)
+    assert [e["cluster"] for e in matrix["include"]] == ["a/a1"]
+
+
+def test_a_tenant_across_sites_on_a_cluster_without_network_policy_is_warned_of_by_aion_plan(aion, tmp_path):
+    programme = layout(tmp_path, a=site("a", 500, [cluster("a1", 10, cni="none")]))
+    result = aion("plan", str(programme))
+    assert result.returncode == 0, result.stderr
+    # The warning the deploy gives, said by the plan too: lab runs on a1 only through the programme.
+    assert "'none' does not enforce NetworkPolicy, so tenants lab are not fenced" in result.stderr

@@ -441,6 +441,15 @@ def test_a_credential_reached_through_a_workflow_a_pull_request_calls_is_found(c
     assert rules.credentials_in_pull_request_jobs(mutated(change)) == [f"{f} holds a credential in a pull request's run" for f in findings]
 
 
+def test_a_pull_requests_call_of_another_repositorys_workflow_is_found() -> None:
+    def remote(found: dict[str, dict[str, Any]]) -> None:
+        found["preview.yml"]["jobs"]["stacks"]["uses"] = "someone/tools/.github/workflows/list.yml@" + "0" * 40
+
+    assert rules.credentials_in_pull_request_jobs(mutated(remote)) == [
+        "preview.yml:stacks calls a workflow of another repository in a pull request's run"
+    ]
+
+
 def test_pull_request_target_is_found() -> None:
     def target(found: dict[str, dict[str, Any]]) -> None:
         found["preview.yml"]["on"] = {"pull_request_target": None}
