@@ -31,17 +31,17 @@ def format_table(plan: Plan, stacks: Mapping[str, str] | None = None) -> str:
     for c in plan.clusters:
         plane = c.control_plane or "(none fits)"
         stack = f"  {stacks.get(c.name, '(no stack)')}" if stacks is not None else ""
-        lines.append(f"{c.name:<24} {plane:<22} {c.max_nodes:>5}/{c.node_limit:<5} {c.gpus:>7} {c.rated_kw:>12,.1f}{stack}")
+        lines.append(f"{c.name:<24} {plane:<22} {c.max_nodes:>5}/{c.node_limit:<5} {c.gpus:>7,} {c.rated_kw:>12,.1f}{stack}")
     lines += account_lines(plan.account)
     if plan.tenants:
         lines += ["", f"{'tenant':<24} {'kW':>10}  GPU quotas"]
         for t in plan.tenants:
-            quotas = ", ".join(f"{flavor} {gpus}" for flavor, gpus in t.quotas.items()) or "none"
+            quotas = ", ".join(f"{flavor} {gpus:,}" for flavor, gpus in t.quotas.items()) or "none"
             lines.append(f"{t.name:<24} {t.allotted_kw:>10,.1f}  {quotas}")
     eq, buys = site.h100_equivalents, site.headroom_buys
     lines += [
         "",
-        f"GPUs: {', '.join(f'{m} {n}' for m, n in site.gpus_by_model.items()) or 'none'}",
+        f"GPUs: {', '.join(f'{m} {n:,}' for m, n in site.gpus_by_model.items()) or 'none'}",
         f"H100-equivalents: {eq.fp8:,.1f} at FP8, {eq.bf16:,.1f} at BF16 (dense)",
         f"headroom buys: {buys.nodes:,} x {buys.node_type} = {buys.gpus:,} GPUs = {buys.h100_equivalents_fp8:,.0f} H100-eq FP8 "
         f"({buys.h100_equivalents_bf16:,.0f} BF16), in {count(buys.clusters_needed, 'cluster')}{_by_hall(buys.clusters_by_hall)}",
