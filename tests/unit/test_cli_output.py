@@ -2,6 +2,7 @@
 names through Pulumi.yaml's stackConfigDir, `schema`, `completion`, `local`, and the help's contract."""
 
 import json
+import re
 import subprocess
 
 import jsonschema
@@ -149,6 +150,19 @@ def test_github_annotations_escape_what_the_runner_would_read_as_a_command():
 def test_a_plan_that_fits_prints_no_annotation(aion):
     result = aion("plan", str(ROOT / "stacks/Pulumi.local.yaml"), "--format", "github")
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_table_writes_every_gpu_count_with_thousands_separators(aion):
+    site = ROOT / "examples/aion-200mw/site.yaml"
+    clusters = yaml.safe_load(site.read_text())["clusters"]
+    gpus = 8 * sum(pool["size"] for c in clusters for pool in c["pools"])  # B300-SXM-8-288G: 8 GPUs a node
+    result = aion("plan", str(site))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"GPUs: B300-SXM {gpus:,}" in lines and gpus >= 1_000
+    tenants = lines[lines.index(next(line for line in lines if line.endswith("GPU quotas"))) + 1 :]
+    quotas = [line.split()[-1] for line in tenants[: tenants.index("")]]  # each tenant's one flavor, b300
+    assert quotas and all(re.fullmatch(r"\d{1,3}(,\d{3})+", q) for q in quotas), quotas
 
 
 # --- stack names through Pulumi.yaml's stackConfigDir -----------------------------------------
